@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package zcryptsetup needs to build, test and run its VM tests.
+# Idempotent: a package already installed costs nothing. Run as root.
+set -euo pipefail
+
+build_packages=(
+  build-essential cmake pkg-config gettext
+  libcryptsetup-dev libzbd-dev libdevmapper-dev libblkid-dev libjson-c-dev libssl-dev
+  libcli11-dev libfmt-dev libgtest-dev googletest
+)
+# What the VM tests need: QEMU, a static busybox for the initramfs, module tooling, and the
+# stock tools run inside the guest (cryptsetup for interop, blkzone/dmsetup, fio for figures).
+vm_packages=(
+  qemu-system-x86 busybox-static cpio kmod cryptsetup-bin util-linux zbd-utils dmsetup fio
+)
+
+missing=()
+for p in "${build_packages[@]}" "${vm_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
