@@ -1,1 +1,160 @@
-// placeholder: being written
+#include "zoned/plain_device.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <linux/blkzoned.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "i18n.h"
+#include "zoned/errno_error.h"
+
+namespace luks2ext {
+namespace {
+
+// Geometry of an ordinary block device from the kernel's ioctls.
+Status ReadBlockDeviceGeometry(int fd, const std::string& path, Geometry& geometry) {
+  uint64_t size = 0;
+  int logical_block_size = 0;
+  unsigned int physical_block_size = 0;
+  int read_only = 0;
+  if (::ioctl(fd, BLKGETSIZE64, &size) != 0 || ::ioctl(fd, BLKSSZGET, &logical_block_size) != 0 ||
+      ::ioctl(fd, BLKPBSZGET, &physical_block_size) != 0 ||
+      ::ioctl(fd, BLKROGET, &read_only) != 0) {
+    const int error_number = errno;  // read before _() can change it
+    return ErrnoError(error_number, _("Cannot read the geometry of device"), path);
+  }
+  // A zoned drive opened here would take random writes it must refuse; it needs ZbdDevice.
+  unsigned int zone_sectors = 0;
+  if (::ioctl(fd, BLKGETZONESZ, &zone_sectors) == 0 && zone_sectors != 0) {
+    return Error::WrongDevice(
+        FormatMsg(_("Device {} is zoned and cannot be used as an ordinary disk."), path));
+  }
+  if (logical_block_size <= 0) {
+    return Error::WrongDevice(FormatMsg(_("Device {} reports no logical block size."), path));
+  }
+  geometry.size = size;
+  geometry.logical_block_size = static_cast<uint32_t>(logical_block_size);
+  geometry.physical_block_size =
+      physical_block_size != 0 ? physical_block_size : geometry.logical_block_size;
+  geometry.read_only = geometry.read_only || read_only != 0;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PlainDevice>> PlainDevice::Open(const std::string& path, bool writable) {
+  UniqueFd fd(::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+  if (!fd.valid()) {
+    const int error_number = errno;
+    if (error_number == ENOENT) {
+      return Error::WrongDevice(FormatMsg(_("Device {} does not exist or access denied."), path));
+    }
+    return ErrnoError(error_number, _("Cannot open device"), path);
+  }
+  struct stat st = {};
+  if (::fstat(fd.get(), &st) != 0) {
+    const int error_number = errno;
+    return ErrnoError(error_number, _("Cannot stat device"), path);
+  }
+
+  Geometry geometry;
+  geometry.model = ZoneModel::kNone;
+  if (S_ISREG(st.st_mode)) {
+    geometry.read_only = ::access(path.c_str(), W_OK) != 0;
+    geometry.size = static_cast<uint64_t>(st.st_size);
+    geometry.logical_block_size = 512;
+    geometry.physical_block_size = 512;
+  } else if (S_ISBLK(st.st_mode)) {
+    RETURN_IF_ERROR(ReadBlockDeviceGeometry(fd.get(), path, geometry));
+  } else {
+    return Error::WrongDevice(
+        FormatMsg(_("Device {} is neither a block device nor a regular file."), path));
+  }
+  return std::unique_ptr<PlainDevice>(new PlainDevice(path, std::move(fd), geometry, writable));
+}
+
+Result<std::vector<Zone>> PlainDevice::ReportZones(uint64_t /*offset*/, uint32_t /*max_zones*/) {
+  return std::vector<Zone>{};
+}
+
+Status PlainDevice::CheckAlignedRange(uint64_t offset, uint64_t length) const {
+  const uint32_t lbs = geometry_.logical_block_size;
+  if (offset % lbs != 0 || length % lbs != 0) {
+    return Error::WrongParameters(
+        FormatMsg(_("I/O at offset {} of {} bytes is not aligned to the logical block size {}."),
+                  offset, length, lbs));
+  }
+  if (length > geometry_.size || offset > geometry_.size - length) {
+    return Error::WrongParameters(FormatMsg(
+        _("I/O at offset {} of {} bytes goes past the end of device {}."), offset, length, path_));
+  }
+  return Status::Ok();
+}
+
+Status PlainDevice::Read(uint64_t offset, std::span<std::byte> out) {
+  RETURN_IF_ERROR(CheckAlignedRange(offset, out.size()));
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n =
+        ::pread(fd_.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      const int error_number = errno;
+      if (error_number == EINTR) continue;
+      return ErrnoError(error_number, _("Cannot read device"), path_);
+    }
+    if (n == 0) {  // the file shrank under us
+      return Error::WrongDevice(FormatMsg(_("Cannot read device {}: unexpected end at offset {}."),
+                                          path_, offset + done));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status PlainDevice::Write(uint64_t offset, std::span<const std::byte> data) {
+  if (!writable_ || geometry_.read_only) {
+    return Error::WrongDevice(
+        FormatMsg(_("Cannot write to device {}: it is open read-only."), path_));
+  }
+  RETURN_IF_ERROR(CheckAlignedRange(offset, data.size()));
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::pwrite(fd_.get(), data.data() + done, data.size() - done,
+                               static_cast<off_t>(offset + done));
+    if (n < 0) {
+      const int error_number = errno;
+      if (error_number == EINTR) continue;
+      return ErrnoError(error_number, _("Cannot write to device"), path_);
+    }
+    if (n == 0) {
+      return ErrnoError(ENOSPC, _("Cannot write to device"), path_);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status PlainDevice::ResetZone(uint64_t /*zone_start*/) {
+  return Error::WrongParameters(
+      FormatMsg(_("Device {} is not zoned: it has no zone to reset."), path_));
+}
+
+Status PlainDevice::FinishZone(uint64_t /*zone_start*/) {
+  return Error::WrongParameters(
+      FormatMsg(_("Device {} is not zoned: it has no zone to finish."), path_));
+}
+
+Status PlainDevice::Flush() {
+  if (::fsync(fd_.get()) != 0) {
+    const int error_number = errno;
+    return ErrnoError(error_number, _("Cannot flush device"), path_);
+  }
+  return Status::Ok();
+}
+
+}  // namespace luks2ext

@@ -1,0 +1,71 @@
+// ZbdDevice: a zoned block device (SMR host-managed / host-aware, NVMe ZNS) through libzbd.
+//
+// The device is opened with O_DIRECT, so each write reaches the drive in the order it is issued
+// (no page cache reordering writes to a sequential zone). I/O goes through an aligned bounce
+// buffer in chunks of at most kBounceSize bytes, one synchronous pwrite after the other: a large
+// write lands sequentially at the write pointer. ResetZone and FinishZone first report the
+// target zone, so a call on a conventional zone or a non-zone-start offset gets the same clear
+// error as from the emulator instead of the kernel's bare EIO/EINVAL.
+//
+// libzbd keeps per-fd state in a table of 1024 entries, so the process must not have more than
+// about 1000 descriptors open when it opens a drive.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "luks2ext/block_device.h"
+#include "luks2ext/error.h"
+
+namespace luks2ext {
+
+class ZbdDevice : public BlockDevice {
+ public:
+  static constexpr size_t kBounceSize = 1 << 20;
+
+  // Opens `path` read-write (or read-only when `writable` is false). WrongDevice when the
+  // kernel does not report it zoned.
+  static Result<std::unique_ptr<ZbdDevice>> Open(const std::string& path, bool writable);
+
+  ~ZbdDevice() override;
+  ZbdDevice(const ZbdDevice&) = delete;
+  ZbdDevice& operator=(const ZbdDevice&) = delete;
+
+  const Geometry& geometry() const override { return geometry_; }
+  std::string path() const override { return path_; }
+  Result<std::vector<Zone>> ReportZones(uint64_t offset, uint32_t max_zones) override;
+  Status Read(uint64_t offset, std::span<std::byte> out) override;
+  Status Write(uint64_t offset, std::span<const std::byte> data) override;
+  Status ResetZone(uint64_t zone_start) override;
+  Status FinishZone(uint64_t zone_start) override;
+  Status Flush() override;
+
+ private:
+  struct FreeDeleter {
+    void operator()(std::byte* p) const { std::free(p); }
+  };
+  using BounceBuffer = std::unique_ptr<std::byte, FreeDeleter>;
+
+  ZbdDevice(std::string path, int fd, Geometry geometry, BounceBuffer bounce, bool writable);
+
+  Status CheckAlignedRange(uint64_t offset, uint64_t length) const;
+  // The sequential zone starting exactly at zone_start, for reset and finish.
+  Result<Zone> ZoneForManagement(uint64_t zone_start);
+  // One pread/pwrite of `length` bytes between the bounce buffer and the drive, retried on
+  // EINTR and continued after short transfers.
+  Status ReadChunk(uint64_t offset, size_t length);
+  Status WriteChunk(uint64_t offset, size_t length);
+
+  std::string path_;
+  int fd_;  // from zbd_open; zbd_close'd by the destructor
+  Geometry geometry_;  // read_only: the device itself refuses writes
+  BounceBuffer bounce_;  // kBounceSize bytes, aligned for O_DIRECT
+  bool writable_;        // this handle was opened for writing
+};
+
+}  // namespace luks2ext
