@@ -1,1 +1,120 @@
-// placeholder: being written
+#include <fmt/format.h>
+#include <libcryptsetup.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <vector>
+
+#include "activation/activate.h"
+#include "activation/dm_task.h"
+#include "i18n.h"
+#include "metadata/crypt_device.h"
+
+namespace luks2ext {
+namespace {
+
+// The RFC's feature argument. ZCRYPTSETUP_NATIVE_FEATURE_ARG replaces it, so the VM tests can
+// prove that the hand-built table equals libcryptsetup's on a kernel without the patch.
+std::string NativeFeatureArg() {
+  const char* override_arg = std::getenv("ZCRYPTSETUP_NATIVE_FEATURE_ARG");
+  return override_arg && *override_arg ? override_arg : "force_inline";
+}
+
+Error WrongPassphrase() {
+  return Error::NoPermission(_("No key available with this passphrase."));
+}
+
+// Builds the dm-crypt table by hand, as libcryptsetup would, plus the native feature
+// argument: libcryptsetup has no way to pass an argument it does not know.
+Status ActivateNative(crypt_device* cd, const ActivationRequest& request,
+                      const Secret& passphrase, const std::string& data_path,
+                      uint64_t data_size) {
+  const int key_size = crypt_get_volume_key_size(cd);
+  if (key_size <= 0) return Error::WrongDevice(_("The header names no volume key size."));
+  Secret volume_key = Secret::Zeroed(static_cast<size_t>(key_size));
+  size_t got = volume_key.size();
+  int r = crypt_volume_key_get(cd, request.keyslot, volume_key.data(), &got, passphrase.data(),
+                               passphrase.size());
+  if (r == -EPERM) return WrongPassphrase();
+  if (r < 0) return CryptError(r, _("Cannot unlock the volume key"));
+
+  uint32_t persistent = 0;
+  crypt_persistent_flags_get(cd, CRYPT_FLAGS_ACTIVATION, &persistent);
+  std::vector<std::string> args;
+  if (request.allow_discards || (persistent & CRYPT_ACTIVATE_ALLOW_DISCARDS))
+    args.emplace_back("allow_discards");
+  if (persistent & CRYPT_ACTIVATE_SAME_CPU_CRYPT) args.emplace_back("same_cpu_crypt");
+  if (persistent & CRYPT_ACTIVATE_SUBMIT_FROM_CRYPT_CPUS)
+    args.emplace_back("submit_from_crypt_cpus");
+  if (const int sector_size = crypt_get_sector_size(cd); sector_size > 512)
+    args.push_back(fmt::format("sector_size:{}", sector_size));
+  args.push_back(NativeFeatureArg());
+
+  const uint64_t offset = crypt_get_data_offset(cd);  // 512-byte sectors
+  if (data_size / 512 <= offset)
+    return Error::WrongDevice(_("The data device is smaller than the data offset."));
+  const uint64_t length = data_size / 512 - offset;
+
+  const std::string prefix = fmt::format("{}-{} ", crypt_get_cipher(cd), crypt_get_cipher_mode(cd));
+  std::string suffix = fmt::format(" {} {} {} {}", crypt_get_iv_offset(cd), data_path, offset,
+                                   args.size());
+  for (const auto& arg : args) suffix += " " + arg;
+
+  static constexpr char kHex[] = "0123456789abcdef";
+  Secret params;
+  params.Append(prefix);
+  for (size_t i = 0; i < got; ++i) {
+    const auto byte = static_cast<unsigned char>(volume_key.data()[i]);
+    params.Append(kHex[byte >> 4]);
+    params.Append(kHex[byte & 15]);
+  }
+  params.Append(suffix);
+  params.Append('\0');
+
+  std::string uuid_hex;
+  for (const char* c = crypt_get_uuid(cd); c && *c; ++c)
+    if (*c != '-') uuid_hex += *c;
+  const std::string dm_uuid = fmt::format("CRYPT-LUKS2-{}-{}", uuid_hex, request.name);
+  Status created =
+      CreateDmDevice(request.name, dm_uuid, length, "crypt", params.data(), request.read_only);
+  if (!created.ok() && created.error().code() == ExitCode::kWrongParameters)
+    return Error::WrongParameters(FormatMsg(
+        _("The kernel rejected dm-crypt's '{}' argument (native force_inline needs a kernel "
+          "with the force_inline patch; use --perf-force_inline without =native for the "
+          "upstream flags). Nothing was activated."),
+        NativeFeatureArg()));
+  return created;
+}
+
+}  // namespace
+
+Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
+                            const Secret& passphrase, const std::string& data_path,
+                            uint64_t data_size) {
+  if (!request.name.empty() && MappingExists(request.name))
+    return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
+  if (request.inline_mode && !request.name.empty()) {
+    ASSIGN_OR_RETURN(const CryptTargetVersion version, QueryCryptTarget());
+    RETURN_IF_ERROR(CheckInlineSupport(version, *request.inline_mode));
+    if (*request.inline_mode == InlineMode::kNative)
+      return ActivateNative(cd, request, passphrase, data_path, data_size);
+  }
+
+  uint32_t flags = 0;
+  if (request.read_only) flags |= CRYPT_ACTIVATE_READONLY;
+  if (request.allow_discards) flags |= CRYPT_ACTIVATE_ALLOW_DISCARDS;
+  if (request.inline_mode == InlineMode::kWorkqueueFlags)
+    flags |= CRYPT_ACTIVATE_NO_READ_WORKQUEUE | CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE;
+  const int r = crypt_activate_by_passphrase(
+      cd, request.name.empty() ? nullptr : request.name.c_str(), request.keyslot,
+      passphrase.data(), passphrase.size(), flags);
+  if (r == -EPERM) return WrongPassphrase();
+  if (r < 0) {
+    if (r == -EEXIST)
+      return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
+    return CryptError(r, FormatMsg(_("Cannot activate {}"), request.name));
+  }
+  return Status::Ok();
+}
+
+}  // namespace luks2ext

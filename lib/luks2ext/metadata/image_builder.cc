@@ -1,1 +1,127 @@
-// placeholder: being written
+#include "metadata/image_builder.h"
+
+#include <libcryptsetup.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "i18n.h"
+#include "luks2ext/activation.h"
+#include "metadata/crypt_device.h"
+#include "metadata/memfd.h"
+
+namespace luks2ext {
+namespace {
+
+constexpr const char* kUpstreamInlineFlags[] = {"no-read-workqueue", "no-write-workqueue"};
+
+Result<uint32_t> ChooseSectorSize(uint32_t requested, uint32_t logical, uint32_t physical,
+                                  uint64_t data_offset) {
+  if (requested == 0) {
+    // cryptsetup's rule for LUKS2: 4096-byte encryption sectors where the drive's blocks allow
+    // it, never below the logical block size.
+    requested = std::clamp<uint32_t>(std::max(physical, logical), 512, 4096);
+    requested = std::max(requested, logical);
+    while (requested > 512 && data_offset % requested != 0) requested /= 2;
+  }
+  if (requested < 512 || requested > 4096 || (requested & (requested - 1)) != 0)
+    return Error::WrongParameters(FormatMsg(
+        _("Unsupported encryption sector size {}: use 512, 1024, 2048 or 4096."), requested));
+  if (requested < logical)
+    return Error::WrongParameters(FormatMsg(
+        _("Encryption sector size {} is smaller than the drive's logical block size {}: every "
+          "write would need a read-modify-write, which a zoned drive cannot do."),
+        requested, logical));
+  if (data_offset % requested != 0)
+    return Error::WrongParameters(FormatMsg(
+        _("The data offset {} is not a multiple of the encryption sector size {}."), data_offset,
+        requested));
+  return requested;
+}
+
+}  // namespace
+
+Result<Luks2Image> BuildImage(const Layout& layout, const FormatOptions& options,
+                              const Secret& passphrase, const std::string& data_path,
+                              uint32_t logical_block_size, uint32_t physical_block_size) {
+  const auto dash = options.cipher.find('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 == options.cipher.size())
+    return Error::WrongParameters(FormatMsg(
+        _("Cipher {} is not in the form cipher-mode (e.g. aes-xts-plain64)."), options.cipher));
+  const std::string cipher = options.cipher.substr(0, dash);
+  const std::string mode = options.cipher.substr(dash + 1);
+  if (options.key_bits == 0 || options.key_bits % 8 != 0)
+    return Error::WrongParameters(_("Key size must be a multiple of 8 bits."));
+  ASSIGN_OR_RETURN(const uint32_t sector_size,
+                   ChooseSectorSize(options.sector_size, logical_block_size, physical_block_size,
+                                    layout.data_offset));
+
+  ASSIGN_OR_RETURN(Memfd header, Memfd::Create("zcryptsetup-luks2", layout.image_size()));
+  ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::InitDetached(header.path(), data_path));
+
+  int r = crypt_set_metadata_size(cd.get(), layout.header_size, layout.keyslots_size);
+  if (r < 0) return CryptError(r, _("Cannot set the LUKS2 metadata size"));
+  r = crypt_set_data_offset(cd.get(), layout.data_offset / 512);
+  if (r < 0) return CryptError(r, _("Cannot set the data offset"));
+
+  crypt_pbkdf_type pbkdf{};
+  if (const crypt_pbkdf_type* defaults = crypt_get_pbkdf_default(CRYPT_LUKS2)) pbkdf = *defaults;
+  if (!options.pbkdf.type.empty()) pbkdf.type = options.pbkdf.type.c_str();
+  pbkdf.hash = options.pbkdf.hash.c_str();
+  if (options.pbkdf.iter_time_ms) pbkdf.time_ms = options.pbkdf.iter_time_ms;
+  if (options.pbkdf.memory_kb) pbkdf.max_memory_kb = options.pbkdf.memory_kb;
+  if (options.pbkdf.parallel) pbkdf.parallel_threads = options.pbkdf.parallel;
+  if (std::strcmp(pbkdf.type, CRYPT_KDF_PBKDF2) == 0) {
+    pbkdf.max_memory_kb = 0;
+    pbkdf.parallel_threads = 0;
+  }
+  if (options.pbkdf.iterations) {
+    pbkdf.iterations = options.pbkdf.iterations;
+    pbkdf.time_ms = 0;
+    pbkdf.flags |= CRYPT_PBKDF_NO_BENCHMARK;
+  }
+  r = crypt_set_pbkdf_type(cd.get(), &pbkdf);
+  if (r < 0) return CryptError(r, _("Unsupported PBKDF parameters"));
+
+  crypt_params_luks2 params{};
+  params.pbkdf = &pbkdf;
+  params.sector_size = sector_size;
+  params.label = options.label.empty() ? nullptr : options.label.c_str();
+  params.subsystem = options.subsystem.empty() ? nullptr : options.subsystem.c_str();
+  r = crypt_format(cd.get(), CRYPT_LUKS2, cipher.c_str(), mode.c_str(),
+                   options.uuid.empty() ? nullptr : options.uuid.c_str(), nullptr,
+                   options.key_bits / 8, &params);
+  if (r < 0) return CryptError(r, _("Cannot format the LUKS2 header"));
+
+  r = crypt_keyslot_add_by_volume_key(cd.get(), options.keyslot, nullptr, 0, passphrase.data(),
+                                      passphrase.size());
+  if (r < 0) return CryptError(r, _("Cannot add the keyslot"));
+
+  if (options.force_inline) {
+    r = crypt_persistent_flags_set(cd.get(), CRYPT_FLAGS_ACTIVATION,
+                                   CRYPT_ACTIVATE_NO_READ_WORKQUEUE |
+                                       CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE);
+    if (r < 0) return CryptError(r, _("Cannot store the performance flags"));
+  }
+
+  ASSIGN_OR_RETURN(std::vector<std::byte> bytes, header.ReadAll());
+  std::vector<uint8_t> raw(bytes.size());
+  std::memcpy(raw.data(), bytes.data(), bytes.size());
+  ASSIGN_OR_RETURN(Luks2Image image, Luks2Image::Parse(std::move(raw)));
+  if (options.force_inline) RETURN_IF_ERROR(image.AddConfigFlag(kForceInlineFlag));
+  return image;
+}
+
+Status PersistForceInline(Luks2Image& image, bool enable) {
+  std::vector<std::string> flags = image.config_flags();
+  auto drop = [&flags](const std::string& flag) { std::erase(flags, flag); };
+  for (const char* flag : kUpstreamInlineFlags) drop(flag);
+  drop(kForceInlineFlag);
+  if (enable) {
+    for (const char* flag : kUpstreamInlineFlags) flags.emplace_back(flag);
+    flags.emplace_back(kForceInlineFlag);
+  }
+  return image.SetConfigFlags(flags);
+}
+
+}  // namespace luks2ext

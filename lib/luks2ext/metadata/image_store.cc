@@ -1,1 +1,134 @@
-// placeholder: being written
+#include "metadata/image_store.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "i18n.h"
+
+namespace luks2ext {
+namespace {
+
+// Large enough for throughput, small enough that a crash test can cut between chunks.
+constexpr uint64_t kWriteChunk = 1 * MiB;
+
+Result<std::vector<uint8_t>> ReadBytes(BlockDevice& device, uint64_t offset, uint64_t length) {
+  std::vector<uint8_t> bytes(length);
+  RETURN_IF_ERROR(device.Read(offset, std::as_writable_bytes(std::span<uint8_t>(bytes))));
+  return bytes;
+}
+
+Status WriteAll(BlockDevice& device, uint64_t offset, std::span<const uint8_t> bytes) {
+  for (uint64_t done = 0; done < bytes.size(); done += kWriteChunk) {
+    const uint64_t length = std::min<uint64_t>(kWriteChunk, bytes.size() - done);
+    RETURN_IF_ERROR(device.Write(offset + done, AsBytes(bytes.subspan(done, length))));
+  }
+  return Status::Ok();
+}
+
+Status VerifyWritten(BlockDevice& device, const CopySlot& slot, const Luks2Image& image,
+                     const std::optional<EncodedCommitRecord>& record) {
+  const uint64_t length = image.image_size() + (record ? kCommitRecordSize : 0);
+  ASSIGN_OR_RETURN(std::vector<uint8_t> back, ReadBytes(device, slot.offset, length));
+  const bool same =
+      std::equal(image.bytes().begin(), image.bytes().end(), back.begin()) &&
+      (!record || std::equal(record->begin(), record->end(), back.begin() + image.image_size()));
+  if (!same)
+    return Error::WrongDevice(FormatMsg(
+        _("The {} metadata copy at offset {} reads back different from what was written."),
+        slot.name, slot.offset));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& image) {
+  std::optional<EncodedCommitRecord> record;
+  if (slot.with_record) {
+    ASSIGN_OR_RETURN(const CommitRecord made, MakeCommitRecord(image));
+    ASSIGN_OR_RETURN(record, EncodeCommitRecord(made));
+  }
+  auto context = [&](const Error& e) {
+    return e.WithContext(FormatMsg(_("Cannot write the {} metadata copy"), slot.name));
+  };
+  if (slot.sequential) {
+    if (Status s = device.ResetZone(slot.offset); !s.ok()) return context(s.error());
+  }
+  if (Status s = WriteAll(device, slot.offset, image.bytes()); !s.ok()) return context(s.error());
+  if (record) {
+    if (Status s = WriteAll(device, slot.offset + image.image_size(), *record); !s.ok())
+      return context(s.error());
+  }
+  if (Status s = device.Flush(); !s.ok()) return context(s.error());
+  if (slot.sequential) {
+    if (Status s = device.FinishZone(slot.offset); !s.ok()) return context(s.error());
+  }
+  return VerifyWritten(device, slot, image, record);
+}
+
+Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
+                              const std::optional<Zone>& zone) {
+  CopyState state;
+  state.slot = slot;
+  const uint64_t written = zone ? zone->written() : UINT64_MAX;
+  if (zone && zone->is_sequential() && written == 0) {
+    state.problem = _("empty zone");
+    return state;
+  }
+  const uint64_t device_size = device.geometry().size;
+  const uint64_t block = device.geometry().logical_block_size;
+  if (device_size < slot.offset + kBinaryHeaderSize) {
+    state.problem = _("too small to hold a LUKS2 header");
+    return state;
+  }
+  ASSIGN_OR_RETURN(std::vector<uint8_t> first, ReadBytes(device, slot.offset, kBinaryHeaderSize));
+  uint64_t leading = 2 * kMaxHdrSize;  // primary unusable: let the parser scan for a secondary
+  if (auto needed = Luks2Image::HeaderBytesNeeded(first); needed.ok()) leading = *needed;
+  if (zone) leading = std::min(leading, zone->capacity);
+  leading = std::min(leading, (device_size - slot.offset) / block * block);
+  ASSIGN_OR_RETURN(std::vector<uint8_t> head, ReadBytes(device, slot.offset, leading));
+  auto headers = Luks2Image::ParseHeaders(head);
+  if (!headers.ok()) {
+    state.problem = headers.error().message();
+    return state;
+  }
+  state.headers.emplace(std::move(headers).value());
+  const uint64_t image_size = state.headers->image_size();
+
+  // A sequential zone's write pointer says, without reading, how much of the copy is there.
+  state.image_present = !zone || !zone->is_sequential() || written >= image_size;
+  if (!state.image_present)
+    state.problem = FormatMsg(_("torn: {} of {} bytes written"), written, image_size);
+
+  if (slot.with_record && written >= image_size + kCommitRecordSize) {
+    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                     ReadBytes(device, slot.offset + image_size, kCommitRecordSize));
+    auto record = DecodeCommitRecord(bytes);
+    if (record.ok() && record->seqid == state.seqid() && record->image_size == image_size)
+      state.record = *record;
+  }
+  if (slot.with_record && !state.record && state.problem.empty())
+    state.problem = _("no matching commit record (written by another tool, or torn)");
+  return state;
+}
+
+Result<Luks2Image> ReadFullCopy(BlockDevice& device, const CopySlot& slot, uint64_t image_size) {
+  if (device.geometry().size < slot.offset + image_size)
+    return Error::WrongDevice(FormatMsg(_("The {} copy claims {} bytes, past the device end."),
+                                        slot.name, image_size));
+  ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadBytes(device, slot.offset, image_size));
+  return Luks2Image::Parse(std::move(bytes));
+}
+
+Status LoadSparse(BlockDevice& device, const CopySlot& slot, const Luks2Image& headers,
+                  Memfd& memfd) {
+  RETURN_IF_ERROR(memfd.WriteAt(0, AsBytes(headers.bytes())));
+  for (const KeyslotArea& area : headers.keyslot_areas()) {
+    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                     ReadBytes(device, slot.offset + area.offset, area.size));
+    RETURN_IF_ERROR(memfd.WriteAt(area.offset, AsBytes(bytes)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace luks2ext

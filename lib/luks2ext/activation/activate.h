@@ -1,0 +1,30 @@
+// Activation of a loaded LUKS2 header (libcryptsetup context) as a dm-crypt mapping.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "luks2ext/activation.h"
+#include "luks2ext/secret.h"
+
+struct crypt_device;
+
+namespace luks2ext {
+
+struct ActivationRequest {
+  std::string name;  // empty: only check the passphrase (cryptsetup --test-passphrase)
+  bool read_only = false;
+  bool allow_discards = false;
+  std::optional<InlineMode> inline_mode;  // nullopt: what the header's flags say, nothing more
+  int keyslot = -1;                       // -1: any keyslot (CRYPT_ANY_SLOT)
+};
+
+// Activates `cd` (loaded, data device set). `data_path` and `data_size` describe the data
+// device, needed to build the table by hand for InlineMode::kNative. A wrong passphrase is
+// Error::NoPermission and maps nothing; on any failure nothing is left mapped.
+Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
+                            const Secret& passphrase, const std::string& data_path,
+                            uint64_t data_size);
+
+}  // namespace luks2ext

@@ -1,0 +1,14 @@
+// Routing of libcryptsetup's log messages into the library's log sink (log.h).
+#pragma once
+
+#include <string>
+
+struct crypt_device;
+
+namespace luks2ext {
+
+void InstallCryptLogCallback(crypt_device* cd);
+// The last error libcryptsetup logged on this thread (and forgets it), to explain a failure.
+std::string TakeLastCryptError();
+
+}  // namespace luks2ext

@@ -1,0 +1,64 @@
+// dm-crypt activation: the force_inline flag model, what the running kernel supports, and
+// the state of active mappings. Activating a volume goes through volume.h.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "luks2ext/error.h"
+
+namespace luks2ext {
+
+// How "force inline" reaches dm-crypt.
+enum class InlineMode {
+  // Upstream table flags no_read_workqueue + no_write_workqueue (dm-crypt 1.22.0, Linux 5.9).
+  kWorkqueueFlags,
+  // The RFC's literal `force_inline` feature argument, for kernels that carry that patch.
+  kNative,
+};
+
+// The name zcryptsetup persists in LUKS2 config.flags, beside the upstream flags.
+inline constexpr const char* kForceInlineFlag = "force-inline";
+
+struct CryptTargetVersion {
+  uint32_t major = 0, minor = 0, patch = 0;
+
+  bool AtLeast(uint32_t ma, uint32_t mi) const {
+    return major > ma || (major == ma && minor >= mi);
+  }
+  bool SupportsWorkqueueFlags() const { return AtLeast(1, 22); }
+  std::string ToString() const;
+};
+
+// The dm-crypt target version of the running kernel, loading the module if needed.
+Result<CryptTargetVersion> QueryCryptTarget();
+
+// Refuses, with a message naming the kernel's dm-crypt version, a mode it cannot run.
+Status CheckInlineSupport(const CryptTargetVersion& version, InlineMode mode);
+
+struct ActiveMapping {
+  std::string name;
+  std::string type;    // "LUKS2", ... from the dm UUID prefix, "" when not ours or unknown
+  std::string uuid;    // the dm UUID
+  std::string cipher;  // "aes-xts-plain64"
+  uint64_t key_bits = 0;
+  std::string device;  // backing device, "major:minor" as dm reports it
+  uint64_t offset_sectors = 0;
+  uint64_t size_sectors = 0;
+  uint32_t sector_size = 512;
+  bool read_only = false;
+  std::vector<std::string> feature_args;  // dm-crypt optional parameters, e.g. allow_discards
+
+  bool HasFeature(const std::string& arg) const;
+  // True when dm-crypt skips its workqueues in both directions, by either mode.
+  bool RunsInline() const;
+};
+
+bool MappingExists(const std::string& name);
+Result<ActiveMapping> QueryMapping(const std::string& name);
+// Removes the mapping (cryptsetup close). Busy mappings are Error::Busy.
+Status Deactivate(const std::string& name);
+
+}  // namespace luks2ext

@@ -1,0 +1,25 @@
+// Builds a new LUKS2 metadata image with libcryptsetup on a memfd detached header: all the
+// cryptography (PBKDF, AF split, keyslot encryption) is libcryptsetup's; nothing is written to
+// the drive here.
+#pragma once
+
+#include <string>
+
+#include "luks2/image.h"
+#include "luks2ext/format_options.h"
+#include "luks2ext/secret.h"
+
+namespace luks2ext {
+
+// The image for `layout` (sizes, data offset) with one keyslot for `passphrase`.
+// `data_path` is the drive, which libcryptsetup opens to check but does not write.
+// `data_size` and `logical_block_size` describe it (for the sector-size default and checks).
+Result<Luks2Image> BuildImage(const Layout& layout, const FormatOptions& options,
+                              const Secret& passphrase, const std::string& data_path,
+                              uint32_t logical_block_size, uint32_t physical_block_size);
+
+// The persisted form of force_inline: the upstream flags libcryptsetup and systemd honour,
+// plus "force-inline" for zcryptsetup, added to `image` (JSON edit, both copies, seqid + 1).
+Status PersistForceInline(Luks2Image& image, bool enable);
+
+}  // namespace luks2ext

@@ -1,0 +1,60 @@
+// One copy of the metadata on a drive: the LUKS2 image followed (on zoned drives) by the
+// commit record. Writing a copy, judging a copy, and reading it back, through BlockDevice.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "luks2/commit_record.h"
+#include "luks2/image.h"
+#include "luks2ext/block_device.h"
+#include "metadata/memfd.h"
+
+namespace luks2ext {
+
+// Where a copy lives and how it must be written.
+struct CopySlot {
+  const char* name = "home";  // "home" or "journal", for messages
+  uint64_t offset = 0;
+  bool sequential = false;    // in a sequential zone: reset, append, finish
+  bool with_record = false;   // a commit record follows the image
+};
+
+// Writes image (+ record) to the slot. Sequential: reset the zone, append in chunks, flush,
+// finish the zone (so it holds no open/active resource). In place: write, flush. Then reads
+// the copy back and checks it byte for byte (by SHA-256) before returning.
+Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& image);
+
+// What a cheap look at a copy found: headers (and, when present, the record).
+struct CopyState {
+  CopySlot slot;
+  std::optional<Luks2Image> headers;  // set when at least one header copy is valid
+  std::optional<CommitRecord> record;  // set when a record decodes and matches the seqid
+  bool image_present = false;  // the write pointer (or in-place storage) covers the image
+  std::string problem;          // why the copy is unusable or suspect; empty when fine
+
+  bool usable() const { return headers.has_value() && image_present; }
+  uint64_t seqid() const { return headers ? headers->seqid() : 0; }
+};
+
+// Reads the headers and the record of the copy at `slot`; `zone` is the zone it starts in
+// (nullopt on a non-zoned device). Never fails for bad content: that goes into the state.
+Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
+                              const std::optional<Zone>& zone);
+
+// Reads the whole copy [offset, offset + M) and parses it.
+Result<Luks2Image> ReadFullCopy(BlockDevice& device, const CopySlot& slot, uint64_t image_size);
+
+// Fills `memfd` (sized to the image) with the copy's headers and only the keyslot areas its
+// JSON names: what stock cryptsetup reads to open, no more.
+Status LoadSparse(BlockDevice& device, const CopySlot& slot, const Luks2Image& headers,
+                  Memfd& memfd);
+
+// std::byte views of the codec's uint8_t buffers.
+inline std::span<const std::byte> AsBytes(std::span<const uint8_t> bytes) {
+  return std::as_bytes(bytes);
+}
+
+}  // namespace luks2ext

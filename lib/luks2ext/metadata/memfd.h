@@ -1,0 +1,40 @@
+// An anonymous in-memory file (memfd) that libcryptsetup opens by path as a detached LUKS2
+// header. zcryptsetup builds and edits metadata images here, never on a zoned drive.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "luks2ext/error.h"
+
+namespace luks2ext {
+
+class Memfd {
+ public:
+  // A file of `size` bytes, all zero and sparse (holes cost no memory).
+  static Result<Memfd> Create(const char* name, uint64_t size);
+
+  Memfd(Memfd&& other) noexcept : fd_(other.fd_), size_(other.size_) { other.fd_ = -1; }
+  Memfd& operator=(Memfd&& other) noexcept;
+  Memfd(const Memfd&) = delete;
+  Memfd& operator=(const Memfd&) = delete;
+  ~Memfd();
+
+  // "/proc/self/fd/N": how libcryptsetup reaches it.
+  std::string path() const;
+  uint64_t size() const { return size_; }
+
+  Status WriteAt(uint64_t offset, std::span<const std::byte> data);
+  Status ReadAt(uint64_t offset, std::span<std::byte> out) const;
+  Result<std::vector<std::byte>> ReadAll() const;
+
+ private:
+  Memfd(int fd, uint64_t size) : fd_(fd), size_(size) {}
+  int fd_;
+  uint64_t size_;
+};
+
+}  // namespace luks2ext
