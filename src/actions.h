@@ -1,0 +1,52 @@
+// The action table: each verb, its arguments, the options it accepts and its handler.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "luks2ext/error.h"
+#include "options.h"
+#include "passphrase.h"
+
+namespace zcryptsetup {
+
+struct Invocation {
+  const Options& options;
+  const std::vector<std::string>& args;
+
+  PassphraseSource passphrase_source() const {
+    return {options.key_file, options.keyfile_offset, options.keyfile_size};
+  }
+};
+
+using ActionHandler = luks2ext::Status (*)(const Invocation&);
+
+struct Action {
+  const char* name;
+  const char* alias;  // nullptr when none
+  size_t min_args;
+  size_t max_args;
+  const char* usage;
+  ActionHandler run;
+  std::vector<std::string_view> options;  // long names allowed beyond the common ones
+};
+
+// Runs the parsed command line: finds the action, checks its arguments and options against the
+// table, and calls it.
+luks2ext::Status RunAction(const ParsedCommandLine& command);
+
+// Verb handlers, one file per group.
+luks2ext::Status ActionLuksFormat(const Invocation& call);
+luks2ext::Status ActionOpen(const Invocation& call);
+luks2ext::Status ActionClose(const Invocation& call);
+luks2ext::Status ActionStatus(const Invocation& call);
+luks2ext::Status ActionLuksDump(const Invocation& call);
+luks2ext::Status ActionIsLuks(const Invocation& call);
+luks2ext::Status ActionLuksUuid(const Invocation& call);
+
+// Messages for the user (stdout), and verbose notes (stderr, with -v).
+void PrintNote(const std::string& text);
+void PrintVerbose(const Options& options, const std::string& text);
+
+}  // namespace zcryptsetup

@@ -1,0 +1,134 @@
+#include "options.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <iostream>
+
+#include "i18n.h"
+
+namespace zcryptsetup {
+
+using luks2ext::Error;
+
+Result<uint64_t> ParseSize(const std::string& text, const char* option) {
+  size_t end = 0;
+  uint64_t value = 0;
+  try {
+    value = std::stoull(text, &end);
+  } catch (...) {
+    end = 0;
+  }
+  if (end == 0)
+    return Error::WrongParameters(FormatMsg(_("Invalid size '{}' for {}."), text, option));
+  const std::string suffix = text.substr(end);
+  uint64_t unit = 1;
+  if (suffix.empty() || suffix == "b" || suffix == "B") unit = 1;
+  else if (suffix == "k" || suffix == "K" || suffix == "KiB") unit = 1ULL << 10;
+  else if (suffix == "m" || suffix == "M" || suffix == "MiB") unit = 1ULL << 20;
+  else if (suffix == "g" || suffix == "G" || suffix == "GiB") unit = 1ULL << 30;
+  else if (suffix == "s" || suffix == "S") unit = 512;
+  else
+    return Error::WrongParameters(FormatMsg(_("Invalid size '{}' for {}."), text, option));
+  return value * unit;
+}
+
+Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
+  ParsedCommandLine parsed;
+  Options& o = parsed.options;
+  CLI::App app{_("zcryptsetup: LUKS2 disk encryption for zoned (SMR, ZNS) and ordinary drives")};
+  app.name("zcryptsetup");
+  // cryptsetup uses -h for --hash; help is -? / --help.
+  app.set_help_flag("-?,--help", _("Show this help message"));
+  app.set_version_flag("-V,--version", "zcryptsetup " ZCRYPTSETUP_VERSION);
+  app.footer(_("<action> is one of:\n"
+               "  luksFormat <device> [<new key file>]   format a LUKS2 volume\n"
+               "  open|luksOpen <device> <name>          open a LUKS2 device as mapping <name>\n"
+               "  close <name>                           remove the mapping\n"
+               "  status <name>                          show the mapping's status\n"
+               "  luksDump <device>                      dump the header and its placement\n"
+               "  isLuks <device>                        tests <device> for a LUKS2 header\n"
+               "  luksUUID <device>                      print the UUID\n"
+               "\n"
+               "Exit codes: 0 ok, 1 wrong parameters, 2 no permission or bad passphrase,\n"
+               "3 out of memory, 4 wrong device, 5 device busy or exists."));
+
+  app.add_flag("-q,--batch-mode", o.batch_mode, _("Do not ask for confirmation"));
+  app.add_flag("-v,--verbose", o.verbose, _("Shows more detailed error messages"));
+  app.add_flag("--debug", o.debug, _("Show debug messages"));
+  app.add_option("-d,--key-file", o.key_file, _("Read the key from a file ('-' for stdin)"));
+  app.add_option("--keyfile-offset", o.keyfile_offset, _("Number of bytes to skip in keyfile"));
+  app.add_option("-l,--keyfile-size", o.keyfile_size, _("Limits the read from keyfile"));
+  app.add_option("-S,--key-slot", o.key_slot, _("Slot number for new key (default is first free)"))
+      ->check(CLI::Range(0, 31));
+  app.add_option("-T,--tries", o.tries, _("How often the input of the passphrase can be retried"))
+      ->check(CLI::Range(1, 1000));
+  app.add_option("-M,--type", o.type, _("Type of device metadata: luks2 (the only one)"));
+  app.add_option("-c,--cipher", o.cipher, _("The cipher used to encrypt the disk"));
+  app.add_option("-s,--key-size", o.key_size, _("The size of the encryption key (bits)"));
+  app.add_option("-h,--hash", o.hash, _("The hash used by the PBKDF and the LUKS2 digest"));
+  app.add_option("--pbkdf", o.pbkdf, _("PBKDF algorithm: argon2i, argon2id, pbkdf2"))
+      ->check(CLI::IsMember({"argon2i", "argon2id", "pbkdf2"}));
+  app.add_option("-i,--iter-time", o.iter_time, _("PBKDF iteration time (ms)"));
+  app.add_option("--pbkdf-memory", o.pbkdf_memory, _("PBKDF memory cost limit (KiB)"));
+  app.add_option("--pbkdf-parallel", o.pbkdf_parallel, _("PBKDF parallel cost"));
+  app.add_option("--pbkdf-force-iterations", o.pbkdf_force_iterations,
+                 _("PBKDF iterations cost (forced, disables benchmark)"));
+  app.add_option("--sector-size", o.sector_size, _("Encryption sector size (default: the drive's block size, at most 4096)"));
+  app.add_option("--label", o.label, _("Set label for the LUKS2 device"));
+  app.add_option("--subsystem", o.subsystem, _("Set subsystem label for the LUKS2 device"));
+  app.add_option("--uuid", o.uuid, _("UUID for device to use"));
+  app.add_option("-o,--offset", o.offset,
+                 _("The start offset in the backend device (512-byte sectors; a zone multiple "
+                   "on zoned drives)"));
+  app.add_option("--luks2-metadata-size", o.luks2_metadata_size,
+                 _("LUKS2 header metadata area size"));
+  app.add_option("--luks2-keyslots-size", o.luks2_keyslots_size,
+                 _("LUKS2 header keyslots area size"));
+  app.add_flag("--no-zone-journal", o.no_zone_journal,
+               _("Zoned drives: keep no journal copy of the metadata (updates are then not "
+                 "crash-safe)"));
+  app.add_flag("-y,--verify-passphrase", o.verify_passphrase,
+               _("Verifies the passphrase by asking for it twice"));
+  app.add_flag("--perf-force_inline{flags}", o.perf_force_inline,
+               _("Process crypto inline, without dm-crypt's workqueues (=native: the RFC's "
+                 "force_inline table argument)"));
+  app.add_flag("--persistent", o.persistent, _("Set activation flags persistent for device"));
+  app.add_flag("-r,--readonly", o.readonly, _("Create a readonly mapping"));
+  app.add_flag("--allow-discards", o.allow_discards, _("Allow discards (aka TRIM) requests for device"));
+  app.add_flag("--test-passphrase", o.test_passphrase,
+               _("Do not activate device, just check passphrase"));
+  app.add_flag("--dump-json-metadata", o.dump_json_metadata, _("Dump the LUKS2 JSON metadata"));
+  app.add_option("action_and_args", o.positional, _("<action> <action-specific>"));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    parsed.help_or_version = true;
+    return parsed;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << "zcryptsetup " ZCRYPTSETUP_VERSION "\n";
+    parsed.help_or_version = true;
+    return parsed;
+  } catch (const CLI::ParseError& e) {
+    return Error::WrongParameters(e.what());
+  }
+
+  for (const CLI::Option* option : app.get_options()) {
+    if (option->count() == 0 || option->get_lnames().empty()) continue;
+    parsed.given.push_back(option->get_lnames().front());
+  }
+  if (o.perf_force_inline != "" && o.perf_force_inline != "flags" && o.perf_force_inline != "native")
+    return Error::WrongParameters(FormatMsg(
+        _("Unknown --perf-force_inline mode '{}': use --perf-force_inline or "
+          "--perf-force_inline=native."),
+        o.perf_force_inline));
+  if (o.positional.empty())
+    return Error::WrongParameters(_("Argument <action> missing. Try 'zcryptsetup --help'."));
+  parsed.action = o.positional.front();
+  parsed.args.assign(o.positional.begin() + 1, o.positional.end());
+  return parsed;
+}
+
+}  // namespace zcryptsetup

@@ -1,0 +1,73 @@
+// Every command-line option, declared once: its value, its CLI11 registration, and which
+// actions accept it (cryptsetup's model: "Option --x is not allowed with y action").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "luks2ext/error.h"
+
+namespace zcryptsetup {
+
+using luks2ext::Result;
+
+struct Options {
+  // Common
+  bool batch_mode = false;
+  bool verbose = false;
+  bool debug = false;
+  std::string key_file;
+  uint64_t keyfile_offset = 0;
+  uint64_t keyfile_size = 0;
+  int key_slot = -1;
+  int tries = 3;
+  std::string type;
+
+  // luksFormat
+  std::string cipher = "aes-xts-plain64";
+  uint32_t key_size = 512;
+  std::string hash = "sha256";
+  std::string pbkdf;
+  uint32_t iter_time = 0;
+  uint32_t pbkdf_memory = 0;
+  uint32_t pbkdf_parallel = 0;
+  uint32_t pbkdf_force_iterations = 0;
+  uint32_t sector_size = 0;
+  std::string label;
+  std::string subsystem;
+  std::string uuid;
+  std::optional<uint64_t> offset;  // 512-byte sectors, as cryptsetup
+  std::string luks2_metadata_size;
+  std::string luks2_keyslots_size;
+  bool no_zone_journal = false;
+  bool verify_passphrase = false;
+
+  // open
+  std::string perf_force_inline;  // "" unset; "flags" or "native"
+  bool persistent = false;
+  bool readonly = false;
+  bool allow_discards = false;
+  bool test_passphrase = false;
+
+  // luksDump
+  bool dump_json_metadata = false;
+
+  std::vector<std::string> positional;  // action and its arguments
+};
+
+struct ParsedCommandLine {
+  Options options;
+  std::string action;
+  std::vector<std::string> args;
+  std::vector<std::string> given;  // long names of the options given
+  bool help_or_version = false;    // already printed; exit 0
+};
+
+Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv);
+
+// "16k", "4M", "16777216" -> bytes (cryptsetup's size suffixes for the LUKS2 metadata sizes).
+luks2ext::Result<uint64_t> ParseSize(const std::string& text, const char* option);
+
+}  // namespace zcryptsetup

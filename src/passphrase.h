@@ -1,0 +1,30 @@
+// Where a passphrase comes from, as cryptsetup reads it: a key file (or '-' for standard input,
+// read whole), else the terminal without echo, else one line of standard input.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "luks2ext/error.h"
+#include "luks2ext/secret.h"
+
+namespace zcryptsetup {
+
+struct PassphraseSource {
+  std::string key_file;        // "" = ask; "-" = standard input
+  uint64_t keyfile_offset = 0;
+  uint64_t keyfile_size = 0;   // 0 = all (up to the 8 MiB cryptsetup limit)
+};
+
+// Reads the passphrase. `prompt` is shown when asking on a terminal; with `verify`, asks a
+// second time and fails (exit 2) when the two differ.
+luks2ext::Result<luks2ext::Secret> ReadPassphrase(const PassphraseSource& source,
+                                                  const std::string& prompt, bool verify);
+
+// True when standard input is a terminal and so questions can be asked.
+bool InteractiveInput();
+
+// Asks a yes/no question as cryptsetup does ("Type 'yes' in capital letters"); true to go on.
+bool ConfirmOnTerminal(const std::string& question);
+
+}  // namespace zcryptsetup
