@@ -110,12 +110,23 @@ TEST(PlainDevice, ReadOnlyOpenRefusesWrites) {
   }
   auto device = PlainDevice::Open(file.path(), /*writable=*/false);
   ASSERT_TRUE(device.ok());
-  EXPECT_TRUE((*device)->geometry().read_only);
+  // The file itself is writable (geometry says so, luksFormat may plan on this handle); the
+  // handle opened read-only still refuses every write.
+  EXPECT_FALSE((*device)->geometry().read_only);
   EXPECT_EQ((*device)->Write(0, Pattern(4096, 2)).error().code(), ExitCode::kWrongDevice);
   std::vector<std::byte> out(4096);
   ASSERT_TRUE((*device)->Read(0, out).ok());
   EXPECT_EQ(out, Pattern(4096, 1));
   EXPECT_TRUE((*device)->Flush().ok());
+}
+
+TEST(PlainDevice, FileWithoutWritePermissionIsReadOnly) {
+  if (geteuid() == 0) GTEST_SKIP() << "root may write any file";
+  TempFile file(64 * 1024);
+  ASSERT_EQ(chmod(file.path().c_str(), 0400), 0);
+  auto device = PlainDevice::Open(file.path(), /*writable=*/false);
+  ASSERT_TRUE(device.ok());
+  EXPECT_TRUE((*device)->geometry().read_only);
 }
 
 TEST(PlainDevice, MissingPathIsAWrongDevice) {

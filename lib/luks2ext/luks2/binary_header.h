@@ -1,0 +1,125 @@
+// The LUKS2 binary header: the first 4096 bytes of each of the two header copies.
+//
+// Layout (LUKS2 On-Disk Format Specification, section 2; all integers big-endian):
+//   offset size field
+//        0    6 magic       "LUKS\xba\xbe" (primary) or "SKUL\xba\xbe" (secondary)
+//        6    2 version     2
+//        8    8 hdr_size    binary header + JSON area, a power of two in 16 KiB .. 4 MiB
+//       16    8 seqid       bumped on every metadata update; both copies carry the same one
+//       24   48 label       NUL-terminated
+//       72   32 csum_alg    NUL-terminated digest name, e.g. "sha256"
+//      104   64 salt        random; differs between the copies
+//      168   40 uuid        NUL-terminated
+//      208   48 subsystem   NUL-terminated
+//      256    8 hdr_offset  where this copy starts on the device (0 or hdr_size)
+//      264  184 padding
+//      448   64 csum        digest of [binary header with csum zeroed] + [JSON area]
+//      512 3584 padding
+// The JSON area (hdr_size - 4096 bytes, NUL-terminated, zero-padded) follows each binary header.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "luks2ext/error.h"
+
+namespace luks2ext {
+
+inline constexpr std::size_t kBinaryHeaderSize = 4096;
+
+inline constexpr std::size_t kMagicOffset = 0;
+inline constexpr std::size_t kMagicSize = 6;
+inline constexpr std::size_t kVersionOffset = 6;
+inline constexpr std::size_t kHdrSizeOffset = 8;
+inline constexpr std::size_t kSeqidOffset = 16;
+inline constexpr std::size_t kLabelOffset = 24;
+inline constexpr std::size_t kLabelSize = 48;
+inline constexpr std::size_t kCsumAlgOffset = 72;
+inline constexpr std::size_t kCsumAlgSize = 32;
+inline constexpr std::size_t kSaltOffset = 104;
+inline constexpr std::size_t kSaltSize = 64;
+inline constexpr std::size_t kUuidOffset = 168;
+inline constexpr std::size_t kUuidSize = 40;
+inline constexpr std::size_t kSubsystemOffset = 208;
+inline constexpr std::size_t kSubsystemSize = 48;
+inline constexpr std::size_t kHdrOffsetOffset = 256;
+inline constexpr std::size_t kCsumOffset = 448;
+inline constexpr std::size_t kCsumSize = 64;
+
+static_assert(kMagicOffset + kMagicSize == kVersionOffset);
+static_assert(kVersionOffset + 2 == kHdrSizeOffset);
+static_assert(kHdrSizeOffset + 8 == kSeqidOffset);
+static_assert(kSeqidOffset + 8 == kLabelOffset);
+static_assert(kLabelOffset + kLabelSize == kCsumAlgOffset);
+static_assert(kCsumAlgOffset + kCsumAlgSize == kSaltOffset);
+static_assert(kSaltOffset + kSaltSize == kUuidOffset);
+static_assert(kUuidOffset + kUuidSize == kSubsystemOffset);
+static_assert(kSubsystemOffset + kSubsystemSize == kHdrOffsetOffset);
+static_assert(kHdrOffsetOffset + 8 + 184 == kCsumOffset);
+static_assert(kCsumOffset + kCsumSize == 512);
+static_assert(512 + 7 * 512 == kBinaryHeaderSize);
+
+inline constexpr std::uint16_t kLuks2Version = 2;
+inline constexpr std::uint64_t kMinHdrSize = 16 * 1024;
+inline constexpr std::uint64_t kMaxHdrSize = 4 * 1024 * 1024;
+
+// Where a secondary copy may sit: every legal hdr_size. Used to find the secondary when the
+// primary cannot tell its own size (it is corrupt), as cryptsetup does.
+inline constexpr std::array<std::uint64_t, 9> kSecondaryHeaderOffsets = {
+    0x4000, 0x8000, 0x10000, 0x20000, 0x40000, 0x80000, 0x100000, 0x200000, 0x400000};
+static_assert(kSecondaryHeaderOffsets.front() == kMinHdrSize);
+static_assert(kSecondaryHeaderOffsets.back() == kMaxHdrSize);
+
+// True for a power of two in [kMinHdrSize, kMaxHdrSize].
+bool IsValidHdrSize(std::uint64_t hdr_size);
+
+// Which of the two copies a binary header belongs to; decided by its magic.
+enum class HeaderCopy { kPrimary, kSecondary };
+
+// The decoded fields of one binary header. Strings stop at their first NUL.
+struct BinaryHeader {
+  HeaderCopy copy = HeaderCopy::kPrimary;
+  std::uint16_t version = kLuks2Version;
+  std::uint64_t hdr_size = 0;
+  std::uint64_t seqid = 0;
+  std::string label;
+  std::string csum_alg;
+  std::array<std::uint8_t, kSaltSize> salt{};
+  std::string uuid;
+  std::string subsystem;
+  std::uint64_t hdr_offset = 0;
+  std::array<std::uint8_t, kCsumSize> csum{};
+
+  std::uint64_t json_size() const { return hdr_size - kBinaryHeaderSize; }
+};
+
+// The cheap checks only, on the 4096 bytes read at device offset `read_offset`: magic (primary
+// at offset 0, secondary elsewhere), version, hdr_size, and hdr_offset == read_offset (for a
+// secondary also hdr_size == read_offset). Does not look at the JSON area or the checksum.
+// Lets a caller learn hdr_size from one 4096-byte read. Errors are WrongDevice.
+// REQUIRES: binary_header.size() >= kBinaryHeaderSize (shorter input is WrongDevice).
+Result<BinaryHeader> DecodeBinaryHeader(std::span<const std::uint8_t> binary_header,
+                                        std::uint64_t read_offset);
+
+// Full validation of one copy, in cryptsetup's order: the cheap checks above, then the JSON area
+// must be NUL-terminated, then the checksum. `copy_area` starts at the binary header and must
+// hold at least hdr_size bytes (a shorter area is WrongDevice: the copy is truncated).
+Result<BinaryHeader> ParseHeaderCopy(std::span<const std::uint8_t> copy_area,
+                                     std::uint64_t read_offset);
+
+// The checksum of a copy: digest(csum_alg) over its binary header with csum zeroed, followed
+// by the JSON area. REQUIRES: copy_area.size() >= hdr_size.
+Result<std::array<std::uint8_t, kCsumSize>> ComputeHeaderChecksum(
+    std::span<const std::uint8_t> copy_area, std::uint64_t hdr_size, const std::string& csum_alg);
+
+// Writes `header` (its magic from header.copy) into copy_area[0, 4096), then computes the
+// checksum over that and the JSON area already in copy_area[4096, hdr_size) and stores it.
+// header.csum is ignored. Fails with WrongParameters when a string does not fit its field
+// (with its NUL) or hdr_size is illegal.
+// REQUIRES: copy_area.size() >= header.hdr_size.
+Status WriteHeaderCopy(const BinaryHeader& header, std::span<std::uint8_t> copy_area);
+
+}  // namespace luks2ext
