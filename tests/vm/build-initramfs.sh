@@ -131,7 +131,10 @@ depmod -b "$stage" "$kver"
 
 # --- init, guest library, suites ---
 install -m 755 "$here/guest/init.sh" "$stage/init"
-install -m 644 "$here/guest/lib.sh" "$stage/zc/lib.sh"
+# The check library and the shared check sequences the suites source (/zc/NAME.sh).
+for g in "$here"/guest/*.sh; do
+  [[ $(basename "$g") == init.sh ]] || install -m 644 "$g" "$stage/zc/$(basename "$g")"
+done
 for s in "${suites[@]}"; do
   [[ -f $s ]] || die "suite file $s not found"
   install -m 644 "$s" "$stage/zc/suites/$(basename "$s")"

@@ -1,0 +1,149 @@
+# shellcheck shell=dash
+# Check sequences shared by the zcryptsetup suites (sourced after lib.sh). They run the same
+# user story on any drive: zcryptsetup formats, stock cryptsetup reads and opens, inline
+# activation shows in the dm table, data round-trips, persisted flags apply to both tools.
+
+ZC_PASS=zc-test-passphrase
+# Small PBKDF: these tests are about I/O and metadata, not key stretching under TCG.
+ZC_FAST_PBKDF="--pbkdf pbkdf2 --pbkdf-force-iterations 1000"
+
+# zc_format DEV [OPTIONS...]: zcryptsetup luksFormat in batch mode with the test passphrase.
+zc_format() {
+  _dev=$1
+  shift
+  # shellcheck disable=SC2086
+  printf %s "$ZC_PASS" | zcryptsetup luksFormat -q $ZC_FAST_PBKDF --key-file - "$@" "$_dev"
+}
+
+# zc_open DEV NAME [OPTIONS...] / stock_open DEV NAME [OPTIONS...]
+zc_open() {
+  _dev=$1 _name=$2
+  shift 2
+  printf %s "$ZC_PASS" | zcryptsetup open --key-file - "$@" "$_dev" "$_name"
+}
+stock_open() {
+  _dev=$1 _name=$2
+  shift 2
+  printf %s "$ZC_PASS" | cryptsetup open --type luks2 --key-file - "$@" "$_dev" "$_name"
+}
+
+# table_has NAME WORD: the active dm table of NAME contains WORD.
+table_has() { dmsetup table "$1" | grep -qw -- "$2"; }
+table_lacks() { ! dmsetup table "$1" | grep -qw -- "$2"; }
+
+# write_pattern NAME MIB SEEK_MIB: writes MIB MiB of a fixed pattern at SEEK_MIB through the
+# mapping, sequentially and direct (a zoned mapping accepts nothing else), keeps a copy in /tmp.
+write_pattern() {
+  _name=$1 _mib=$2 _seek=$3
+  dd if=/dev/urandom of="/tmp/pattern-$_seek" bs=1M count="$_mib" 2>/dev/null &&
+    dd if="/tmp/pattern-$_seek" of="/dev/mapper/$_name" bs=1M seek="$_seek" oflag=direct \
+      conv=notrunc 2>/dev/null
+}
+# read_pattern NAME MIB SEEK_MIB: the data at SEEK_MIB equals what write_pattern wrote there.
+read_pattern() {
+  _name=$1 _mib=$2 _seek=$3
+  dd if="/dev/mapper/$_name" of="/tmp/readback-$_seek" bs=1M skip="$_seek" count="$_mib" \
+    iflag=direct 2>/dev/null && cmp "/tmp/pattern-$_seek" "/tmp/readback-$_seek"
+}
+
+# close_if_open NAME
+close_if_open() { dm_exists "$1" && cryptsetup close "$1"; true; }
+
+# interop_checks DEV LABEL: the user story of issue 2 on one drive.
+interop_checks() {
+  dev=$1 what=$2
+  dmesg_mark
+  check "$what: zcryptsetup luksFormat" zc_format "$dev"
+  check "$what: stock cryptsetup isLuks" cryptsetup isLuks "$dev"
+  check_output "$what: stock cryptsetup luksDump reads our header" '^Version:[[:space:]]+2' \
+    cryptsetup luksDump "$dev"
+  check_output "$what: zcryptsetup luksDump shows the placement" 'Data segment: offset' \
+    zcryptsetup luksDump "$dev"
+  check_output "$what: zcryptsetup luksDump --dump-json-metadata" '"segments"' \
+    zcryptsetup luksDump --dump-json-metadata "$dev"
+  check "$what: zcryptsetup luksUUID equals stock" \
+    sh -c "[ \"\$(zcryptsetup luksUUID $dev)\" = \"\$(cryptsetup luksUUID $dev)\" ]"
+
+  # Stock cryptsetup opens what zcryptsetup wrote; data goes in.
+  check "$what: stock cryptsetup open" stock_open "$dev" zc_stock
+  check "$what: write 4 MiB through the stock mapping" write_pattern zc_stock 4 0
+  check "$what: stock cryptsetup close" cryptsetup close zc_stock
+
+  # zcryptsetup opens inline; the data stock cryptsetup wrote reads back; more data goes in.
+  check "$what: zcryptsetup open --perf-force_inline" zc_open "$dev" zc_inline --perf-force_inline
+  check "$what: table has no_read_workqueue" table_has zc_inline no_read_workqueue
+  check "$what: table has no_write_workqueue" table_has zc_inline no_write_workqueue
+  check_output "$what: status says inline" 'inline: +yes' zcryptsetup status zc_inline
+  check "$what: data written by stock cryptsetup reads back" read_pattern zc_inline 4 0
+  check "$what: write 4 MiB more through the inline mapping" write_pattern zc_inline 4 4
+  check "$what: and it reads back" read_pattern zc_inline 4 4
+  check "$what: zcryptsetup close" zcryptsetup close zc_inline
+  check_exit 4 "$what: status of a closed mapping exits 4" zcryptsetup status zc_inline
+
+  # Without the option and without a persisted flag, nothing inline is asked for.
+  check "$what: plain zcryptsetup open" zc_open "$dev" zc_plain
+  check "$what: no persisted flag, no no_read_workqueue from us" \
+    sh -c "zcryptsetup luksDump $dev | grep -q 'Flags: *(no flags)'"
+  check "$what: data still reads back" read_pattern zc_plain 4 4
+  check "$what: close" zcryptsetup close zc_plain
+
+  # Persist with open --perf-force_inline --persistent; then plain opens by both tools apply it.
+  check "$what: open --perf-force_inline --persistent" \
+    zc_open "$dev" zc_persist --perf-force_inline --persistent
+  check "$what: close" zcryptsetup close zc_persist
+  check_output "$what: luksDump shows force-inline" 'Flags: .*force-inline' zcryptsetup luksDump "$dev"
+  check_output "$what: stock luksDump shows the upstream flags" \
+    'no-read-workqueue no-write-workqueue' cryptsetup luksDump "$dev"
+  check "$what: plain zcryptsetup open applies the persisted flag" zc_open "$dev" zc_p1
+  check "$what: ... no_read_workqueue" table_has zc_p1 no_read_workqueue
+  check "$what: ... no_write_workqueue" table_has zc_p1 no_write_workqueue
+  check "$what: ... data reads back" read_pattern zc_p1 4 0
+  check "$what: close" zcryptsetup close zc_p1
+  check "$what: plain stock cryptsetup open applies the persisted flag" stock_open "$dev" zc_p2
+  check "$what: ... no_read_workqueue (stock)" table_has zc_p2 no_read_workqueue
+  check "$what: ... no_write_workqueue (stock)" table_has zc_p2 no_write_workqueue
+  check "$what: ... data reads back (stock)" read_pattern zc_p2 4 4
+  check "$what: stock close" cryptsetup close zc_p2
+
+  # luksFormat --perf-force_inline persists it from the start.
+  check "$what: luksFormat --perf-force_inline" zc_format "$dev" --perf-force_inline
+  check_output "$what: ... flags persisted" 'Flags: .*no-read-workqueue no-write-workqueue force-inline' \
+    zcryptsetup luksDump "$dev"
+  check "$what: ... stock open" stock_open "$dev" zc_p3
+  check "$what: ... stock mapping runs inline" table_has zc_p3 no_write_workqueue
+  check "$what: ... close" cryptsetup close zc_p3
+
+  check_no_io_errors "$what: no kernel I/O errors"
+}
+
+# bad_input_checks DEV LABEL: refusals that must not map or write anything.
+bad_input_checks() {
+  dev=$1 what=$2
+  check "$what: format for the refusal checks" zc_format "$dev"
+  before=$(dd if="$dev" bs=1M count=1 2>/dev/null | md5sum)
+  printf %s wrong-passphrase | check_exit 2 "$what: wrong passphrase exits 2" \
+    zcryptsetup open --key-file - "$dev" zc_bad
+  check_exit 1 "$what: ... and maps nothing" dm_exists zc_bad
+  check "$what: ... and writes nothing" \
+    sh -c "[ \"\$(dd if=$dev bs=1M count=1 2>/dev/null | md5sum)\" = \"$before\" ]"
+  printf %s "$ZC_PASS" | check_exit 4 "$what: missing device exits 4" \
+    zcryptsetup open --key-file - /dev/does-not-exist zc_bad
+  check "$what: open a mapping" zc_open "$dev" zc_busy
+  printf %s "$ZC_PASS" | check_exit 5 "$what: name already mapped exits 5" \
+    zcryptsetup open --key-file - "$dev" zc_busy
+  check "$what: close" zcryptsetup close zc_busy
+  printf %s "$ZC_PASS" | check_output "$what: native force_inline is refused by this kernel" \
+    "rejected dm-crypt's 'force_inline'" zcryptsetup open --key-file - --perf-force_inline=native "$dev" zc_native
+  check_exit 1 "$what: ... and nothing is left mapped" dm_exists zc_native
+  # The hand-built native table equals libcryptsetup's: with a feature argument this kernel
+  # knows in place of force_inline, data written through libcryptsetup's mapping reads back.
+  check "$what: stock open for the native comparison" stock_open "$dev" zc_ref
+  check "$what: write through stock mapping" write_pattern zc_ref 2 0
+  check "$what: close" cryptsetup close zc_ref
+  printf %s "$ZC_PASS" | ZCRYPTSETUP_NATIVE_FEATURE_ARG=no_read_workqueue check \
+    "$what: native table with a known feature argument" \
+    zcryptsetup open --key-file - --perf-force_inline=native "$dev" zc_native
+  check "$what: ... reads what libcryptsetup's mapping wrote" read_pattern zc_native 2 0
+  check "$what: ... stock cryptsetup status knows it" cryptsetup status zc_native
+  check "$what: ... stock cryptsetup close closes it" cryptsetup close zc_native
+}
