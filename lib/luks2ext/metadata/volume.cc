@@ -6,6 +6,7 @@
 #include <libcryptsetup.h>
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 
 #include "activation/activate.h"
@@ -52,6 +53,16 @@ uint64_t JournalOffsetFor(uint64_t image_size, uint64_t zone_size, uint64_t conv
   if (journal < conventional && journal + copy > conventional)
     journal = RoundUp(conventional, zone_size);
   return journal;
+}
+
+// LUKS1 shares LUKS2's magic and differs in the version field (big-endian u16 at 6).
+bool HoldsLuks1Header(BlockDevice& device) {
+  if (device.geometry().size < kBinaryHeaderSize) return false;
+  std::vector<std::byte> first(kBinaryHeaderSize);
+  if (!device.Read(0, first).ok()) return false;
+  static constexpr unsigned char kLuksMagic[] = {'L', 'U', 'K', 'S', 0xba, 0xbe};
+  return std::memcmp(first.data(), kLuksMagic, sizeof kLuksMagic) == 0 &&
+         std::to_integer<int>(first[6]) == 0 && std::to_integer<int>(first[7]) == 1;
 }
 
 CopySummary Summarize(const CopyState& state) {
@@ -135,6 +146,11 @@ Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device) {
     if (!best || copy.seqid() > state->copies[*best].seqid()) best = i;
   }
   if (!best) {
+    if (HoldsLuks1Header(device))
+      return Error::WrongDevice(FormatMsg(
+          _("Device {} holds a LUKS1 header; zcryptsetup handles LUKS2 only (stock cryptsetup "
+            "opens it, and 'cryptsetup convert --type luks2' converts it)."),
+          device.path()));
     const CopyState& home_state = state->copies[0];
     return Error::WrongDevice(FormatMsg(_("Device {} is not a valid LUKS2 device{}."),
                                         device.path(),

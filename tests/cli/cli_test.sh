@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The CLI contract on regular files (no root, no device-mapper needed): option and action
+# tables, cryptsetup's exit codes, refusals that leave the target untouched, and interop with
+# stock cryptsetup on the header where it is installed. Usage: cli_test.sh PATH/TO/zcryptsetup
+set -uo pipefail
+Z=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+pbkdf=(--pbkdf pbkdf2 --pbkdf-force-iterations 1000)
+
+# expect CODE NAME CMD...: CMD exits with CODE.
+expect() {
+  local code=$1 name=$2
+  shift 2
+  local out rc
+  out=$("$@" 2>&1 </dev/null)
+  rc=$?
+  if [[ $rc == "$code" ]]; then
+    passed=$((passed + 1)); echo "ok - $name"
+  else
+    failed=$((failed + 1)); echo "not ok - $name (exit $rc, wanted $code)"; sed 's/^/    | /' <<<"$out" | head -20
+  fi
+}
+# expect_output PATTERN NAME CMD...: CMD's output matches PATTERN (grep -E).
+expect_output() {
+  local pattern=$1 name=$2
+  shift 2
+  local out
+  out=$("$@" 2>&1 </dev/null)
+  if grep -Eq -- "$pattern" <<<"$out"; then
+    passed=$((passed + 1)); echo "ok - $name"
+  else
+    failed=$((failed + 1)); echo "not ok - $name (no match for $pattern)"; sed 's/^/    | /' <<<"$out" | head -20
+  fi
+}
+with_key() { local key=$1; shift; printf %s "$key" | "$@"; }
+digest() { sha256sum "$1" | cut -d' ' -f1; }
+
+disk=$work/disk.img
+truncate -s 64M "$disk"
+printf %s secret >"$work/key"
+
+# Parsing and the tables.
+expect 0 "--help exits 0" "$Z" --help
+expect_output 'luksFormat' "--help lists the actions" "$Z" --help
+expect_output 'zcryptsetup [0-9]' "--version" "$Z" --version
+expect 1 "no action: exit 1" "$Z"
+expect 1 "unknown action: exit 1" "$Z" frobnicate "$disk"
+expect 1 "unknown option: exit 1" "$Z" luksDump --no-such-option "$disk"
+expect_output 'Option --perf-force_inline is not allowed with luksDump action' \
+  "an option another action owns is refused by name" "$Z" luksDump --perf-force_inline "$disk"
+expect 1 "... with exit 1" "$Z" luksDump --perf-force_inline "$disk"
+expect_output 'Usage: zcryptsetup open' "too few arguments print the usage" "$Z" open
+expect 1 "bad --perf-force_inline mode: exit 1" "$Z" open --perf-force_inline=bogus "$disk" x
+expect 1 "--type luks1 is refused: exit 1" "$Z" isLuks --type luks1 "$disk"
+expect 1 "luksFormat --perf-force_inline=native is refused" "$Z" luksFormat -q \
+  --perf-force_inline=native --key-file "$work/key" "$disk"
+
+# Refusals leave the file as it was.
+before=$(digest "$disk")
+expect 1 "--offset inside the metadata: exit 1" "$Z" luksFormat -q "${pbkdf[@]}" --offset 64 \
+  --key-file "$work/key" "$disk"
+expect 1 "bad --luks2-metadata-size: exit 1" "$Z" luksFormat -q "${pbkdf[@]}" \
+  --luks2-metadata-size 20k --key-file "$work/key" "$disk"
+truncate -s 8M "$work/small.img"
+expect 4 "a file too small for metadata and data: exit 4" "$Z" luksFormat -q "${pbkdf[@]}" \
+  --key-file "$work/key" "$work/small.img"
+expect 4 "missing device: exit 4" "$Z" luksFormat -q "${pbkdf[@]}" --key-file "$work/key" \
+  "$work/none.img"
+expect 1 "missing key file: exit 1" "$Z" luksFormat -q "${pbkdf[@]}" --key-file "$work/nokey" "$disk"
+[[ $(digest "$disk") == "$before" ]] && { passed=$((passed + 1)); echo "ok - refusals wrote nothing"; } ||
+  { failed=$((failed + 1)); echo "not ok - refusals wrote nothing"; }
+
+# Format and read back.
+expect 0 "luksFormat with a positional key file" "$Z" luksFormat -q "${pbkdf[@]}" \
+  --label backup --uuid 4a1e0b6c-3f0e-4d7e-9d8c-0a2b3c4d5e6f "$disk" "$work/key"
+expect 0 "isLuks" "$Z" isLuks "$disk"
+expect_output '^4a1e0b6c-3f0e-4d7e-9d8c-0a2b3c4d5e6f$' "luksUUID prints --uuid" "$Z" luksUUID "$disk"
+expect_output 'Label:.*backup' "luksDump shows --label" "$Z" luksDump "$disk"
+expect_output 'Placement: +standard' "luksDump shows the standard placement" "$Z" luksDump "$disk"
+expect_output '"keyslots"' "--dump-json-metadata prints the JSON" "$Z" luksDump --dump-json-metadata "$disk"
+expect 0 "the key file unlocks (--test-passphrase)" "$Z" open --test-passphrase --key-file "$work/key" "$disk"
+expect 0 "the passphrase from stdin, one line, unlocks" with_key $'secret\n' "$Z" open --test-passphrase "$disk"
+expect 2 "a wrong passphrase: exit 2" with_key wrong "$Z" open --test-passphrase --key-file - "$disk"
+expect 2 "--keyfile-size cuts the key: exit 2" "$Z" open --test-passphrase --key-file "$work/key" \
+  --keyfile-size 3 "$disk"
+expect 0 "--keyfile-offset/--keyfile-size select the key" with_key xxsecretyy "$Z" open \
+  --test-passphrase --key-file - --keyfile-offset 2 --keyfile-size 6 "$disk"
+expect 1 "isLuks of a non-LUKS file: exit 1" "$Z" isLuks "$work/small.img"
+expect 4 "luksDump of a non-LUKS file: exit 4" "$Z" luksDump "$work/small.img"
+
+if command -v cryptsetup >/dev/null; then
+  expect 0 "stock cryptsetup reads our header" cryptsetup luksDump "$disk"
+  expect 0 "stock cryptsetup unlocks it" cryptsetup open --test-passphrase --key-file "$work/key" "$disk"
+  truncate -s 64M "$work/stock.img"
+  cryptsetup luksFormat -q --type luks2 "${pbkdf[@]}" --key-file "$work/key" "$work/stock.img"
+  expect 0 "zcryptsetup unlocks a header stock cryptsetup wrote" "$Z" open --test-passphrase \
+    --key-file "$work/key" "$work/stock.img"
+  expect_output '^'"$(cryptsetup luksUUID "$work/stock.img")"'$' "same UUID as stock" "$Z" luksUUID "$work/stock.img"
+  truncate -s 64M "$work/luks1.img"
+  cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 --key-file "$work/key" "$work/luks1.img"
+  expect_output 'LUKS1' "a LUKS1 header is named as such" "$Z" luksDump "$work/luks1.img"
+  expect 4 "... exit 4" "$Z" luksDump "$work/luks1.img"
+fi
+
+echo "cli: ${passed} passed, ${failed} failed"
+[[ $failed == 0 ]]
