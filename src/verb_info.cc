@@ -13,10 +13,12 @@ using luks2ext::Status;
 
 namespace {
 
-Result<std::unique_ptr<luks2ext::Volume>> OpenVolume(const std::string& path,
+using ReadScope = luks2ext::Volume::ReadScope;
+
+Result<std::unique_ptr<luks2ext::Volume>> OpenVolume(const std::string& path, ReadScope scope,
                                                      std::unique_ptr<luks2ext::BlockDevice>& keep) {
   ASSIGN_OR_RETURN(keep, luks2ext::OpenBlockDevice(path, false));
-  return luks2ext::Volume::Open(*keep);
+  return luks2ext::Volume::Open(*keep, scope);
 }
 
 std::string ZoneOf(const luks2ext::Layout& layout, uint64_t offset) {
@@ -79,7 +81,7 @@ void PrintPlacement(const luks2ext::Volume& volume) {
 
 Status ActionLuksDump(const Invocation& call) {
   std::unique_ptr<luks2ext::BlockDevice> device;
-  ASSIGN_OR_RETURN(auto volume, OpenVolume(call.args[0], device));
+  ASSIGN_OR_RETURN(auto volume, OpenVolume(call.args[0], ReadScope::kEverything, device));
   for (const std::string& warning : volume->warnings()) std::cerr << warning << '\n';
   if (call.options.dump_json_metadata) {
     std::cout << volume->json_text(/*pretty=*/true) << '\n';
@@ -93,7 +95,7 @@ Status ActionLuksDump(const Invocation& call) {
 
 Status ActionIsLuks(const Invocation& call) {
   std::unique_ptr<luks2ext::BlockDevice> device;
-  auto volume = OpenVolume(call.args[0], device);
+  auto volume = OpenVolume(call.args[0], ReadScope::kForOpen, device);
   if (volume.ok()) return Status::Ok();
   if (volume.error().code() != luks2ext::ExitCode::kWrongDevice || !device) return volume.error();
   // Not LUKS: exit 1, and (as cryptsetup) say why only with --verbose.
@@ -102,7 +104,7 @@ Status ActionIsLuks(const Invocation& call) {
 
 Status ActionLuksUuid(const Invocation& call) {
   std::unique_ptr<luks2ext::BlockDevice> device;
-  ASSIGN_OR_RETURN(auto volume, OpenVolume(call.args[0], device));
+  ASSIGN_OR_RETURN(auto volume, OpenVolume(call.args[0], ReadScope::kForOpen, device));
   std::cout << volume->uuid() << '\n';
   return Status::Ok();
 }

@@ -108,6 +108,9 @@ Result<Layout> PlanZoned(const Geometry& geometry, std::span<const Zone> zones,
   uint64_t conventional_bytes = 0;
   for (const Zone& zone : zones) {
     if (zone.is_sequential()) break;
+    // A read-only or offline zone takes no metadata: the writable space ends before it.
+    if (zone.condition == ZoneCondition::kReadOnly || zone.condition == ZoneCondition::kOffline)
+      break;
     conventional_bytes += zone.length;
   }
   // A copy lies either wholly in the conventional space or wholly in one sequential zone.
@@ -122,7 +125,7 @@ Result<Layout> PlanZoned(const Geometry& geometry, std::span<const Zone> zones,
                                           index, ZoneConditionName(zone.condition)));
     if (zone.capacity == 0)
       return Error::WrongDevice(FormatMsg(_("Zone {} reports a capacity of 0 bytes."), index));
-    return zone.capacity;
+    return std::min(zone.capacity, zone.length);  // a copy never crosses the zone end
   };
   auto describe = [&](uint64_t offset) {
     return offset < conventional_bytes ? std::string(_("the conventional zones at LBA 0"))
@@ -161,7 +164,7 @@ Result<Layout> PlanZoned(const Geometry& geometry, std::span<const Zone> zones,
   }
   layout.placement =
       conventional_bytes > 0 ? Placement::kConventionalZones : Placement::kSequentialZones;
-  layout.zone_capacity = home_room;
+  layout.zone_capacity = zones.front().capacity;  // as Volume::Open reports it
 
   if (request.data_offset) {
     if (*request.data_offset % zone_size != 0)

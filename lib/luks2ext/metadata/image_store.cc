@@ -67,7 +67,7 @@ Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& im
 }
 
 Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
-                              const std::optional<Zone>& zone) {
+                              const std::optional<Zone>& zone, InspectDepth depth) {
   CopyState state;
   state.slot = slot;
   const uint64_t written = zone ? zone->written() : UINT64_MAX;
@@ -81,12 +81,24 @@ Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
     state.problem = _("too small to hold a LUKS2 header");
     return state;
   }
-  ASSIGN_OR_RETURN(std::vector<uint8_t> first, ReadBytes(device, slot.offset, kBinaryHeaderSize));
-  uint64_t leading = 2 * kMaxHdrSize;  // primary unusable: let the parser scan for a secondary
-  if (auto needed = Luks2Image::HeaderBytesNeeded(first); needed.ok()) leading = *needed;
-  if (zone) leading = std::min(leading, zone->capacity);
-  leading = std::min(leading, (device_size - slot.offset) / block * block);
-  ASSIGN_OR_RETURN(std::vector<uint8_t> head, ReadBytes(device, slot.offset, leading));
+  // Never read past the device, nor past what the zone holds.
+  uint64_t readable = (device_size - slot.offset) / block * block;
+  if (zone) readable = std::min(readable, zone->capacity);
+
+  // One read for both copies at the default header size; more only when hdr_size says so.
+  std::vector<uint8_t> head;
+  ASSIGN_OR_RETURN(head, ReadBytes(device, slot.offset,
+                                   std::min<uint64_t>(2 * kDefaultHeaderSize, readable)));
+  uint64_t needed = 2 * kMaxHdrSize;  // primary unusable: let the parser scan for a secondary
+  if (auto bytes = Luks2Image::HeaderBytesNeeded(std::span(head).first(kBinaryHeaderSize));
+      bytes.ok())
+    needed = *bytes;
+  needed = std::min(needed, readable);
+  if (needed > head.size()) {
+    ASSIGN_OR_RETURN(std::vector<uint8_t> rest,
+                     ReadBytes(device, slot.offset + head.size(), needed - head.size()));
+    head.insert(head.end(), rest.begin(), rest.end());
+  }
   auto headers = Luks2Image::ParseHeaders(head);
   if (!headers.ok()) {
     state.problem = headers.error().message();
@@ -96,20 +108,33 @@ Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
   const uint64_t image_size = state.headers->image_size();
 
   // A sequential zone's write pointer says, without reading, how much of the copy is there.
-  state.image_present = !zone || !zone->is_sequential() || written >= image_size;
+  const bool sequential = zone && zone->is_sequential();
+  state.image_present = !sequential || written >= image_size;
   if (!state.image_present)
     state.problem = FormatMsg(_("torn: {} of {} bytes written"), written, image_size);
 
-  if (slot.with_record && written >= image_size + kCommitRecordSize) {
+  const bool record_proven_by_zone = sequential && written >= image_size + kCommitRecordSize;
+  const bool want_record = slot.with_record && written >= image_size + kCommitRecordSize &&
+                           (depth == InspectDepth::kFull || !record_proven_by_zone);
+  if (want_record) {
+    state.record_read = true;
     ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
                      ReadBytes(device, slot.offset + image_size, kCommitRecordSize));
     auto record = DecodeCommitRecord(bytes);
     if (record.ok() && record->seqid == state.seqid() && record->image_size == image_size)
       state.record = *record;
+    else if (state.problem.empty())
+      state.problem = _("no matching commit record (written by another tool, or torn)");
   }
-  if (slot.with_record && !state.record && state.problem.empty())
-    state.problem = _("no matching commit record (written by another tool, or torn)");
   return state;
+}
+
+Result<std::optional<uint64_t>> PeekSeqid(BlockDevice& device, uint64_t offset) {
+  if (device.geometry().size < offset + kBinaryHeaderSize) return std::optional<uint64_t>();
+  ASSIGN_OR_RETURN(std::vector<uint8_t> first, ReadBytes(device, offset, kBinaryHeaderSize));
+  auto header = DecodeBinaryHeader(first, 0);
+  if (!header.ok()) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(header->seqid);
 }
 
 Result<Luks2Image> ReadFullCopy(BlockDevice& device, const CopySlot& slot, uint64_t image_size) {
@@ -120,15 +145,15 @@ Result<Luks2Image> ReadFullCopy(BlockDevice& device, const CopySlot& slot, uint6
   return Luks2Image::Parse(std::move(bytes));
 }
 
-Status LoadSparse(BlockDevice& device, const CopySlot& slot, const Luks2Image& headers,
-                  Memfd& memfd) {
-  RETURN_IF_ERROR(memfd.WriteAt(0, AsBytes(headers.bytes())));
-  for (const KeyslotArea& area : headers.keyslot_areas()) {
-    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
-                     ReadBytes(device, slot.offset + area.offset, area.size));
-    RETURN_IF_ERROR(memfd.WriteAt(area.offset, AsBytes(bytes)));
-  }
-  return Status::Ok();
+Status LoadHeaders(const Luks2Image& headers, Memfd& memfd) {
+  return memfd.WriteAt(0, AsBytes(headers.bytes()));
+}
+
+Status LoadKeyslotArea(BlockDevice& device, const CopySlot& slot, const KeyslotArea& area,
+                       Memfd& memfd) {
+  ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                   ReadBytes(device, slot.offset + area.offset, area.size));
+  return memfd.WriteAt(area.offset, AsBytes(bytes));
 }
 
 }  // namespace luks2ext

@@ -32,6 +32,7 @@ struct CopyState {
   CopySlot slot;
   std::optional<Luks2Image> headers;  // set when at least one header copy is valid
   std::optional<CommitRecord> record;  // set when a record decodes and matches the seqid
+  bool record_read = false;            // kCheap may skip it
   bool image_present = false;  // the write pointer (or in-place storage) covers the image
   std::string problem;          // why the copy is unusable or suspect; empty when fine
 
@@ -39,18 +40,31 @@ struct CopyState {
   uint64_t seqid() const { return headers ? headers->seqid() : 0; }
 };
 
+enum class InspectDepth {
+  // What an open needs: the headers; the record only when no zone report proves the copy
+  // complete (the write pointer past image and record).
+  kCheap,
+  // Also the record wherever one should be (dump, updates, repair).
+  kFull,
+};
+
 // Reads the headers and the record of the copy at `slot`; `zone` is the zone it starts in
 // (nullopt on a non-zoned device). Never fails for bad content: that goes into the state.
 Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
-                              const std::optional<Zone>& zone);
+                              const std::optional<Zone>& zone, InspectDepth depth);
+
+// The seqid in the binary header at `offset` after its cheap checks (4 KiB read, no checksum):
+// enough to tell whether a copy could be newer than another. nullopt when there is none.
+Result<std::optional<uint64_t>> PeekSeqid(BlockDevice& device, uint64_t offset);
 
 // Reads the whole copy [offset, offset + M) and parses it.
 Result<Luks2Image> ReadFullCopy(BlockDevice& device, const CopySlot& slot, uint64_t image_size);
 
-// Fills `memfd` (sized to the image) with the copy's headers and only the keyslot areas its
-// JSON names: what stock cryptsetup reads to open, no more.
-Status LoadSparse(BlockDevice& device, const CopySlot& slot, const Luks2Image& headers,
-                  Memfd& memfd);
+// Fills `memfd` (sized to the image) with the copy's two header areas; keyslot areas are
+// loaded one by one, just before an unlock tries them, as stock cryptsetup reads them.
+Status LoadHeaders(const Luks2Image& headers, Memfd& memfd);
+Status LoadKeyslotArea(BlockDevice& device, const CopySlot& slot, const KeyslotArea& area,
+                       Memfd& memfd);
 
 // std::byte views of the codec's uint8_t buffers.
 inline std::span<const std::byte> AsBytes(std::span<const uint8_t> bytes) {

@@ -15,6 +15,7 @@
 #include "metadata/device_lock.h"
 #include "metadata/image_builder.h"
 #include "metadata/image_store.h"
+#include "metadata/keyslot_order.h"
 #include "metadata/memfd.h"
 
 namespace luks2ext {
@@ -88,6 +89,7 @@ struct VolumeState {
   size_t chosen = 0;
   std::vector<CopySummary> summaries;
   std::vector<std::string> warnings;
+  std::optional<uint64_t> journal_offset;  // known even when a cheap read skipped the journal
 
   const CopyState& chosen_copy() const { return copies[chosen]; }
   const Luks2Image& headers() const { return *chosen_copy().headers; }
@@ -98,8 +100,10 @@ struct VolumeState {
 
 namespace {
 
-// Finds and judges the copies of a drive; chooses the newest usable one.
-Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device) {
+// Finds and judges the copies of a drive; chooses the newest usable one. kCheap reads what an
+// open needs and no more than stock cryptsetup would: home's headers, and of the journal only
+// its binary header's seqid, unless home is unusable or the journal is newer.
+Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDepth depth) {
   auto state = std::make_unique<VolumeState>();
   state->device = &device;
   state->geometry = device.geometry();
@@ -113,7 +117,8 @@ Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device) {
   const uint64_t conventional = ConventionalBytes(state->zones);
 
   const CopySlot home_slot = SlotAt("home", 0, state->zones, zoned);
-  ASSIGN_OR_RETURN(CopyState home, InspectCopy(device, home_slot, ZoneAt(state->zones, 0)));
+  ASSIGN_OR_RETURN(CopyState home,
+                   InspectCopy(device, home_slot, ZoneAt(state->zones, 0), depth));
   state->copies.push_back(std::move(home));
 
   if (zoned) {
@@ -129,9 +134,21 @@ Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device) {
       for (uint32_t i = 1; i <= kJournalSearchZones && i < state->zones.size(); ++i)
         candidates.push_back(i * zone_size);
     }
+    if (depth == InspectDepth::kCheap && home_state.usable() && candidates.size() == 1) {
+      // Only a journal newer than home matters to an open (a crash between the two writes
+      // of an update); its seqid is in the first 4 KiB.
+      const std::optional<Zone> zone = ZoneAt(state->zones, candidates[0]);
+      std::optional<uint64_t> seqid;
+      if (!zone || !zone->is_sequential() || zone->written() > 0) {
+        ASSIGN_OR_RETURN(seqid, PeekSeqid(device, candidates[0]));
+      }
+      state->journal_offset = candidates[0];
+      if (!seqid || *seqid <= home_state.seqid()) candidates.clear();
+    }
     for (uint64_t offset : candidates) {
       const CopySlot slot = SlotAt("journal", offset, state->zones, zoned);
-      ASSIGN_OR_RETURN(CopyState journal, InspectCopy(device, slot, ZoneAt(state->zones, offset)));
+      ASSIGN_OR_RETURN(CopyState journal,
+                       InspectCopy(device, slot, ZoneAt(state->zones, offset), depth));
       if (!journal.headers && !home_state.headers) continue;  // searching: not here
       state->copies.push_back(std::move(journal));
       break;
@@ -191,6 +208,7 @@ Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device) {
   layout.keyslots_size = headers.keyslots_size();
   layout.zone_size = zone_size;
   layout.zone_capacity = zoned ? state->zones[0].capacity : 0;
+  layout.journal_offset = state->journal_offset;
   for (const CopyState& copy : state->copies)
     if (std::string(copy.slot.name) == "journal") layout.journal_offset = copy.slot.offset;
   ASSIGN_OR_RETURN(layout.data_offset, headers.data_segment_offset());
@@ -198,10 +216,11 @@ Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device) {
   return state;
 }
 
-// The chosen copy, loaded the way stock cryptsetup would read it, into a memfd.
-Result<Memfd> LoadChosen(const VolumeState& state) {
+// The chosen copy's headers in a memfd of the image's size; keyslot areas stay holes until an
+// unlock tries them.
+Result<Memfd> LoadChosenHeaders(const VolumeState& state) {
   ASSIGN_OR_RETURN(Memfd memfd, Memfd::Create("zcryptsetup-luks2", state.headers().image_size()));
-  RETURN_IF_ERROR(LoadSparse(*state.device, state.chosen_copy().slot, state.headers(), memfd));
+  RETURN_IF_ERROR(LoadHeaders(state.headers(), memfd));
   return memfd;
 }
 
@@ -210,9 +229,11 @@ Result<Memfd> LoadChosen(const VolumeState& state) {
 Volume::Volume(std::unique_ptr<VolumeState> state) : state_(std::move(state)) {}
 Volume::~Volume() = default;
 
-Result<std::unique_ptr<Volume>> Volume::Open(BlockDevice& device) {
+Result<std::unique_ptr<Volume>> Volume::Open(BlockDevice& device, ReadScope scope) {
   ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kShared));
-  ASSIGN_OR_RETURN(auto state, ReadCopies(device));
+  ASSIGN_OR_RETURN(auto state, ReadCopies(device, scope == ReadScope::kForOpen
+                                                      ? InspectDepth::kCheap
+                                                      : InspectDepth::kFull));
   return std::unique_ptr<Volume>(new Volume(std::move(state)));
 }
 
@@ -234,7 +255,7 @@ std::string Volume::json_text(bool pretty) const {
 }
 
 Result<std::string> Volume::DumpText() {
-  ASSIGN_OR_RETURN(Memfd memfd, LoadChosen(*state_));
+  ASSIGN_OR_RETURN(Memfd memfd, LoadChosenHeaders(*state_));
   ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::InitDetached(memfd.path(), state_->device->path()));
   RETURN_IF_ERROR(cd.LoadLuks2(state_->device->path()));
   std::string text;
@@ -271,12 +292,22 @@ Status Volume::Activate(const OpenRequest& request, const Secret& passphrase) {
                                          state_->geometry.size));
   } else {
     // A zoned drive: libcryptsetup sees the chosen copy in a memfd as a detached header and
-    // the drive only as the data device, so it can never write to a sequential zone.
-    ASSIGN_OR_RETURN(Memfd memfd, LoadChosen(*state_));
+    // the drive only as the data device, so it can never write to a sequential zone. Each
+    // keyslot area is read just before it is tried, in libcryptsetup's order.
+    ASSIGN_OR_RETURN(Memfd memfd, LoadChosenHeaders(*state_));
     ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::InitDetached(memfd.path(), device.path()));
     RETURN_IF_ERROR(cd.LoadLuks2(device.path()));
-    RETURN_IF_ERROR(ActivateByPassphrase(cd.get(), activation, passphrase, device.path(),
-                                         state_->geometry.size));
+    ASSIGN_OR_RETURN(const std::vector<KeyslotArea> order,
+                     KeyslotTryOrder(state_->headers(), request.keyslot));
+    Status unlocked = Error::NoPermission(_("No key available with this passphrase."));
+    for (const KeyslotArea& area : order) {
+      RETURN_IF_ERROR(LoadKeyslotArea(device, state_->chosen_copy().slot, area, memfd));
+      activation.keyslot = area.keyslot;
+      unlocked = ActivateByPassphrase(cd.get(), activation, passphrase, device.path(),
+                                      state_->geometry.size);
+      if (unlocked.ok() || unlocked.error().code() != ExitCode::kNoPermission) break;
+    }
+    RETURN_IF_ERROR(unlocked);
   }
   if (!request.persistent || request.name.empty()) return Status::Ok();
   std::optional<bool> inline_flag;
@@ -331,7 +362,7 @@ Status WriteAllCopies(BlockDevice& device, const Layout& layout, const std::vect
 // record verified when it has one), change it, write journal then home.
 Status UpdateMetadata(BlockDevice& device, const std::function<Status(Luks2Image&)>& change) {
   ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
-  ASSIGN_OR_RETURN(auto state, ReadCopies(device));
+  ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
   const CopyState& chosen = state->chosen_copy();
   ASSIGN_OR_RETURN(Luks2Image image,
                    ReadFullCopy(device, chosen.slot, chosen.headers->image_size()));

@@ -56,9 +56,18 @@ struct VolumeState;  // what Volume::Open read, private to the library
 
 class Volume {
  public:
+  enum class ReadScope {
+    // What unlocking needs, reading no more than stock cryptsetup: home's headers (its record
+    // only when the zone report cannot prove the copy complete) and the journal's seqid.
+    kForOpen,
+    // Every copy's headers and commit record: luksDump, isLuks, updates.
+    kEverything,
+  };
+
   // Reads the drive's metadata under cryptsetup's shared lock and chooses the newest
   // complete, valid copy. Not a LUKS2 device (or LUKS1): Error::WrongDevice.
-  static Result<std::unique_ptr<Volume>> Open(BlockDevice& device);
+  static Result<std::unique_ptr<Volume>> Open(BlockDevice& device,
+                                              ReadScope scope = ReadScope::kEverything);
   ~Volume();
 
   const Layout& layout() const;
