@@ -81,10 +81,10 @@ Result<Secret> AskTerminal(const std::string& prompt) {
   if (have_termios) {
     termios quiet = saved;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(fd, TCSAFLUSH, &quiet);
+    tcsetattr(fd, TCSANOW, &quiet);  // keep typed-ahead input
   }
   auto secret = ReadFrom(fd, 0, kMaxPassphraseLength, true);
-  if (have_termios) tcsetattr(fd, TCSAFLUSH, &saved);
+  if (have_termios) tcsetattr(fd, TCSANOW, &saved);
   (void)!write(out, "\n", 1);
   return secret;
 }

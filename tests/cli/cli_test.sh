@@ -104,5 +104,23 @@ if command -v cryptsetup >/dev/null; then
   expect 4 "... exit 4" "$Z" luksDump "$work/luks1.img"
 fi
 
+# Interactive luksFormat on a pseudo-terminal (script(1)): the signature warning, cryptsetup's
+# question, and the passphrase asked twice without echo.
+if command -v script >/dev/null && command -v mkfs.ext4 >/dev/null; then
+  on_tty() { local input=$1; shift; printf "$input" | script -qec "$*" /dev/null; }
+  fs=$work/fs.img
+  truncate -s 64M "$fs" && mkfs.ext4 -q "$fs"
+  fs_before=$(digest "$fs")
+  expect_output "already contains a 'ext4' superblock signature" "an existing signature is reported" \
+    on_tty 'no\n' "$Z" luksFormat "${pbkdf[@]}" "$fs"
+  expect 2 "answering no aborts with exit 2" on_tty 'no\n' "$Z" luksFormat "${pbkdf[@]}" "$fs"
+  expect 2 "passphrases that differ: exit 2" on_tty 'YES\npw1\npw2\n' "$Z" luksFormat "${pbkdf[@]}" "$fs"
+  [[ $(digest "$fs") == "$fs_before" ]] && { passed=$((passed + 1)); echo "ok - aborted formats left the filesystem alone"; } ||
+    { failed=$((failed + 1)); echo "not ok - aborted formats left the filesystem alone"; }
+  expect 0 "YES and the passphrase twice formats" on_tty 'YES\npw1\npw1\n' "$Z" luksFormat "${pbkdf[@]}" "$fs"
+  expect 0 "... and that passphrase unlocks" with_key pw1 "$Z" open --test-passphrase --key-file - "$fs"
+  expect 0 "-q asks nothing" on_tty '' "$Z" luksFormat -q "${pbkdf[@]}" --key-file "$work/key" "$fs"
+fi
+
 echo "cli: ${passed} passed, ${failed} failed"
 [[ $failed == 0 ]]
