@@ -42,6 +42,17 @@ Status VerifyWritten(BlockDevice& device, const CopySlot& slot, const Luks2Image
 
 }  // namespace
 
+Status WriteInPlaceOrdered(BlockDevice& device, uint64_t offset, const Luks2Image& image) {
+  const std::span<const uint8_t> bytes = image.bytes();
+  const uint64_t hdr = image.hdr_size();
+  RETURN_IF_ERROR(WriteAll(device, offset + 2 * hdr, bytes.subspan(2 * hdr)));
+  RETURN_IF_ERROR(device.Flush());
+  RETURN_IF_ERROR(WriteAll(device, offset + hdr, bytes.subspan(hdr, hdr)));
+  RETURN_IF_ERROR(device.Flush());
+  RETURN_IF_ERROR(WriteAll(device, offset, bytes.subspan(0, hdr)));
+  return device.Flush();
+}
+
 Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& image) {
   std::optional<EncodedCommitRecord> record;
   if (slot.with_record) {
@@ -52,16 +63,28 @@ Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& im
     return e.WithContext(FormatMsg(_("Cannot write the {} metadata copy"), slot.name));
   };
   if (slot.sequential) {
+    // A sequential zone takes the copy only in order: reset, append, record, flush, finish.
     if (Status s = device.ResetZone(slot.offset); !s.ok()) return context(s.error());
-  }
-  if (Status s = WriteAll(device, slot.offset, image.bytes()); !s.ok()) return context(s.error());
-  if (record) {
-    if (Status s = WriteAll(device, slot.offset + image.image_size(), *record); !s.ok())
+    if (Status s = WriteAll(device, slot.offset, image.bytes()); !s.ok())
       return context(s.error());
-  }
-  if (Status s = device.Flush(); !s.ok()) return context(s.error());
-  if (slot.sequential) {
+    if (record) {
+      if (Status s = WriteAll(device, slot.offset + image.image_size(), *record); !s.ok())
+        return context(s.error());
+    }
+    if (Status s = device.Flush(); !s.ok()) return context(s.error());
     if (Status s = device.FinishZone(slot.offset); !s.ok()) return context(s.error());
+  } else {
+    // In place, in libcryptsetup's order: keyslots area, secondary header, primary header,
+    // each made durable before the next, then the record. A cut leaves either the old headers
+    // (an older seqid) or new headers without a matching record, which loses a seqid tie
+    // against a complete copy.
+    if (Status s = WriteInPlaceOrdered(device, slot.offset, image); !s.ok())
+      return context(s.error());
+    if (record) {
+      if (Status s = WriteAll(device, slot.offset + image.image_size(), *record); !s.ok())
+        return context(s.error());
+      if (Status s = device.Flush(); !s.ok()) return context(s.error());
+    }
   }
   return VerifyWritten(device, slot, image, record);
 }

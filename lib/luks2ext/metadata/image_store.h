@@ -27,6 +27,10 @@ struct CopySlot {
 // the copy back and checks it byte for byte (by SHA-256) before returning.
 Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& image);
 
+// Writes an image over an existing one in place (conventional zones, ordinary disks) in
+// libcryptsetup's order: keyslots area, secondary header, primary header, flushing after each.
+Status WriteInPlaceOrdered(BlockDevice& device, uint64_t offset, const Luks2Image& image);
+
 // What a cheap look at a copy found: headers (and, when present, the record).
 struct CopyState {
   CopySlot slot;

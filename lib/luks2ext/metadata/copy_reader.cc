@@ -1,0 +1,198 @@
+#include "metadata/copy_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "i18n.h"
+
+namespace luks2ext {
+namespace {
+
+uint64_t RoundUp(uint64_t value, uint64_t unit) { return (value + unit - 1) / unit * unit; }
+
+// How many zone starts after zone 0 are searched for the journal when home is unreadable.
+constexpr uint32_t kJournalSearchZones = 4;
+
+std::optional<Zone> ZoneAt(const std::vector<Zone>& zones, uint64_t offset) {
+  for (const Zone& zone : zones)
+    if (offset >= zone.start && offset < zone.start + zone.length) return zone;
+  return std::nullopt;
+}
+
+uint64_t ConventionalBytes(const std::vector<Zone>& zones) {
+  uint64_t bytes = 0;
+  for (const Zone& zone : zones) {
+    if (zone.is_sequential()) break;
+    bytes += zone.length;
+  }
+  return bytes;
+}
+
+// Where the journal of a copy of `image_size` bytes starts: the zone boundary after home (and
+// after the conventional zones, if it would straddle them), as PlanLayout puts it.
+uint64_t JournalOffsetFor(uint64_t image_size, uint64_t zone_size, uint64_t conventional) {
+  const uint64_t copy = image_size + kCommitRecordSize;
+  uint64_t journal = RoundUp(copy, zone_size);
+  if (journal < conventional && journal + copy > conventional)
+    journal = RoundUp(conventional, zone_size);
+  return journal;
+}
+
+// LUKS1 shares LUKS2's magic and differs in the version field (big-endian u16 at 6).
+bool HoldsLuks1Header(BlockDevice& device) {
+  if (device.geometry().size < kBinaryHeaderSize) return false;
+  std::vector<std::byte> first(kBinaryHeaderSize);
+  if (!device.Read(0, first).ok()) return false;
+  static constexpr unsigned char kLuksMagic[] = {'L', 'U', 'K', 'S', 0xba, 0xbe};
+  return std::memcmp(first.data(), kLuksMagic, sizeof kLuksMagic) == 0 &&
+         std::to_integer<int>(first[6]) == 0 && std::to_integer<int>(first[7]) == 1;
+}
+
+CopySummary Summarize(const CopyState& state) {
+  CopySummary summary;
+  summary.name = state.slot.name;
+  summary.offset = state.slot.offset;
+  summary.headers_valid = state.headers.has_value();
+  summary.image_present = state.image_present;
+  summary.has_record = state.record.has_value();
+  summary.seqid = state.seqid();
+  summary.problem = state.problem;
+  return summary;
+}
+
+}  // namespace
+
+CopySlot SlotAt(const char* name, uint64_t offset, const std::vector<Zone>& zones, bool zoned) {
+  const std::optional<Zone> zone = ZoneAt(zones, offset);
+  return CopySlot{name, offset, zone && zone->is_sequential(), zoned};
+}
+
+Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDepth depth) {
+  auto state = std::make_unique<VolumeState>();
+  state->device = &device;
+  state->geometry = device.geometry();
+  const bool zoned = state->geometry.is_zoned();
+  if (zoned) {
+    ASSIGN_OR_RETURN(state->zones, device.ReportZones(0, kZonesToReport));
+    if (state->zones.empty())
+      return Error::WrongDevice(_("The drive reports a zoned model but no zones."));
+  }
+  const uint64_t zone_size = state->geometry.zone_size;
+  const uint64_t conventional = ConventionalBytes(state->zones);
+
+  const CopySlot home_slot = SlotAt("home", 0, state->zones, zoned);
+  ASSIGN_OR_RETURN(CopyState home,
+                   InspectCopy(device, home_slot, ZoneAt(state->zones, 0), depth));
+  state->copies.push_back(std::move(home));
+
+  if (zoned) {
+    const CopyState& home_state = state->copies[0];
+    std::vector<uint64_t> candidates;
+    if (home_state.headers) {
+      const uint64_t journal =
+          JournalOffsetFor(home_state.headers->image_size(), zone_size, conventional);
+      // A volume formatted without a journal has its data segment there instead.
+      auto data_offset = home_state.headers->data_segment_offset();
+      if (data_offset.ok() && *data_offset > journal) candidates.push_back(journal);
+    } else {
+      for (uint32_t i = 1; i <= kJournalSearchZones && i < state->zones.size(); ++i)
+        candidates.push_back(i * zone_size);
+    }
+    if (depth == InspectDepth::kCheap && home_state.usable() && candidates.size() == 1) {
+      // Only a journal newer than home matters to an open (a crash between the two writes
+      // of an update); its seqid is in the first 4 KiB.
+      const std::optional<Zone> zone = ZoneAt(state->zones, candidates[0]);
+      std::optional<uint64_t> seqid;
+      if (!zone || !zone->is_sequential() || zone->written() > 0) {
+        ASSIGN_OR_RETURN(seqid, PeekSeqid(device, candidates[0]));
+      }
+      state->journal_offset = candidates[0];
+      // Home is proven complete by its record, or by a sequential zone's write pointer.
+      const std::optional<Zone> home_zone = ZoneAt(state->zones, 0);
+      const bool home_proven =
+          home_state.record.has_value() || (home_zone && home_zone->is_sequential());
+      if (!seqid || *seqid < home_state.seqid() || (*seqid == home_state.seqid() && home_proven))
+        candidates.clear();
+    }
+    for (uint64_t offset : candidates) {
+      const CopySlot slot = SlotAt("journal", offset, state->zones, zoned);
+      ASSIGN_OR_RETURN(CopyState journal,
+                       InspectCopy(device, slot, ZoneAt(state->zones, offset), depth));
+      if (!journal.headers && !home_state.headers) continue;  // searching: not here
+      state->copies.push_back(std::move(journal));
+      break;
+    }
+  }
+
+  // Section 5: among usable copies the highest seqid wins, never an older one, even when the
+  // newer lacks our record (stock cryptsetup rewrites headers in place where it can). On a
+  // tie, a copy whose commit record matches beats one without (an in-place rewrite cut after
+  // its headers); then home.
+  std::optional<size_t> best;
+  for (size_t i = 0; i < state->copies.size(); ++i) {
+    const CopyState& copy = state->copies[i];
+    if (!copy.usable()) continue;
+    if (!best) {
+      best = i;
+      continue;
+    }
+    const CopyState& current = state->copies[*best];
+    if (copy.seqid() > current.seqid() ||
+        (copy.seqid() == current.seqid() && copy.record && !current.record))
+      best = i;
+  }
+  if (!best) {
+    if (HoldsLuks1Header(device))
+      return Error::WrongDevice(FormatMsg(
+          _("Device {} holds a LUKS1 header; zcryptsetup handles LUKS2 only (stock cryptsetup "
+            "opens it, and 'cryptsetup convert --type luks2' converts it)."),
+          device.path()));
+    const CopyState& home_state = state->copies[0];
+    return Error::WrongDevice(FormatMsg(_("Device {} is not a valid LUKS2 device{}."),
+                                        device.path(),
+                                        home_state.problem.empty()
+                                            ? std::string()
+                                            : " (" + home_state.problem + ")"));
+  }
+  state->chosen = *best;
+
+  for (const CopyState& copy : state->copies) {
+    state->summaries.push_back(Summarize(copy));
+  }
+  state->summaries[state->chosen].chosen = true;
+  if (state->chosen != 0) {
+    state->warnings.push_back(FormatMsg(
+        _("The home metadata copy at offset 0 is {}; using the journal copy (seqid {}). "
+          "Stock cryptsetup cannot open this drive until 'zcryptsetup repair' rewrites home."),
+        state->copies[0].usable()
+            ? FormatMsg(_("older (seqid {})"), state->copies[0].seqid())
+            : (state->copies[0].problem.empty() ? std::string(_("invalid"))
+                                                : state->copies[0].problem),
+        state->copies[state->chosen].seqid()));
+  } else if (state->copies.size() > 1 && !state->copies[1].usable()) {
+    state->warnings.push_back(FormatMsg(_("The journal copy is unusable ({})."),
+                                        state->copies[1].problem));
+  } else if (state->copies.size() > 1 && state->copies[1].seqid() != state->copies[0].seqid()) {
+    state->warnings.push_back(FormatMsg(_("The journal copy is older (seqid {}) than home ({})."),
+                                        state->copies[1].seqid(), state->copies[0].seqid()));
+  }
+
+  // The layout, as far as the chosen copy describes it.
+  const Luks2Image& headers = *state->copies[state->chosen].headers;
+  Layout& layout = state->layout;
+  layout.placement = !zoned ? Placement::kStandard
+                     : conventional > 0 ? Placement::kConventionalZones
+                                        : Placement::kSequentialZones;
+  layout.header_size = headers.hdr_size();
+  layout.keyslots_size = headers.keyslots_size();
+  layout.zone_size = zone_size;
+  layout.zone_capacity = zoned ? state->zones[0].capacity : 0;
+  layout.journal_offset = state->journal_offset;
+  for (const CopyState& copy : state->copies)
+    if (std::string(copy.slot.name) == "journal") layout.journal_offset = copy.slot.offset;
+  ASSIGN_OR_RETURN(layout.data_offset, headers.data_segment_offset());
+  layout.metadata_zones = zoned ? static_cast<uint32_t>(layout.data_offset / zone_size) : 0;
+  return state;
+}
+
+}  // namespace luks2ext

@@ -1,0 +1,42 @@
+// Finding a drive's metadata copies (home, journal), judging each, and choosing the one to
+// use (design section 5). Shared by the read-only verbs and the update protocol.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "luks2ext/block_device.h"
+#include "luks2ext/layout.h"
+#include "luks2ext/volume.h"
+#include "metadata/image_store.h"
+
+namespace luks2ext {
+
+// What a read of the drive found.
+struct VolumeState {
+  BlockDevice* device = nullptr;
+  Geometry geometry;
+  std::vector<Zone> zones;  // the leading zones; empty when not zoned
+  Layout layout;
+  std::vector<CopyState> copies;  // home first, then the journal when there is one
+  size_t chosen = 0;
+  std::vector<CopySummary> summaries;
+  std::vector<std::string> warnings;
+  std::optional<uint64_t> journal_offset;  // known even when a cheap read skipped the journal
+
+  const CopyState& chosen_copy() const { return copies[chosen]; }
+  const Luks2Image& headers() const { return *chosen_copy().headers; }
+};
+
+// Finds and judges the copies of a drive; chooses the newest usable one (the highest seqid;
+// home on a tie). kCheap reads what an open needs and no more than stock cryptsetup would:
+// home's headers, and of the journal only its binary header's seqid, unless home is unusable
+// or the journal is newer. Not LUKS2 at all: Error::WrongDevice.
+Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDepth depth);
+
+// The slot of a copy at `offset`: sequential when its zone is, with a record when zoned.
+CopySlot SlotAt(const char* name, uint64_t offset, const std::vector<Zone>& zones, bool zoned);
+
+}  // namespace luks2ext

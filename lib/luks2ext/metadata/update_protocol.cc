@@ -1,0 +1,76 @@
+#include "metadata/update_protocol.h"
+
+#include <algorithm>
+#include <string>
+
+#include "i18n.h"
+#include "luks2/commit_record.h"
+#include "metadata/device_lock.h"
+
+namespace luks2ext {
+namespace {
+
+bool IsJournal(const CopySlot& slot) { return std::string(slot.name) == "journal"; }
+
+// Writes one copy. The journal's headers always get fresh salts, so that home and journal
+// never hold identical header sectors (the LUKS2 spec's rule), whichever was the source.
+Status WriteOne(BlockDevice& device, const CopySlot& slot, const Luks2Image& image) {
+  if (!IsJournal(slot)) return WriteCopy(device, slot, image);
+  ASSIGN_OR_RETURN(Luks2Image journal, image.Clone());
+  RETURN_IF_ERROR(journal.ResealWithFreshSalts());
+  return WriteCopy(device, slot, journal);
+}
+
+std::vector<CopySlot> LayoutSlots(const Layout& layout, const std::vector<Zone>& zones) {
+  std::vector<CopySlot> slots;  // home first, as VolumeState lists copies
+  slots.push_back(SlotAt("home", layout.home_offset, zones, layout.is_zoned()));
+  if (layout.journal_offset)
+    slots.push_back(SlotAt("journal", *layout.journal_offset, zones, layout.is_zoned()));
+  return slots;
+}
+
+}  // namespace
+
+Status WriteCopies(BlockDevice& device, const VolumeState& state, const Luks2Image& image,
+                   int source) {
+  if (!state.layout.is_zoned()) return WriteInPlaceOrdered(device, 0, image);
+  std::vector<CopySlot> slots = LayoutSlots(state.layout, state.zones);
+  // Journal before home in the normal case; whichever copy the image came from, last.
+  std::stable_sort(slots.begin(), slots.end(), [](const CopySlot& a, const CopySlot& b) {
+    return IsJournal(a) && !IsJournal(b);
+  });
+  if (source >= 0 && static_cast<size_t>(source) < state.copies.size()) {
+    const uint64_t source_offset = state.copies[source].slot.offset;
+    std::stable_partition(slots.begin(), slots.end(), [source_offset](const CopySlot& slot) {
+      return slot.offset != source_offset;
+    });
+  }
+  for (const CopySlot& slot : slots) RETURN_IF_ERROR(WriteOne(device, slot, image));
+  return Status::Ok();
+}
+
+Status WriteNewCopies(BlockDevice& device, const Layout& layout, const std::vector<Zone>& zones,
+                      const Luks2Image& image) {
+  if (!layout.is_zoned()) return WriteInPlaceOrdered(device, 0, image);
+  std::vector<CopySlot> slots = LayoutSlots(layout, zones);
+  std::reverse(slots.begin(), slots.end());  // journal, then home
+  for (const CopySlot& slot : slots) RETURN_IF_ERROR(WriteOne(device, slot, image));
+  return Status::Ok();
+}
+
+Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
+  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
+  ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
+  const CopyState& chosen = state->chosen_copy();
+  ASSIGN_OR_RETURN(Luks2Image image,
+                   ReadFullCopy(device, chosen.slot, chosen.headers->image_size()));
+  if (chosen.record) {
+    if (Status s = VerifyImage(*chosen.record, image.bytes()); !s.ok())
+      return s.error().WithContext(FormatMsg(
+          _("The {} copy fails its commit record; nothing was changed"), chosen.slot.name));
+  }
+  RETURN_IF_ERROR(change(image, *state));
+  return WriteCopies(device, *state, image, static_cast<int>(state->chosen));
+}
+
+}  // namespace luks2ext

@@ -1,0 +1,37 @@
+// The update protocol (design section 4): every metadata change on any drive goes through here.
+//
+//  1. cryptsetup's exclusive device lock for the whole read-modify-write;
+//  2. read every copy and choose the newest complete one; read it whole and check it against
+//     its commit record;
+//  3. apply the change to that in-memory image (libcryptsetup on a memfd, or the codec);
+//  4. write the copies one at a time, the source copy LAST: every other copy is reset,
+//     rewritten, finished and verified first, so at every instant one complete, valid copy
+//     exists: the untouched source while the others are rewritten, a rewritten copy while the
+//     source is.
+// On an ordinary disk there is one copy area, rewritten in place as cryptsetup does
+// (secondary header and keyslots, flush, then primary).
+#pragma once
+
+#include <functional>
+
+#include "luks2/image.h"
+#include "luks2ext/block_device.h"
+#include "metadata/copy_reader.h"
+
+namespace luks2ext {
+
+using MetadataChange = std::function<Status(Luks2Image& image, const VolumeState& state)>;
+
+// Steps 1-4 with `change` at step 3. A failing change writes nothing.
+Status UpdateMetadata(BlockDevice& device, const MetadataChange& change);
+
+// Writes `image` to every copy of `state`'s layout, never the copy at index `source` (the one
+// the image was read from; -1 for none) before all the others are complete.
+Status WriteCopies(BlockDevice& device, const VolumeState& state, const Luks2Image& image,
+                   int source);
+
+// Writes `image` as a new volume's copies (format): journal, then home.
+Status WriteNewCopies(BlockDevice& device, const Layout& layout, const std::vector<Zone>& zones,
+                      const Luks2Image& image);
+
+}  // namespace luks2ext

@@ -1,0 +1,706 @@
+// The public volume API on the strict zoned-drive emulator: luksFormat writes only what the
+// zone rules allow, in the order the update protocol needs; Volume::Open finds and chooses the
+// copies; a torn home, a power cut at any op of an update, and a foreign in-place rewrite are
+// all survived without rolling back to an older seqid.
+#include "luks2ext/volume.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "luks2/image.h"
+#include "zoned/memory_device.h"
+
+namespace luks2ext {
+namespace {
+
+using Config = MemoryZonedDevice::Config;
+using Op = MemoryZonedDevice::Op;
+
+constexpr char kPassphrase[] = "zcryptsetup volume test passphrase";
+const std::vector<std::string> kInlineFlags = {"no-read-workqueue", "no-write-workqueue",
+                                               "force-inline"};
+
+FormatOptions FastOptions(bool force_inline = false) {
+  FormatOptions options;
+  options.pbkdf.type = "pbkdf2";
+  options.pbkdf.iterations = 1000;
+  options.force_inline = force_inline;
+  return options;
+}
+
+std::unique_ptr<MemoryZonedDevice> MakeDevice(const Config& config) {
+  auto device = MemoryZonedDevice::Create(config);
+  EXPECT_TRUE(device.ok()) << device.error().message();
+  return device.ok() ? std::move(device).value() : nullptr;
+}
+
+Config HostManaged(uint32_t logical_block_size) {
+  Config c;
+  c.model = ZoneModel::kHostManaged;
+  c.zone_size = 64 * MiB;
+  c.size = 8 * c.zone_size;
+  c.logical_block_size = logical_block_size;
+  return c;
+}
+Config HostManagedConventional() {
+  Config c = HostManaged(4096);
+  c.size = 12 * c.zone_size;
+  c.nr_conventional_zones = 4;
+  return c;
+}
+Config ZnsLike() {
+  Config c = HostManaged(4096);
+  c.zone_capacity = 48 * MiB;
+  c.max_open_zones = 4;
+  c.max_active_zones = 4;
+  return c;
+}
+Config HostAware() {
+  Config c = HostManaged(4096);
+  c.model = ZoneModel::kHostAware;
+  return c;
+}
+Config NotZoned() {
+  Config c;
+  c.model = ZoneModel::kNone;
+  c.size = 256 * MiB;
+  c.logical_block_size = 4096;
+  return c;
+}
+
+struct Formatted {
+  std::unique_ptr<MemoryZonedDevice> device;
+  Layout layout;
+  std::string uuid;
+};
+
+// Plans and formats a fresh emulated drive. On failure `device` is null (and the test failed).
+Formatted FormatNew(const Config& config, const FormatOptions& options) {
+  Formatted f;
+  auto device = MakeDevice(config);
+  if (!device) return {};
+  auto layout = PlanFormat(*device, options);
+  if (!layout.ok()) {
+    ADD_FAILURE() << "PlanFormat: " << layout.error().message();
+    return {};
+  }
+  const Secret passphrase(kPassphrase);
+  auto uuid = FormatVolume(*device, *layout, options, passphrase);
+  if (!uuid.ok()) {
+    ADD_FAILURE() << "FormatVolume: " << uuid.error().message();
+    return {};
+  }
+  f.device = std::move(device);
+  f.layout = *layout;
+  f.uuid = *uuid;
+  return f;
+}
+
+std::unique_ptr<Volume> MustOpen(BlockDevice& device) {
+  auto volume = Volume::Open(device);
+  EXPECT_TRUE(volume.ok()) << volume.error().message();
+  return volume.ok() ? std::move(volume).value() : nullptr;
+}
+
+// Volume::Activate with an empty name: the passphrase is checked, nothing is mapped.
+Status CheckPassphrase(Volume& volume, const char* passphrase) {
+  return volume.Activate(OpenRequest{}, Secret(passphrase));
+}
+
+// Writes the emulator's bytes [0, length) into the stand-in file behind device.path().
+void MirrorIntoStandIn(MemoryZonedDevice& device, uint64_t length) {
+  const std::vector<std::byte> bytes = device.Contents(0, length);
+  const int fd = ::open(device.path().c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << device.path();
+  const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), 0);
+  ::close(fd);
+  ASSERT_EQ(n, static_cast<ssize_t>(bytes.size()));
+}
+
+const char* OpName(Op::Kind kind) {
+  switch (kind) {
+    case Op::Kind::kWrite: return "write";
+    case Op::Kind::kReset: return "reset";
+    case Op::Kind::kFinish: return "finish";
+  }
+  return "?";
+}
+
+std::string DescribeOps(const MemoryZonedDevice& device, size_t first) {
+  std::string s;
+  const auto& log = device.op_log();
+  for (size_t i = first; i < log.size(); ++i)
+    s += std::to_string(i) + ":" + OpName(log[i].kind) + "@" + std::to_string(log[i].offset) +
+         "+" + std::to_string(log[i].length) + (log[i].succeeded ? "" : "(refused)") + " ";
+  return s;
+}
+
+// Checks the ops from `first` on: all accepted, none at or past the data offset, each
+// sequential metadata zone reset first, written in order to exactly image + record, finished
+// last (FULL afterwards); in-place copies written whole without zone management; the journal
+// completely written before home is touched.
+void ExpectMetadataOps(const MemoryZonedDevice& device, const Layout& layout, size_t first) {
+  const auto& log = device.op_log();
+  const std::string ops = DescribeOps(device, first);
+  ASSERT_GT(log.size(), first) << "nothing was written";
+  for (size_t i = first; i < log.size(); ++i) {
+    EXPECT_TRUE(log[i].succeeded) << "op " << i << " refused; " << ops;
+    EXPECT_LE(log[i].offset + log[i].length, layout.data_offset)
+        << "op " << i << " touches the data segment; " << ops;
+  }
+  if (!layout.is_zoned()) {
+    for (size_t i = first; i < log.size(); ++i)
+      EXPECT_EQ(log[i].kind, Op::Kind::kWrite) << ops;
+    return;
+  }
+
+  const uint64_t copy_size = layout.image_size() + kCommitRecordSize;
+  struct Copy {
+    const char* name;
+    uint64_t offset;
+    std::vector<size_t> ops;
+  };
+  std::vector<Copy> copies = {{"home", layout.home_offset, {}}};
+  if (layout.journal_offset) copies.push_back({"journal", *layout.journal_offset, {}});
+  for (size_t i = first; i < log.size(); ++i) {
+    bool owned = false;
+    for (Copy& copy : copies) {
+      if (log[i].offset >= copy.offset && log[i].offset < copy.offset + copy_size) {
+        copy.ops.push_back(i);
+        owned = true;
+      }
+    }
+    EXPECT_TRUE(owned) << "op " << i << " is outside every metadata copy; " << ops;
+  }
+
+  for (const Copy& copy : copies) {
+    SCOPED_TRACE(copy.name);
+    ASSERT_FALSE(copy.ops.empty()) << ops;
+    const Zone& zone = device.ZoneAt(copy.offset);
+    size_t from = 0, to = copy.ops.size();
+    if (zone.is_sequential()) {
+      const Op& reset = log[copy.ops.front()];
+      const Op& finish = log[copy.ops.back()];
+      EXPECT_EQ(reset.kind, Op::Kind::kReset) << "first op is not a reset; " << ops;
+      EXPECT_EQ(reset.offset, copy.offset);
+      EXPECT_EQ(finish.kind, Op::Kind::kFinish) << "last op is not a finish; " << ops;
+      EXPECT_EQ(finish.offset, copy.offset);
+      EXPECT_EQ(zone.condition, ZoneCondition::kFull);
+      from = 1;
+      to = copy.ops.size() - 1;
+    }
+    // A sequential zone is written in address order. In place, the order is libcryptsetup's:
+    // keyslots area, secondary header, primary header, then the record (a cut leaves old
+    // headers, or new headers without a record, never new headers over old keyslots).
+    const uint64_t hdr = layout.header_size;
+    const uint64_t image = layout.image_size();
+    std::vector<std::pair<uint64_t, uint64_t>> runs;  // [begin, end) relative to the copy
+    if (zone.is_sequential()) {
+      runs = {{0, copy_size}};
+    } else {
+      runs = {{2 * hdr, image}, {hdr, 2 * hdr}, {0, hdr}};
+      if (layout.has_commit_record()) runs.push_back({image, image + kCommitRecordSize});
+    }
+    size_t k = from;
+    for (const auto& [begin, end] : runs) {
+      uint64_t next = copy.offset + begin;
+      while (k < to && next < copy.offset + end) {
+        const Op& op = log[copy.ops[k++]];
+        EXPECT_EQ(op.kind, Op::Kind::kWrite) << ops;
+        EXPECT_EQ(op.offset, next) << "writes not in order; " << ops;
+        next = op.offset + op.length;
+      }
+      EXPECT_EQ(next, copy.offset + end) << "copy not written exactly; " << ops;
+    }
+    EXPECT_EQ(k, to) << "more writes than the copy needs; " << ops;
+  }
+  if (copies.size() == 2) {
+    EXPECT_LT(copies[1].ops.back(), copies[0].ops.front())
+        << "home written before the journal is complete; " << ops;
+  }
+}
+
+// No zone holds an open/active resource, and a workload can then open max_active data zones
+// (4 when the drive sets no limit). Works on a clone, so `device` stays as it is.
+void ExpectDataZonesWritable(const MemoryZonedDevice& device, const Layout& layout) {
+  const Geometry& g = device.geometry();
+  if (!g.is_zoned()) return;
+  for (uint64_t offset = 0; offset < g.size; offset += g.zone_size) {
+    const ZoneCondition c = device.ZoneAt(offset).condition;
+    EXPECT_TRUE(c != ZoneCondition::kImplicitOpen && c != ZoneCondition::kExplicitOpen &&
+                c != ZoneCondition::kClosed)
+        << "zone at " << offset << " holds a resource: " << ZoneConditionName(c);
+  }
+  auto clone = device.Clone();
+  const uint32_t zones = g.max_active_zones ? g.max_active_zones : 4;
+  ASSERT_LE(layout.data_offset + uint64_t{zones} * g.zone_size, g.size);
+  const std::vector<std::byte> block(g.logical_block_size, std::byte{0x5a});
+  for (uint32_t i = 0; i < zones; ++i) {
+    const Status s = clone->Write(layout.data_offset + i * g.zone_size, block);
+    EXPECT_TRUE(s.ok()) << "data zone " << i << ": " << s.error().message();
+  }
+}
+
+void ExpectLayoutEq(const Layout& got, const Layout& want) {
+  EXPECT_EQ(got.placement, want.placement);
+  EXPECT_EQ(got.header_size, want.header_size);
+  EXPECT_EQ(got.keyslots_size, want.keyslots_size);
+  EXPECT_EQ(got.home_offset, want.home_offset);
+  EXPECT_EQ(got.journal_offset, want.journal_offset);
+  EXPECT_EQ(got.data_offset, want.data_offset);
+  EXPECT_EQ(got.zone_size, want.zone_size);
+  EXPECT_EQ(got.zone_capacity, want.zone_capacity);
+  EXPECT_EQ(got.metadata_zones, want.metadata_zones);
+}
+
+bool HasAll(const std::vector<std::string>& flags, const std::vector<std::string>& wanted) {
+  return std::all_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
+    return std::find(flags.begin(), flags.end(), w) != flags.end();
+  });
+}
+bool HasAny(const std::vector<std::string>& flags, const std::vector<std::string>& wanted) {
+  return std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
+    return std::find(flags.begin(), flags.end(), w) != flags.end();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Format, then open
+
+struct DriveCase {
+  const char* name;
+  Config config;
+  bool force_inline;
+  Placement placement;
+};
+
+const DriveCase kDrives[] = {
+    {"host-managed 64MiB zones, 4KiB blocks", HostManaged(4096), false,
+     Placement::kSequentialZones},
+    {"host-managed 64MiB zones, 512B blocks", HostManaged(512), true,
+     Placement::kSequentialZones},
+    {"host-managed, 4 conventional zones", HostManagedConventional(), true,
+     Placement::kConventionalZones},
+    {"zns-like: capacity 48MiB, max open/active 4", ZnsLike(), false,
+     Placement::kSequentialZones},
+    {"host-aware", HostAware(), true, Placement::kSequentialZones},
+    {"not zoned", NotZoned(), true, Placement::kStandard},
+};
+
+class VolumeFormatTest : public ::testing::TestWithParam<DriveCase> {};
+
+TEST_P(VolumeFormatTest, FormatWritesOnlyLegalOpsInProtocolOrder) {
+  const DriveCase& c = GetParam();
+  Formatted f = FormatNew(c.config, FastOptions(c.force_inline));
+  ASSERT_NE(f.device, nullptr);
+  EXPECT_EQ(f.layout.placement, c.placement);
+  ExpectMetadataOps(*f.device, f.layout, 0);
+  if (c.placement == Placement::kStandard) {
+    // In place like cryptsetup: the keyslots area first, the primary header last.
+    const auto& log = f.device->op_log();
+    ASSERT_FALSE(log.empty());
+    EXPECT_EQ(log.front().offset, 2 * f.layout.header_size);
+    EXPECT_EQ(log.back().offset, 0u);
+  }
+  ExpectDataZonesWritable(*f.device, f.layout);
+}
+
+TEST_P(VolumeFormatTest, OpenFindsBothCopiesAndThePlannedLayout) {
+  const DriveCase& c = GetParam();
+  Formatted f = FormatNew(c.config, FastOptions(c.force_inline));
+  ASSERT_NE(f.device, nullptr);
+  const size_t ops_after_format = f.device->mutating_ops();
+  auto volume = MustOpen(*f.device);
+  ASSERT_NE(volume, nullptr);
+  EXPECT_EQ(f.device->mutating_ops(), ops_after_format) << "Open wrote to the drive";
+
+  EXPECT_EQ(volume->uuid(), f.uuid);
+  ExpectLayoutEq(volume->layout(), f.layout);
+  EXPECT_TRUE(volume->warnings().empty()) << volume->warnings().front();
+
+  const auto& copies = volume->copies();
+  if (f.layout.is_zoned()) {
+    ASSERT_EQ(copies.size(), 2u);
+    EXPECT_EQ(copies[0].name, "home");
+    EXPECT_EQ(copies[0].offset, 0u);
+    EXPECT_EQ(copies[1].name, "journal");
+    EXPECT_EQ(copies[1].offset, f.layout.journal_offset);
+    for (const CopySummary& copy : copies) {
+      SCOPED_TRACE(copy.name);
+      EXPECT_TRUE(copy.headers_valid) << copy.problem;
+      EXPECT_TRUE(copy.image_present) << copy.problem;
+      EXPECT_TRUE(copy.has_record) << copy.problem;
+      EXPECT_TRUE(copy.problem.empty()) << copy.problem;
+    }
+    EXPECT_EQ(copies[0].seqid, copies[1].seqid);
+    EXPECT_TRUE(copies[0].chosen);  // home wins a tie
+    EXPECT_FALSE(copies[1].chosen);
+  } else {
+    ASSERT_EQ(copies.size(), 1u);
+    EXPECT_EQ(copies[0].name, "home");
+    EXPECT_TRUE(copies[0].headers_valid) << copies[0].problem;
+    EXPECT_FALSE(copies[0].has_record);
+    EXPECT_TRUE(copies[0].chosen);
+  }
+
+  const std::vector<std::string> flags = volume->config_flags();
+  EXPECT_EQ(volume->force_inline(), c.force_inline);
+  if (c.force_inline) {
+    EXPECT_TRUE(HasAll(flags, kInlineFlags)) << ::testing::PrintToString(flags);
+  } else {
+    EXPECT_FALSE(HasAny(flags, kInlineFlags)) << ::testing::PrintToString(flags);
+  }
+}
+
+TEST_P(VolumeFormatTest, ActivateWithoutNameOnlyChecksThePassphrase) {
+  const DriveCase& c = GetParam();
+  Formatted f = FormatNew(c.config, FastOptions(c.force_inline));
+  ASSERT_NE(f.device, nullptr);
+  if (c.placement == Placement::kStandard) {
+    // On an ordinary disk libcryptsetup reads the header from device.path() itself, as
+    // cryptsetup does. The emulator's path is only an empty stand-in, so copy the metadata the
+    // emulator holds into it, as a real disk would show it.
+    ASSERT_NO_FATAL_FAILURE(MirrorIntoStandIn(*f.device, f.layout.data_offset));
+  }
+  const size_t ops_after_format = f.device->mutating_ops();
+  auto volume = MustOpen(*f.device);
+  ASSERT_NE(volume, nullptr);
+
+  const Status right = CheckPassphrase(*volume, kPassphrase);
+  EXPECT_TRUE(right.ok()) << right.error().message();
+  const Status wrong = CheckPassphrase(*volume, "not the passphrase");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().code(), ExitCode::kNoPermission) << wrong.error().message();
+  EXPECT_EQ(f.device->mutating_ops(), ops_after_format) << "a passphrase check wrote";
+}
+
+INSTANTIATE_TEST_SUITE_P(Drives, VolumeFormatTest, ::testing::ValuesIn(kDrives),
+                         [](const ::testing::TestParamInfo<DriveCase>& param_info) {
+                           std::string name = param_info.param.name;
+                           for (char& ch : name)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return name;
+                         });
+
+// ---------------------------------------------------------------------------------------------
+// A torn home: only its first block came back after a reset
+
+TEST(VolumeRecoveryTest, TornHomeOpensFromTheJournalWithAWarning) {
+  for (const Config& config : {HostManaged(4096), HostManaged(512), ZnsLike(), HostAware()}) {
+    SCOPED_TRACE(std::string(ZoneModelName(config.model)) + " block " +
+                 std::to_string(config.logical_block_size) + " capacity " +
+                 std::to_string(config.zone_capacity));
+    Formatted f = FormatNew(config, FastOptions());
+    ASSERT_NE(f.device, nullptr);
+    const std::vector<std::byte> first_block = f.device->Contents(0, 4096);
+    // Home stopped after its first block: zone 0's write pointer is at 4096.
+    ASSERT_TRUE(f.device->ResetZone(0).ok());
+    ASSERT_TRUE(f.device->Write(0, first_block).ok());
+    ASSERT_EQ(f.device->ZoneAt(0).written(), 4096u);
+
+    const size_t ops_before_open = f.device->mutating_ops();
+    auto volume = MustOpen(*f.device);
+    ASSERT_NE(volume, nullptr);
+    EXPECT_EQ(f.device->mutating_ops(), ops_before_open) << "open must not write (no repair)";
+    ASSERT_EQ(volume->copies().size(), 2u);
+    EXPECT_FALSE(volume->copies()[0].chosen);
+    EXPECT_FALSE(volume->copies()[0].headers_valid && volume->copies()[0].image_present);
+    EXPECT_TRUE(volume->copies()[1].chosen);
+    EXPECT_TRUE(volume->copies()[1].has_record);
+    EXPECT_FALSE(volume->warnings().empty());
+    EXPECT_EQ(volume->uuid(), f.uuid);
+    ExpectLayoutEq(volume->layout(), f.layout);
+    const Status right = CheckPassphrase(*volume, kPassphrase);
+    EXPECT_TRUE(right.ok()) << right.error().message();
+    const Status wrong = CheckPassphrase(*volume, "nope");
+    ASSERT_FALSE(wrong.ok());
+    EXPECT_EQ(wrong.error().code(), ExitCode::kNoPermission);
+  }
+}
+
+// In-place copies (conventional zones) have no write pointer to prove them complete: only the
+// commit record does. Home written in place, headers first, and cut after its headers: new
+// headers over an unfinished keyslots area, and no record for this seqid. The journal, written
+// first, is complete with the same seqid. The complete copy must win the tie (and in-place
+// writes now go keyslots first, headers last, as libcryptsetup orders them).
+TEST(VolumeRecoveryTest, IncompleteInPlaceHomeLosesSeqidTieToCompleteJournal) {
+  Formatted f = FormatNew(HostManagedConventional(), FastOptions());
+  ASSERT_NE(f.device, nullptr);
+  ASSERT_EQ(f.layout.placement, Placement::kConventionalZones);
+  const std::vector<std::byte> raw = f.device->Contents(0, 2 * f.layout.header_size);
+  std::vector<uint8_t> leading(raw.size());
+  std::transform(raw.begin(), raw.end(), leading.begin(),
+                 [](std::byte b) { return static_cast<uint8_t>(b); });
+  auto headers = Luks2Image::ParseHeaders(leading);
+  ASSERT_TRUE(headers.ok()) << headers.error().message();
+  ASSERT_FALSE(headers->keyslot_areas().empty());
+  const KeyslotArea area = headers->keyslot_areas().front();
+  // What the unfinished in-place write left: keyslot bytes that are not this image's, and no
+  // record for this seqid behind the image.
+  f.device->Poke(area.offset, std::vector<std::byte>(area.size, std::byte{0xa5}));
+  f.device->Poke(f.layout.image_size(), std::vector<std::byte>(kCommitRecordSize));
+
+  auto volume = MustOpen(*f.device);
+  ASSERT_NE(volume, nullptr);
+  ASSERT_EQ(volume->copies().size(), 2u);
+  EXPECT_FALSE(volume->copies()[0].has_record);
+  EXPECT_TRUE(volume->copies()[1].has_record);
+  EXPECT_EQ(volume->copies()[0].seqid, volume->copies()[1].seqid);
+  EXPECT_TRUE(volume->copies()[1].chosen) << "chose the home copy that no record proves complete";
+  const Status pass = CheckPassphrase(*volume, kPassphrase);
+  EXPECT_TRUE(pass.ok()) << pass.error().message();
+}
+
+// ---------------------------------------------------------------------------------------------
+// A power cut at every op of an update (design section 4's invariant)
+
+struct Snapshot {
+  uint64_t seqid = 0;
+  std::vector<std::string> flags;
+  size_t chosen = 0;
+};
+
+Snapshot Observe(Volume& volume) {
+  Snapshot s;
+  s.flags = volume.config_flags();
+  for (size_t i = 0; i < volume.copies().size(); ++i)
+    if (volume.copies()[i].chosen) {
+      s.chosen = i;
+      s.seqid = volume.copies()[i].seqid;
+    }
+  return s;
+}
+
+struct CrashCase {
+  const char* name;
+  Config config;
+};
+
+class VolumeCrashTest : public ::testing::TestWithParam<CrashCase> {};
+
+TEST_P(VolumeCrashTest, PowerCutAtEveryOpOfAFlagUpdateKeepsOldOrNewFlags) {
+  FormatOptions options = FastOptions(false);
+  // A 4 MiB keyslots area keeps each copy at a few write ops, so every op can be cut quickly.
+  options.layout.keyslots_size = 4 * MiB;
+  Formatted f = FormatNew(GetParam().config, options);
+  ASSERT_NE(f.device, nullptr);
+  const uint64_t base_ops = f.device->mutating_ops();
+
+  Snapshot before;
+  {
+    auto volume = MustOpen(*f.device);
+    ASSERT_NE(volume, nullptr);
+    before = Observe(*volume);
+  }
+  ASSERT_FALSE(HasAny(before.flags, kInlineFlags));
+
+  // The uncut update, to count its ops and know the new state.
+  Snapshot after;
+  uint64_t update_ops = 0;
+  {
+    auto device = f.device->Clone();
+    auto volume = MustOpen(*device);
+    ASSERT_NE(volume, nullptr);
+    const Status s = volume->SetPersistentFlags(true, std::nullopt);
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    update_ops = device->mutating_ops() - base_ops;
+    ExpectMetadataOps(*device, f.layout, base_ops);
+    ExpectDataZonesWritable(*device, f.layout);
+    auto reopened = MustOpen(*device);
+    ASSERT_NE(reopened, nullptr);
+    after = Observe(*reopened);
+    EXPECT_TRUE(reopened->warnings().empty());
+  }
+  ASSERT_EQ(after.seqid, before.seqid + 1);
+  ASSERT_TRUE(HasAll(after.flags, kInlineFlags));
+  ASSERT_GE(update_ops, 6u);
+
+  struct Cut {
+    uint64_t op;
+    uint64_t torn_blocks;
+  };
+  // Every op of the update, cut before anything of it persists; and every write again with
+  // its first block persisted (a torn write).
+  std::vector<Cut> cuts;
+  for (uint64_t i = 0; i < update_ops; ++i) cuts.push_back({base_ops + i, 0});
+  {
+    auto device = f.device->Clone();
+    auto volume = MustOpen(*device);
+    ASSERT_TRUE(volume->SetPersistentFlags(true, std::nullopt).ok());
+    for (uint64_t i = 0; i < update_ops; ++i)
+      if (device->op_log()[base_ops + i].kind == Op::Kind::kWrite)
+        cuts.push_back({base_ops + i, 1});
+  }
+
+  int old_state = 0, new_state = 0, journal_newer_than_home = 0;
+  for (const Cut& cut : cuts) {
+    SCOPED_TRACE("power cut at op " + std::to_string(cut.op) + " (update op " +
+                 std::to_string(cut.op - base_ops) + "), " + std::to_string(cut.torn_blocks) +
+                 " block(s) persisted");
+    auto device = f.device->Clone();
+    {
+      auto volume = MustOpen(*device);
+      ASSERT_NE(volume, nullptr);
+      device->CutPowerAt(cut.op, cut.torn_blocks);
+      const Status s = volume->SetPersistentFlags(true, std::nullopt);
+      EXPECT_FALSE(s.ok()) << "the update survived a power cut at one of its own ops";
+    }
+    device->PowerOn();
+    const uint64_t ops_after_crash = device->mutating_ops();
+
+    auto volume = MustOpen(*device);
+    ASSERT_NE(volume, nullptr);
+    EXPECT_EQ(device->mutating_ops(), ops_after_crash);
+    const Snapshot now = Observe(*volume);
+    const bool is_old = now.seqid == before.seqid && now.flags == before.flags;
+    const bool is_new = now.seqid == after.seqid && now.flags == after.flags;
+    EXPECT_TRUE(is_old || is_new) << "seqid " << now.seqid << " flags "
+                                  << ::testing::PrintToString(now.flags);
+    old_state += is_old;
+    new_state += is_new;
+    if (volume->copies().size() == 2 && volume->copies()[1].chosen &&
+        volume->copies()[0].seqid < volume->copies()[1].seqid)
+      ++journal_newer_than_home;
+    if (now.chosen != 0) {
+      EXPECT_FALSE(volume->warnings().empty());
+    }
+    const Status pass = CheckPassphrase(*volume, kPassphrase);
+    EXPECT_TRUE(pass.ok()) << pass.error().message();
+
+    // The next update starts from whatever the crash left and completes.
+    const Status retry = volume->SetPersistentFlags(true, std::nullopt);
+    ASSERT_TRUE(retry.ok()) << retry.error().message();
+    auto healed = MustOpen(*device);
+    ASSERT_NE(healed, nullptr);
+    const Snapshot final_state = Observe(*healed);
+    EXPECT_TRUE(HasAll(final_state.flags, kInlineFlags));
+    EXPECT_GT(final_state.seqid, now.seqid);
+    EXPECT_TRUE(healed->warnings().empty()) << healed->warnings().front();
+  }
+  std::cout << "[ crash    ] " << GetParam().name << ": " << cuts.size() << " power-cut points in a " << update_ops
+            << "-op flag update: " << old_state << " old, " << new_state << " new ("
+            << journal_newer_than_home << " with home older than the journal)\n";
+  EXPECT_EQ(static_cast<size_t>(old_state + new_state), cuts.size());
+  EXPECT_GT(old_state, 0);
+  EXPECT_GT(new_state, 0);
+  EXPECT_GT(journal_newer_than_home, 0) << "no cut left home older than the journal";
+}
+
+const CrashCase kCrashCases[] = {
+    {"host_managed", HostManaged(4096)},
+    {"host_managed_512", HostManaged(512)},
+    {"conventional_zones", HostManagedConventional()},
+    {"zns_like", ZnsLike()},
+    {"host_aware", HostAware()},
+};
+INSTANTIATE_TEST_SUITE_P(Drives, VolumeCrashTest, ::testing::ValuesIn(kCrashCases),
+                         [](const ::testing::TestParamInfo<CrashCase>& param_info) {
+                           return std::string(param_info.param.name);
+                         });
+
+// ---------------------------------------------------------------------------------------------
+// Stock cryptsetup rewrote home in place on a host-aware drive (no commit record)
+
+TEST(VolumeRecoveryTest, NewerForeignHomeWithoutRecordBeatsOlderJournal) {
+  Formatted f = FormatNew(HostAware(), FastOptions());
+  ASSERT_NE(f.device, nullptr);
+  ASSERT_TRUE(f.layout.journal_offset);
+
+  // The home image as on the drive, changed the way cryptsetup's own header write would:
+  // JSON edited, seqid + 1, both headers rewritten; nothing after the headers changes, so the
+  // old commit record (for the old seqid) stays behind the image.
+  const std::vector<std::byte> raw = f.device->Contents(0, f.layout.image_size());
+  std::vector<uint8_t> bytes(raw.size());
+  std::transform(raw.begin(), raw.end(), bytes.begin(),
+                 [](std::byte b) { return static_cast<uint8_t>(b); });
+  auto image = Luks2Image::Parse(std::move(bytes));
+  ASSERT_TRUE(image.ok()) << image.error().message();
+  const uint64_t old_seqid = image->seqid();
+  ASSERT_TRUE(image->AddConfigFlag("allow-discards").ok());
+  ASSERT_EQ(image->seqid(), old_seqid + 1);
+  // The emulator refuses writes to a FULL zone even when it is sequential-write-preferred,
+  // so the foreign in-place write of the two header areas goes in directly.
+  const auto headers = std::as_bytes(image->bytes().first(2 * image->hdr_size()));
+  f.device->Poke(0, headers);
+
+  auto volume = MustOpen(*f.device);
+  ASSERT_NE(volume, nullptr);
+  ASSERT_EQ(volume->copies().size(), 2u);
+  const CopySummary& home = volume->copies()[0];
+  const CopySummary& journal = volume->copies()[1];
+  EXPECT_EQ(home.seqid, old_seqid + 1);
+  EXPECT_FALSE(home.has_record);
+  EXPECT_EQ(journal.seqid, old_seqid);
+  EXPECT_TRUE(journal.has_record);
+  EXPECT_TRUE(home.chosen) << "rolled back to the older journal";
+  EXPECT_FALSE(journal.chosen);
+  const std::vector<std::string> flags = volume->config_flags();
+  EXPECT_NE(std::find(flags.begin(), flags.end(), "allow-discards"), flags.end());
+  const Status pass = CheckPassphrase(*volume, kPassphrase);
+  EXPECT_TRUE(pass.ok()) << pass.error().message();
+
+  // The next update builds on the foreign change, not on the journal.
+  const Status s = volume->SetPersistentFlags(true, std::nullopt);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  auto reopened = MustOpen(*f.device);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_EQ(reopened->copies()[0].seqid, old_seqid + 2);
+  EXPECT_EQ(reopened->copies()[1].seqid, old_seqid + 2);
+  EXPECT_TRUE(reopened->copies()[0].has_record);
+  const std::vector<std::string> merged = reopened->config_flags();
+  EXPECT_NE(std::find(merged.begin(), merged.end(), "allow-discards"), merged.end());
+  EXPECT_TRUE(HasAll(merged, kInlineFlags));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: refused by PlanFormat before a single byte is written
+
+TEST(VolumePlanFormatTest, BadInputIsRefusedWithoutWriting) {
+  struct Case {
+    const char* name;
+    Config config;
+    std::optional<uint64_t> offset;
+    ExitCode code;
+  };
+  Config too_small = HostManaged(4096);
+  too_small.size = 2 * too_small.zone_size;  // home + journal, no data zone
+  Config too_small_standard = NotZoned();
+  too_small_standard.size = 16 * MiB;
+  Config read_only = HostManaged(4096);
+  read_only.read_only = true;
+  Config read_only_standard = NotZoned();
+  read_only_standard.read_only = true;
+  const Case cases[] = {
+      {"zone-unaligned offset", HostManaged(4096), 65 * MiB, ExitCode::kWrongParameters},
+      {"offset inside the metadata zones", HostManaged(4096), 64 * MiB,
+       ExitCode::kWrongParameters},
+      {"device too small", too_small, std::nullopt, ExitCode::kWrongDevice},
+      {"ordinary device too small", too_small_standard, std::nullopt, ExitCode::kWrongDevice},
+      {"read-only drive", read_only, std::nullopt, ExitCode::kWrongDevice},
+      {"read-only ordinary device", read_only_standard, std::nullopt, ExitCode::kWrongDevice},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto device = MakeDevice(c.config);
+    ASSERT_NE(device, nullptr);
+    FormatOptions options = FastOptions();
+    options.layout.data_offset = c.offset;
+    auto layout = PlanFormat(*device, options);
+    ASSERT_FALSE(layout.ok());
+    EXPECT_EQ(layout.error().code(), c.code) << layout.error().message();
+    EXPECT_TRUE(device->op_log().empty()) << DescribeOps(*device, 0);
+    EXPECT_EQ(device->allocated_bytes(), 0u);
+  }
+}
+
+}  // namespace
+}  // namespace luks2ext
