@@ -6,7 +6,7 @@
 #   Each SUITE_FILE (tests/vm/suites/NAME.sh) lands in the image as /zc/suites/NAME.sh.
 # Environment:
 #   ZC_VM_KVER, ZC_VM_MODULES  kernel to take modules from (default: run fetch-kernel.sh)
-#   ZC_BUILD_DIR               where zcryptsetup is built (default /work/main/build); the binary
+#   ZC_BUILD_DIR               where zcryptsetup is built (default: build/ in this checkout); the binary
 #                              ${ZC_BUILD_DIR}/src/zcryptsetup is included when it exists
 #   ZC_VM_EXTRA_BINS           more host binaries to include (space separated names or paths)
 #   ZC_VM_EXTRA_MODULES        more kernel modules to include (space separated)
@@ -31,7 +31,7 @@ fi
 kver=$ZC_VM_KVER
 kmods=$ZC_VM_MODULES
 kroot=${kmods%/lib/modules/*}    # the tree depmod/modprobe -d understands
-build_dir=${ZC_BUILD_DIR:-/work/main/build}
+build_dir=${ZC_BUILD_DIR:-$here/../../build}
 
 # Kernel modules the suites use; their dependency closure comes from modules.dep. The ones
 # after the "on-demand" comment are requested by the kernel at run time (crypto templates,

@@ -9,7 +9,7 @@
 # Environment:
 #   ZC_VM_LOG_DIR   console logs go to $ZC_VM_LOG_DIR/<suite+suite>.log (default build/vm-logs)
 #   ZC_VM_CACHE     kernel cache (see fetch-kernel.sh)
-#   ZC_BUILD_DIR    build tree whose src/zcryptsetup goes into the guest (default /work/main/build)
+#   ZC_BUILD_DIR    build tree whose src/zcryptsetup goes into the guest (default: build/ in this checkout)
 #   ZC_VM_MEM       guest memory in MiB (default 2048)
 #   ZC_VM_APPEND    extra kernel command line
 # Output: the console, then one line per check and finally "vm: N passed, N failed".
