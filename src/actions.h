@@ -44,6 +44,14 @@ luks2ext::Status ActionStatus(const Invocation& call);
 luks2ext::Status ActionLuksDump(const Invocation& call);
 luks2ext::Status ActionIsLuks(const Invocation& call);
 luks2ext::Status ActionLuksUuid(const Invocation& call);
+luks2ext::Status ActionLuksAddKey(const Invocation& call);
+luks2ext::Status ActionLuksChangeKey(const Invocation& call);
+luks2ext::Status ActionLuksRemoveKey(const Invocation& call);
+luks2ext::Status ActionLuksKillSlot(const Invocation& call);
+luks2ext::Status ActionConfig(const Invocation& call);
+luks2ext::Status ActionLuksHeaderBackup(const Invocation& call);
+luks2ext::Status ActionLuksHeaderRestore(const Invocation& call);
+luks2ext::Status ActionRepair(const Invocation& call);
 
 // Messages for the user (stdout), and verbose notes (stderr, with -v).
 void PrintNote(const std::string& text);

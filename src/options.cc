@@ -49,6 +49,15 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
                "  luksDump <device>                      dump the header and its placement\n"
                "  isLuks <device>                        tests <device> for a LUKS2 header\n"
                "  luksUUID <device>                      print the UUID\n"
+               "  luksAddKey <device> [<new key file>]   add a key\n"
+               "  luksChangeKey <device> [<new key file>] change a key\n"
+               "  luksRemoveKey <device> [<key file>]    remove the key a passphrase opens\n"
+               "  luksKillSlot <device> <key slot>       wipe a keyslot\n"
+               "  config <device>                        set --label, --subsystem, persistent\n"
+               "                                         --perf-force_inline[=off]\n"
+               "  luksHeaderBackup <device>              back the header up (--header-backup-file)\n"
+               "  luksHeaderRestore <device>             restore it (--header-backup-file)\n"
+               "  repair <device>                        rewrite torn or stale metadata copies\n"
                "\n"
                "Exit codes: 0 ok, 1 wrong parameters, 2 no permission or bad passphrase,\n"
                "3 out of memory, 4 wrong device, 5 device busy or exists."));
@@ -99,6 +108,8 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
   app.add_flag("--test-passphrase", o.test_passphrase,
                _("Do not activate device, just check passphrase"));
   app.add_flag("--dump-json-metadata", o.dump_json_metadata, _("Dump the LUKS2 JSON metadata"));
+  app.add_option("--header-backup-file", o.header_backup_file,
+                 _("File with LUKS header and keyslots backup"));
   app.add_option("action_and_args", o.positional, _("<action> <action-specific>"));
 
   try {
@@ -119,10 +130,13 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
     if (option->count() == 0 || option->get_lnames().empty()) continue;
     parsed.given.push_back(option->get_lnames().front());
   }
-  if (o.perf_force_inline != "" && o.perf_force_inline != "flags" && o.perf_force_inline != "native")
+  o.given_label = app.get_option("--label")->count() > 0;
+  o.given_subsystem = app.get_option("--subsystem")->count() > 0;
+  if (o.perf_force_inline != "" && o.perf_force_inline != "flags" &&
+      o.perf_force_inline != "native" && o.perf_force_inline != "off")
     return Error::WrongParameters(FormatMsg(
-        _("Unknown --perf-force_inline mode '{}': use --perf-force_inline or "
-          "--perf-force_inline=native."),
+        _("Unknown --perf-force_inline mode '{}': use --perf-force_inline, "
+          "--perf-force_inline=native (open) or --perf-force_inline=off (config)."),
         o.perf_force_inline));
   if (o.positional.empty())
     return Error::WrongParameters(_("Argument <action> missing. Try 'zcryptsetup --help'."));

@@ -54,6 +54,13 @@ struct Options {
   // luksDump
   bool dump_json_metadata = false;
 
+  // luksHeaderBackup / luksHeaderRestore
+  std::string header_backup_file;
+
+  // config: an empty --label clears the label, so "given" is tracked apart from the value
+  bool given_label = false;
+  bool given_subsystem = false;
+
   std::vector<std::string> positional;  // action and its arguments
 };
 

@@ -27,7 +27,9 @@ Result<luks2ext::FormatOptions> FormatOptionsFrom(const Options& o) {
   f.subsystem = o.subsystem;
   f.uuid = o.uuid;
   f.keyslot = o.key_slot;
-  f.force_inline = !o.perf_force_inline.empty();
+  f.force_inline = o.perf_force_inline == "flags";
+  if (o.perf_force_inline == "off")
+    return Error::WrongParameters(_("--perf-force_inline=off applies to config only."));
   if (o.perf_force_inline == "native")
     return Error::WrongParameters(
         _("luksFormat persists force_inline as the upstream table flags; =native applies to "

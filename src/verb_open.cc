@@ -46,6 +46,10 @@ Status ActionOpen(const Invocation& call) {
   request.allow_discards = o.allow_discards;
   request.persistent = o.persistent;
   request.keyslot = o.key_slot;
+  if (o.perf_force_inline == "off")
+    return Error::WrongParameters(
+        _("--perf-force_inline=off applies to config only (open without it, or clear the "
+          "persisted flag with config)."));
   if (o.perf_force_inline == "flags") request.inline_mode = luks2ext::InlineMode::kWorkqueueFlags;
   if (o.perf_force_inline == "native") request.inline_mode = luks2ext::InlineMode::kNative;
   if (o.persistent && !o.perf_force_inline.empty() && !request.inline_mode)

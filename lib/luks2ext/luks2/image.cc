@@ -289,4 +289,10 @@ Status Luks2Image::ResealWithFreshSalts() {
   return RewriteCopies(json_area, seqid(), /*fresh_salts=*/true);
 }
 
+Status Luks2Image::SetSeqid(std::uint64_t new_seqid) {
+  const auto newest_area = bytes().subspan(newest_.hdr_offset + kBinaryHeaderSize, json_size());
+  const std::vector<std::uint8_t> json_area(newest_area.begin(), newest_area.end());
+  return RewriteCopies(json_area, new_seqid, /*fresh_salts=*/false);
+}
+
 }  // namespace luks2ext

@@ -128,6 +128,10 @@ class Luks2Image {
   // copy: the LUKS2 spec wants no two header sectors on a device to be identical.
   Status ResealWithFreshSalts();
 
+  // Sets both copies' seqid (JSON and salts unchanged, checksums recomputed): a restored header
+  // must be newer than every copy it replaces.
+  Status SetSeqid(std::uint64_t new_seqid);
+
  private:
   Luks2Image() = default;
 

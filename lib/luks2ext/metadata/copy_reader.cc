@@ -195,4 +195,48 @@ Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDept
   return state;
 }
 
+Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Luks2Image& image) {
+  auto state = std::make_unique<VolumeState>();
+  state->device = &device;
+  state->geometry = device.geometry();
+  const bool zoned = state->geometry.is_zoned();
+  Layout& layout = state->layout;
+  layout.header_size = image.hdr_size();
+  layout.keyslots_size = image.keyslots_size();
+  ASSIGN_OR_RETURN(layout.data_offset, image.data_segment_offset());
+  if (layout.data_offset < image.image_size() || layout.data_offset >= state->geometry.size)
+    return Error::WrongParameters(FormatMsg(
+        _("The header's data offset {} does not fit this device ({} bytes, metadata {})."),
+        layout.data_offset, state->geometry.size, image.image_size()));
+  if (!zoned) {
+    layout.placement = Placement::kStandard;
+    return state;
+  }
+  ASSIGN_OR_RETURN(state->zones, device.ReportZones(0, kZonesToReport));
+  const uint64_t zone_size = state->geometry.zone_size;
+  const uint64_t conventional = ConventionalBytes(state->zones);
+  layout.zone_size = zone_size;
+  layout.zone_capacity = state->zones.empty() ? 0 : state->zones[0].capacity;
+  layout.placement = conventional > 0 ? Placement::kConventionalZones : Placement::kSequentialZones;
+  if (layout.data_offset % zone_size != 0)
+    return Error::WrongParameters(FormatMsg(
+        _("The header's data offset {} is not a multiple of the zone size {}."),
+        layout.data_offset, zone_size));
+  const uint64_t copy_size = image.image_size() + kCommitRecordSize;
+  const uint64_t journal = JournalOffsetFor(image.image_size(), zone_size, conventional);
+  if (layout.data_offset >= journal + copy_size) layout.journal_offset = journal;
+  for (uint64_t offset : {uint64_t{0}, layout.journal_offset.value_or(0)}) {
+    const std::optional<Zone> zone = ZoneAt(state->zones, offset);
+    const uint64_t room = !zone ? 0
+                          : zone->is_sequential() ? std::min(zone->capacity, zone->length)
+                                                  : conventional - offset;
+    if (copy_size > room || offset + copy_size > layout.data_offset)
+      return Error::WrongParameters(FormatMsg(
+          _("A metadata copy of {} bytes does not fit at offset {} before the data at {}."),
+          copy_size, offset, layout.data_offset));
+  }
+  layout.metadata_zones = static_cast<uint32_t>(layout.data_offset / zone_size);
+  return state;
+}
+
 }  // namespace luks2ext

@@ -36,6 +36,12 @@ struct VolumeState {
 // or the journal is newer. Not LUKS2 at all: Error::WrongDevice.
 Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDepth depth);
 
+// Where `image`'s copies go on this drive, as luksFormat would have put them for its size and
+// data offset: for writing a restored header, whatever the drive holds now. Refuses
+// (WrongParameters) an image whose copies do not fit the zones or whose data segment is not
+// zone-aligned or overlaps the metadata. `copies` is left empty.
+Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Luks2Image& image);
+
 // The slot of a copy at `offset`: sequential when its zone is, with a record when zoned.
 CopySlot SlotAt(const char* name, uint64_t offset, const std::vector<Zone>& zones, bool zoned);
 

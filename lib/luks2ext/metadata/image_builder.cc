@@ -8,6 +8,7 @@
 #include "i18n.h"
 #include "luks2ext/activation.h"
 #include "metadata/crypt_device.h"
+#include "metadata/header_edit.h"
 #include "metadata/memfd.h"
 
 namespace luks2ext {
@@ -64,27 +65,7 @@ Result<Luks2Image> BuildImage(const Layout& layout, const FormatOptions& options
   r = crypt_set_data_offset(cd.get(), layout.data_offset / 512);
   if (r < 0) return CryptError(r, _("Cannot set the data offset"));
 
-  crypt_pbkdf_type pbkdf{};
-  if (const crypt_pbkdf_type* defaults = crypt_get_pbkdf_default(CRYPT_LUKS2)) pbkdf = *defaults;
-  if (!options.pbkdf.type.empty()) pbkdf.type = options.pbkdf.type.c_str();
-  pbkdf.hash = options.pbkdf.hash.c_str();
-  if (options.pbkdf.iter_time_ms) pbkdf.time_ms = options.pbkdf.iter_time_ms;
-  if (options.pbkdf.memory_kb) pbkdf.max_memory_kb = options.pbkdf.memory_kb;
-  if (options.pbkdf.parallel) pbkdf.parallel_threads = options.pbkdf.parallel;
-  if (std::strcmp(pbkdf.type, CRYPT_KDF_PBKDF2) == 0) {
-    pbkdf.max_memory_kb = 0;
-    pbkdf.parallel_threads = 0;
-  }
-  if (options.pbkdf.iterations) {
-    pbkdf.iterations = options.pbkdf.iterations;
-    pbkdf.time_ms = 0;
-    pbkdf.flags |= CRYPT_PBKDF_NO_BENCHMARK;
-  }
-  r = crypt_set_pbkdf_type(cd.get(), &pbkdf);
-  if (r < 0) return CryptError(r, _("Unsupported PBKDF parameters"));
-
   crypt_params_luks2 params{};
-  params.pbkdf = &pbkdf;
   params.sector_size = sector_size;
   params.label = options.label.empty() ? nullptr : options.label.c_str();
   params.subsystem = options.subsystem.empty() ? nullptr : options.subsystem.c_str();
@@ -92,6 +73,8 @@ Result<Luks2Image> BuildImage(const Layout& layout, const FormatOptions& options
                    options.uuid.empty() ? nullptr : options.uuid.c_str(), nullptr,
                    options.key_bits / 8, &params);
   if (r < 0) return CryptError(r, _("Cannot format the LUKS2 header"));
+  // After crypt_format, which resets the PBKDF to its defaults: the keyslot uses ours.
+  RETURN_IF_ERROR(ApplyPbkdf(cd.get(), options.pbkdf));
 
   r = crypt_keyslot_add_by_volume_key(cd.get(), options.keyslot, nullptr, 0, passphrase.data(),
                                       passphrase.size());

@@ -104,16 +104,19 @@ class [[nodiscard]] Status {
 #define LUKS2EXT_CONCAT_INNER(a, b) a##b
 #define LUKS2EXT_CONCAT(a, b) LUKS2EXT_CONCAT_INNER(a, b)
 
-// Returns the error of a Status or Result expression from the enclosing function.
-#define RETURN_IF_ERROR(expr)                              \
-  do {                                                     \
-    auto&& luks2ext_status_ = (expr);                      \
-    if (!luks2ext_status_.ok()) return luks2ext_status_.error(); \
+// Returns the error of a Status or Result expression from the enclosing function. Each use
+// gets its own variable, so uses may nest (a lambda inside the expression may use it too).
+#define RETURN_IF_ERROR(expr) \
+  RETURN_IF_ERROR_IMPL(LUKS2EXT_CONCAT(luks2ext_status_, __COUNTER__), expr)
+#define RETURN_IF_ERROR_IMPL(var, expr)  \
+  do {                                   \
+    auto&& var = (expr);                 \
+    if (!var.ok()) return var.error();   \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, MakeX());` declares x from a Result or returns its error.
 #define ASSIGN_OR_RETURN(lhs, expr) \
-  ASSIGN_OR_RETURN_IMPL(LUKS2EXT_CONCAT(luks2ext_result_, __LINE__), lhs, expr)
+  ASSIGN_OR_RETURN_IMPL(LUKS2EXT_CONCAT(luks2ext_result_, __COUNTER__), lhs, expr)
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                          \
   if (!tmp.ok()) return tmp.error();          \

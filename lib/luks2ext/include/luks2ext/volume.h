@@ -52,6 +52,19 @@ struct CopySummary {
   std::string problem;
 };
 
+// luksHeaderRestore: checks `backup_path` (a LUKS2 metadata image of exactly its declared
+// size, made by zcryptsetup or stock cryptsetup, whose data segment fits this drive's layout)
+// before anything is reset, then writes it as every copy with a seqid above every copy on the
+// drive, so that recovery never prefers the header it replaced. The drive need not hold a
+// valid header. Returns the UUID of the restored header.
+Result<std::string> RestoreHeader(BlockDevice& device, const std::string& backup_path);
+
+// What RestoreHeader would replace: the UUID on the drive now (nullopt when there is no valid
+// LUKS2 header), so the CLI can ask before replacing a different volume's header.
+Result<std::optional<std::string>> CurrentUuid(BlockDevice& device);
+// The UUID a backup file holds, after the same checks RestoreHeader makes on it.
+Result<std::string> BackupUuid(BlockDevice& device, const std::string& backup_path);
+
 struct VolumeState;  // what Volume::Open read, private to the library
 
 class Volume {
@@ -92,6 +105,43 @@ class Volume {
 
   // Stores or clears force_inline (and its upstream flags) in the header, crash-safely.
   Status SetPersistentFlags(std::optional<bool> force_inline, std::optional<bool> allow_discards);
+
+  // --- Updates. Each goes through the update protocol (design section 4): cryptsetup's
+  // exclusive lock for the whole read-modify-write, the newest complete copy re-read and
+  // checked, the change applied by libcryptsetup to that image in memory, every other copy
+  // rewritten and verified before the copy it came from. A wrong passphrase is
+  // Error::NoPermission and writes nothing. They re-read the drive, so they stay correct when
+  // another process changed it since Open.
+
+  // luksAddKey: a new keyslot for `new_passphrase`, unlocked by `existing`. `keyslot` -1 takes
+  // the first free one. Returns the new keyslot.
+  Result<int> AddKey(const Secret& existing, const Secret& new_passphrase, int keyslot,
+                     const PbkdfOptions& pbkdf);
+  // luksChangeKey: replaces the passphrase of the keyslot `existing` opens (or of `keyslot`).
+  // Returns the keyslot now holding `new_passphrase`.
+  Result<int> ChangeKey(const Secret& existing, const Secret& new_passphrase, int keyslot,
+                        const PbkdfOptions& pbkdf);
+  // luksRemoveKey: destroys the keyslot `passphrase` opens. Returns it. The last keyslot only
+  // with `allow_last` (the volume then has no key: its data is lost for good).
+  Result<int> RemoveKey(const Secret& passphrase, bool allow_last);
+  // luksKillSlot: destroys `keyslot`. `verify`, when given, must open some keyslot (cryptsetup
+  // asks for "any remaining passphrase" unless in batch mode). The last one only with
+  // `allow_last`.
+  Status KillSlot(int keyslot, const Secret* verify, bool allow_last);
+  // Active keyslot numbers of the copy read by Open.
+  std::vector<int> active_keyslots() const;
+
+  // config: label and subsystem (nullopt keeps the current one).
+  Status SetLabel(std::optional<std::string> label, std::optional<std::string> subsystem);
+
+  // luksHeaderBackup: the whole metadata image of the newest complete copy (headers and
+  // keyslots area, M bytes, as cryptsetup writes it) into a new file (mode 0400). An existing
+  // file is Error::Busy.
+  Status BackupHeader(const std::string& backup_path);
+
+  // repair: rewrites every copy that is torn, stale or without its record from the newest
+  // complete one, the source last. Returns what was done, for the user.
+  Result<std::string> Repair();
 
  private:
   explicit Volume(std::unique_ptr<VolumeState> state);

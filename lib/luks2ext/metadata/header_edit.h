@@ -1,0 +1,27 @@
+// Changes to an existing LUKS2 image made by libcryptsetup, in memory: the image goes into a
+// memfd that libcryptsetup opens as a detached header (the drive is only its data device),
+// libcryptsetup changes it (keyslots, label...), and the result is read back and re-parsed.
+// All the cryptography stays libcryptsetup's; nothing touches the drive here.
+#pragma once
+
+#include <libcryptsetup.h>
+
+#include <functional>
+#include <string>
+
+#include "luks2/image.h"
+#include "luks2ext/format_options.h"
+
+namespace luks2ext {
+
+using CryptEdit = std::function<Status(crypt_device* cd)>;
+
+// Runs `edit` on `image` through libcryptsetup; on success `image` is replaced by the result
+// (libcryptsetup bumps the seqid). On failure `image` is unchanged.
+Status EditWithLibcryptsetup(Luks2Image& image, const std::string& data_path,
+                             const CryptEdit& edit);
+
+// The PBKDF for new keyslots: libcryptsetup's LUKS2 defaults with the user's overrides.
+Status ApplyPbkdf(crypt_device* cd, const PbkdfOptions& options);
+
+}  // namespace luks2ext

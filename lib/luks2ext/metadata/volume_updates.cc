@@ -1,0 +1,298 @@
+// The update verbs of Volume (key management, label, backup, restore, repair). Every change
+// goes through UpdateMetadata (metadata/update_protocol.h); the changes themselves are
+// libcryptsetup's, applied to the in-memory image (metadata/header_edit.h).
+#include <fcntl.h>
+#include <libcryptsetup.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "i18n.h"
+#include "luks2/commit_record.h"
+#include "luks2ext/volume.h"
+#include "metadata/copy_reader.h"
+#include "metadata/crypt_device.h"
+#include "metadata/device_lock.h"
+#include "metadata/header_edit.h"
+#include "metadata/update_protocol.h"
+
+namespace luks2ext {
+namespace {
+
+Error WrongPassphrase() {
+  return Error::NoPermission(_("No key available with this passphrase."));
+}
+
+Error LastKeyslot(int keyslot) {
+  return Error::WrongParameters(FormatMsg(
+      _("Keyslot {} is the last one: without it no passphrase opens the volume and its data "
+        "is lost for good. Confirm (interactively, or with -q) to remove it."),
+      keyslot));
+}
+
+// The keyslot `passphrase` opens, checked by libcryptsetup without activating anything.
+Result<int> KeyslotOf(crypt_device* cd, const Secret& passphrase) {
+  const int r = crypt_activate_by_passphrase(cd, nullptr, CRYPT_ANY_SLOT, passphrase.data(),
+                                             passphrase.size(), 0);
+  if (r == -EPERM) return WrongPassphrase();
+  if (r < 0) return CryptError(r, _("Cannot check the passphrase"));
+  return r;
+}
+
+// Reads a file whole, refusing anything larger than a LUKS2 image can be.
+Result<std::vector<uint8_t>> ReadBackupFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return Error::WrongParameters(FormatMsg(_("Cannot open header backup file {}: {}."), path,
+                                            std::strerror(errno)));
+  struct stat st {};
+  std::vector<uint8_t> bytes;
+  Status status = Status::Ok();
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    status = Error::WrongParameters(FormatMsg(_("{} is not a regular file."), path));
+  } else if (static_cast<uint64_t>(st.st_size) > kMaxImageSize) {
+    status = Error::WrongParameters(FormatMsg(
+        _("Header backup file {} is {} bytes, larger than any LUKS2 header."), path, st.st_size));
+  } else {
+    bytes.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = read(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        status = Error::WrongParameters(FormatMsg(_("Cannot read header backup file {}."), path));
+        break;
+      }
+      done += static_cast<size_t>(n);
+    }
+  }
+  close(fd);
+  if (!status.ok()) return status.error();
+  return bytes;
+}
+
+// A backup file, checked as far as can be without the drive's lock: a whole LUKS2 image of
+// exactly its declared size.
+Result<Luks2Image> LoadBackup(const std::string& path) {
+  ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadBackupFile(path));
+  auto not_luks2 = [&path](const std::string& why) {
+    return Error::WrongParameters(FormatMsg(
+        _("Header backup file {} does not contain a valid LUKS2 header ({})."), path, why));
+  };
+  if (bytes.size() < kBinaryHeaderSize) return not_luks2(_("too short"));
+  static constexpr uint8_t kLuksMagic[] = {'L', 'U', 'K', 'S', 0xba, 0xbe};
+  if (std::memcmp(bytes.data(), kLuksMagic, sizeof kLuksMagic) == 0 && bytes[6] == 0 &&
+      bytes[7] == 1)
+    return not_luks2(_("it is a LUKS1 header"));
+  auto headers = Luks2Image::ParseHeaders(bytes);
+  if (!headers.ok()) return not_luks2(headers.error().message());
+  if (bytes.size() != headers->image_size())
+    return not_luks2(FormatMsg(_("the file has {} bytes, the header declares {}"), bytes.size(),
+                               headers->image_size()));
+  auto image = Luks2Image::Parse(std::move(bytes));
+  if (!image.ok()) return not_luks2(image.error().message());
+  return std::move(image).value();
+}
+
+}  // namespace
+
+Result<int> Volume::AddKey(const Secret& existing, const Secret& new_passphrase, int keyslot,
+                           const PbkdfOptions& pbkdf) {
+  int added = -1;
+  const std::string data_path = state_->device->path();
+  RETURN_IF_ERROR(UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
+    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
+      RETURN_IF_ERROR(ApplyPbkdf(cd, pbkdf));
+      const int r = crypt_keyslot_add_by_passphrase(cd, keyslot, existing.data(), existing.size(),
+                                                    new_passphrase.data(), new_passphrase.size());
+      if (r == -EPERM) return WrongPassphrase();
+      if (r < 0) return CryptError(r, _("Cannot add the key"));
+      added = r;
+      return Status::Ok();
+    });
+  }));
+  return added;
+}
+
+Result<int> Volume::ChangeKey(const Secret& existing, const Secret& new_passphrase, int keyslot,
+                              const PbkdfOptions& pbkdf) {
+  int changed = -1;
+  const std::string data_path = state_->device->path();
+  RETURN_IF_ERROR(UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
+    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
+      RETURN_IF_ERROR(ApplyPbkdf(cd, pbkdf));
+      const int r = crypt_keyslot_change_by_passphrase(
+          cd, keyslot, keyslot, existing.data(), existing.size(), new_passphrase.data(),
+          new_passphrase.size());
+      if (r == -EPERM) return WrongPassphrase();
+      if (r < 0) return CryptError(r, _("Cannot change the key"));
+      changed = r;
+      return Status::Ok();
+    });
+  }));
+  return changed;
+}
+
+Result<int> Volume::RemoveKey(const Secret& passphrase, bool allow_last) {
+  int removed = -1;
+  const std::string data_path = state_->device->path();
+  RETURN_IF_ERROR(UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
+    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
+      ASSIGN_OR_RETURN(const int keyslot, KeyslotOf(cd, passphrase));
+      if (crypt_keyslot_status(cd, keyslot) == CRYPT_SLOT_ACTIVE_LAST && !allow_last)
+        return LastKeyslot(keyslot);
+      const int r = crypt_keyslot_destroy(cd, keyslot);
+      if (r < 0) return CryptError(r, FormatMsg(_("Cannot wipe keyslot {}"), keyslot));
+      removed = keyslot;
+      return Status::Ok();
+    });
+  }));
+  return removed;
+}
+
+Status Volume::KillSlot(int keyslot, const Secret* verify, bool allow_last) {
+  const std::string data_path = state_->device->path();
+  return UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
+    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
+      switch (crypt_keyslot_status(cd, keyslot)) {
+        case CRYPT_SLOT_INVALID:
+          return Error::WrongParameters(FormatMsg(_("Key slot {} is invalid."), keyslot));
+        case CRYPT_SLOT_INACTIVE:
+          return Error::WrongParameters(FormatMsg(_("Keyslot {} is not active."), keyslot));
+        case CRYPT_SLOT_ACTIVE_LAST:
+          if (!allow_last) return LastKeyslot(keyslot);
+          break;
+        default:
+          break;
+      }
+      if (verify) RETURN_IF_ERROR(KeyslotOf(cd, *verify));
+      const int r = crypt_keyslot_destroy(cd, keyslot);
+      if (r < 0) return CryptError(r, FormatMsg(_("Cannot wipe keyslot {}"), keyslot));
+      return Status::Ok();
+    });
+  });
+}
+
+std::vector<int> Volume::active_keyslots() const {
+  std::vector<int> slots;
+  for (const KeyslotArea& area : state_->headers().keyslot_areas()) slots.push_back(area.keyslot);
+  std::sort(slots.begin(), slots.end());
+  return slots;
+}
+
+Status Volume::SetLabel(std::optional<std::string> label, std::optional<std::string> subsystem) {
+  const std::string data_path = state_->device->path();
+  return UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
+    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
+      const char* current_label = crypt_get_label(cd);
+      const char* current_subsystem = crypt_get_subsystem(cd);
+      const std::string new_label = label.value_or(current_label ? current_label : "");
+      const std::string new_subsystem =
+          subsystem.value_or(current_subsystem ? current_subsystem : "");
+      const int r = crypt_set_label(cd, new_label.c_str(), new_subsystem.c_str());
+      if (r < 0) return CryptError(r, _("Cannot set the label"));
+      return Status::Ok();
+    });
+  });
+}
+
+Status Volume::BackupHeader(const std::string& backup_path) {
+  BlockDevice& device = *state_->device;
+  std::vector<uint8_t> bytes;
+  {
+    ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kShared));
+    ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
+    const CopyState& chosen = state->chosen_copy();
+    ASSIGN_OR_RETURN(Luks2Image image,
+                     ReadFullCopy(device, chosen.slot, chosen.headers->image_size()));
+    if (chosen.record) RETURN_IF_ERROR(VerifyImage(*chosen.record, image.bytes()));
+    bytes = std::move(image).TakeBytes();
+  }
+  // A backup holds every keyslot: readable by its owner only, as cryptsetup creates it.
+  const int fd = open(backup_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR);
+  if (fd < 0) {
+    if (errno == EEXIST)
+      return Error::Busy(
+          FormatMsg(_("Requested header backup file {} already exists."), backup_path));
+    return Error::WrongParameters(FormatMsg(_("Cannot create header backup file {}: {}."),
+                                            backup_path, std::strerror(errno)));
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  const bool ok = done == bytes.size() && fsync(fd) == 0;
+  close(fd);
+  if (!ok) {
+    unlink(backup_path.c_str());  // a partial backup is worse than none
+    return Error::WrongParameters(
+        FormatMsg(_("Cannot write header backup file {}."), backup_path));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> Volume::Repair() {
+  BlockDevice& device = *state_->device;
+  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
+  ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
+  const CopyState& chosen = state->chosen_copy();
+  ASSIGN_OR_RETURN(Luks2Image image,
+                   ReadFullCopy(device, chosen.slot, chosen.headers->image_size()));
+  if (chosen.record) {
+    if (Status s = VerifyImage(*chosen.record, image.bytes()); !s.ok())
+      return s.error().WithContext(FormatMsg(
+          _("The {} copy fails its commit record; nothing was changed"), chosen.slot.name));
+  }
+  // Healthy: every copy the layout has is there, complete, recorded where records belong, of
+  // the chosen seqid, with both of its header copies valid.
+  const size_t expected = state->layout.journal_offset ? 2 : 1;
+  bool healthy = state->copies.size() == expected;
+  for (const CopyState& copy : state->copies) {
+    healthy = healthy && copy.usable() && copy.seqid() == chosen.seqid() &&
+              (!copy.slot.with_record || copy.record) && copy.headers->both_copies_valid();
+  }
+  if (healthy)
+    return FormatMsg(_("Nothing to repair: every metadata copy is complete and agrees (seqid {})."),
+                     chosen.seqid());
+  RETURN_IF_ERROR(WriteCopies(device, *state, image, static_cast<int>(state->chosen)));
+  return FormatMsg(_("Rewrote the metadata copies from the {} copy (seqid {})."),
+                   chosen.slot.name, chosen.seqid());
+}
+
+Result<std::string> BackupUuid(BlockDevice& device, const std::string& backup_path) {
+  ASSIGN_OR_RETURN(Luks2Image image, LoadBackup(backup_path));
+  ASSIGN_OR_RETURN(auto target, StateForImage(device, image));
+  return image.uuid();
+}
+
+Result<std::optional<std::string>> CurrentUuid(BlockDevice& device) {
+  auto state = ReadCopies(device, InspectDepth::kCheap);
+  if (!state.ok()) {
+    if (state.error().code() == ExitCode::kWrongDevice) return std::optional<std::string>();
+    return state.error();
+  }
+  return std::optional<std::string>((*state)->headers().uuid());
+}
+
+Result<std::string> RestoreHeader(BlockDevice& device, const std::string& backup_path) {
+  // Every check of the file comes before the lock and before any write.
+  ASSIGN_OR_RETURN(Luks2Image image, LoadBackup(backup_path));
+  ASSIGN_OR_RETURN(auto target, StateForImage(device, image));
+  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
+  // Newer than every copy on the drive, valid or not, so no recovery prefers what it replaced.
+  uint64_t newest = image.seqid();
+  if (auto current = ReadCopies(device, InspectDepth::kFull); current.ok()) {
+    for (const CopyState& copy : (*current)->copies) newest = std::max(newest, copy.seqid());
+  }
+  RETURN_IF_ERROR(image.SetSeqid(newest + 1));
+  RETURN_IF_ERROR(WriteCopies(device, *target, image, /*source=*/-1));
+  return image.uuid();
+}
+
+}  // namespace luks2ext

@@ -1,0 +1,95 @@
+// config, luksHeaderBackup, luksHeaderRestore, repair: whole-header operations.
+#include <iostream>
+
+#include "actions.h"
+#include "i18n.h"
+#include "luks2ext/volume.h"
+
+namespace zcryptsetup {
+
+using luks2ext::Error;
+using luks2ext::Status;
+
+namespace {
+
+Result<std::string> BackupFileOption(const Options& o, const char* action) {
+  if (o.header_backup_file.empty())
+    return Error::WrongParameters(
+        FormatMsg(_("Option --header-backup-file is required for {}."), action));
+  return o.header_backup_file;
+}
+
+}  // namespace
+
+Status ActionConfig(const Invocation& call) {
+  const Options& o = call.options;
+  const bool label = !o.label.empty() || o.given_label;
+  const bool subsystem = !o.subsystem.empty() || o.given_subsystem;
+  const bool flags = !o.perf_force_inline.empty();
+  if (!label && !subsystem && !flags)
+    return Error::WrongParameters(
+        _("Nothing to change: give --label, --subsystem or --perf-force_inline[=off]."));
+  if (o.perf_force_inline == "native")
+    return Error::WrongParameters(
+        _("=native cannot be made persistent: stock tools would not understand it."));
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.args[0], true));
+  ASSIGN_OR_RETURN(auto volume,
+                   luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
+  for (const std::string& warning : volume->warnings()) std::cerr << warning << '\n';
+  if (label || subsystem) {
+    std::optional<std::string> new_label, new_subsystem;
+    if (label) new_label = o.label;
+    if (subsystem) new_subsystem = o.subsystem;
+    RETURN_IF_ERROR(volume->SetLabel(new_label, new_subsystem));
+  }
+  if (flags) RETURN_IF_ERROR(volume->SetPersistentFlags(o.perf_force_inline != "off", std::nullopt));
+  return Status::Ok();
+}
+
+Status ActionLuksHeaderBackup(const Invocation& call) {
+  ASSIGN_OR_RETURN(const std::string file, BackupFileOption(call.options, "luksHeaderBackup"));
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.args[0], false));
+  ASSIGN_OR_RETURN(auto volume, luks2ext::Volume::Open(*device));
+  for (const std::string& warning : volume->warnings()) std::cerr << warning << '\n';
+  return volume->BackupHeader(file);
+}
+
+Status ActionLuksHeaderRestore(const Invocation& call) {
+  const Options& o = call.options;
+  const std::string& path = call.args[0];
+  ASSIGN_OR_RETURN(const std::string file, BackupFileOption(o, "luksHeaderRestore"));
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, true));
+  // The file is checked before anything is asked or written.
+  ASSIGN_OR_RETURN(const std::string backup_uuid, luks2ext::BackupUuid(*device, file));
+  ASSIGN_OR_RETURN(const std::optional<std::string> current, luks2ext::CurrentUuid(*device));
+  if (current && !o.batch_mode) {
+    const bool other_volume = *current != backup_uuid;
+    if (InteractiveInput()) {
+      const std::string question = FormatMsg(
+          _("\nWARNING!\n========\nDevice {} already contains a LUKS2 header{}. Replacing the "
+            "header will destroy its keyslots.\n\nAre you sure? (Type 'yes' in capital "
+            "letters): "),
+          path, other_volume ? FormatMsg(_(" of another volume (UUID {})"), *current) : "");
+      if (!ConfirmOnTerminal(question)) return Error::NoPermission(_("Operation aborted."));
+    } else if (other_volume) {
+      return Error::WrongParameters(FormatMsg(
+          _("Device {} holds the header of another volume (UUID {}, backup UUID {}); use -q to "
+            "replace it."),
+          path, *current, backup_uuid));
+    }
+  }
+  ASSIGN_OR_RETURN(const std::string uuid, luks2ext::RestoreHeader(*device, file));
+  PrintVerbose(o, FormatMsg(_("Restored the header of {} on {}."), uuid, path));
+  return Status::Ok();
+}
+
+Status ActionRepair(const Invocation& call) {
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.args[0], true));
+  ASSIGN_OR_RETURN(auto volume, luks2ext::Volume::Open(*device));
+  for (const std::string& warning : volume->warnings()) std::cerr << warning << '\n';
+  ASSIGN_OR_RETURN(const std::string done, volume->Repair());
+  PrintNote(done);
+  return Status::Ok();
+}
+
+}  // namespace zcryptsetup

@@ -1,0 +1,131 @@
+// luksAddKey, luksChangeKey, luksRemoveKey, luksKillSlot: keyslot changes, each one crash-safe
+// update of the metadata (see luks2ext/volume.h).
+#include <iostream>
+
+#include "actions.h"
+#include "i18n.h"
+#include "luks2ext/volume.h"
+
+namespace zcryptsetup {
+
+using luks2ext::Error;
+using luks2ext::Secret;
+using luks2ext::Status;
+
+namespace {
+
+struct OpenedVolume {
+  std::unique_ptr<luks2ext::BlockDevice> device;
+  std::unique_ptr<luks2ext::Volume> volume;
+};
+
+Result<OpenedVolume> OpenForUpdate(const std::string& path) {
+  OpenedVolume opened;
+  ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(path, true));
+  ASSIGN_OR_RETURN(opened.volume, luks2ext::Volume::Open(*opened.device,
+                                                         luks2ext::Volume::ReadScope::kForOpen));
+  for (const std::string& warning : opened.volume->warnings()) std::cerr << warning << '\n';
+  return opened;
+}
+
+luks2ext::PbkdfOptions PbkdfFrom(const Options& o) {
+  luks2ext::PbkdfOptions p;
+  p.type = o.pbkdf;
+  p.hash = o.hash;
+  p.iter_time_ms = o.iter_time;
+  p.memory_kb = o.pbkdf_memory;
+  p.parallel = o.pbkdf_parallel;
+  p.iterations = o.pbkdf_force_iterations;
+  return p;
+}
+
+// The new passphrase: the positional key file when given, else asked (twice on a terminal).
+Result<Secret> NewPassphrase(const Invocation& call, const std::string& prompt) {
+  PassphraseSource source;
+  if (call.args.size() > 1) source.key_file = call.args[1];
+  return ReadPassphrase(source, prompt, /*verify=*/InteractiveInput());
+}
+
+// Removing the last keyslot destroys access to the data: cryptsetup's question, or -q.
+Result<bool> ConfirmLastKeyslot(const Options& o, const luks2ext::Volume& volume, int keyslot) {
+  const std::vector<int> active = volume.active_keyslots();
+  const bool last = active.size() == 1 && (keyslot < 0 || active.front() == keyslot);
+  if (!last || o.batch_mode) return o.batch_mode;
+  if (!InteractiveInput()) return false;  // the library refuses, with the reason
+  if (!ConfirmOnTerminal(_("\nWARNING!\n========\nThis is the last keyslot. Device will become "
+                           "unusable after purging this key.\n\nAre you sure? (Type 'yes' in "
+                           "capital letters): ")))
+    return Error::NoPermission(_("Operation aborted, the keyslot was NOT wiped."));
+  return true;
+}
+
+}  // namespace
+
+Status ActionLuksAddKey(const Invocation& call) {
+  const std::string& path = call.args[0];
+  ASSIGN_OR_RETURN(OpenedVolume v, OpenForUpdate(path));
+  ASSIGN_OR_RETURN(const Secret existing,
+                   ReadPassphrase(call.passphrase_source(), _("Enter any existing passphrase: "),
+                                  false));
+  ASSIGN_OR_RETURN(const Secret added, NewPassphrase(call, _("Enter new passphrase for key slot: ")));
+  ASSIGN_OR_RETURN(const int keyslot, v.volume->AddKey(existing, added, call.options.key_slot,
+                                                       PbkdfFrom(call.options)));
+  PrintVerbose(call.options, FormatMsg(_("Key slot {} created."), keyslot));
+  return Status::Ok();
+}
+
+Status ActionLuksChangeKey(const Invocation& call) {
+  const std::string& path = call.args[0];
+  ASSIGN_OR_RETURN(OpenedVolume v, OpenForUpdate(path));
+  ASSIGN_OR_RETURN(const Secret existing,
+                   ReadPassphrase(call.passphrase_source(), _("Enter passphrase to be changed: "),
+                                  false));
+  ASSIGN_OR_RETURN(const Secret replacement, NewPassphrase(call, _("Enter new passphrase: ")));
+  ASSIGN_OR_RETURN(const int keyslot, v.volume->ChangeKey(existing, replacement,
+                                                          call.options.key_slot,
+                                                          PbkdfFrom(call.options)));
+  PrintVerbose(call.options, FormatMsg(_("Key slot {} now holds the new passphrase."), keyslot));
+  return Status::Ok();
+}
+
+Status ActionLuksRemoveKey(const Invocation& call) {
+  const std::string& path = call.args[0];
+  ASSIGN_OR_RETURN(OpenedVolume v, OpenForUpdate(path));
+  PassphraseSource source = call.passphrase_source();
+  if (call.args.size() > 1) source.key_file = call.args[1];
+  ASSIGN_OR_RETURN(const Secret passphrase,
+                   ReadPassphrase(source, _("Enter passphrase to be deleted: "), false));
+  ASSIGN_OR_RETURN(const bool allow_last, ConfirmLastKeyslot(call.options, *v.volume, -1));
+  ASSIGN_OR_RETURN(const int keyslot, v.volume->RemoveKey(passphrase, allow_last));
+  PrintVerbose(call.options, FormatMsg(_("Key slot {} removed."), keyslot));
+  return Status::Ok();
+}
+
+Status ActionLuksKillSlot(const Invocation& call) {
+  const std::string& path = call.args[0];
+  int keyslot = -1;
+  try {
+    size_t end = 0;
+    keyslot = std::stoi(call.args[1], &end);
+    if (end != call.args[1].size() || keyslot < 0) keyslot = -1;
+  } catch (...) {
+  }
+  if (keyslot < 0)
+    return Error::WrongParameters(FormatMsg(_("Invalid keyslot number {}."), call.args[1]));
+  ASSIGN_OR_RETURN(OpenedVolume v, OpenForUpdate(path));
+  ASSIGN_OR_RETURN(const bool allow_last, ConfirmLastKeyslot(call.options, *v.volume, keyslot));
+  // Except in batch mode, a remaining passphrase proves the caller may change the volume
+  // (cryptsetup's rule); not asked when the last keyslot goes, which was confirmed instead.
+  const std::vector<int> active = v.volume->active_keyslots();
+  const bool last = active.size() == 1 && active.front() == keyslot;
+  std::optional<Secret> verify;
+  if (!call.options.batch_mode && !last) {
+    ASSIGN_OR_RETURN(verify, ReadPassphrase(call.passphrase_source(),
+                                            _("Enter any remaining passphrase: "), false));
+  }
+  RETURN_IF_ERROR(v.volume->KillSlot(keyslot, verify ? &*verify : nullptr, allow_last));
+  PrintVerbose(call.options, FormatMsg(_("Key slot {} removed."), keyslot));
+  return Status::Ok();
+}
+
+}  // namespace zcryptsetup
