@@ -104,6 +104,68 @@ if command -v cryptsetup >/dev/null; then
   expect 4 "... exit 4" "$Z" luksDump "$work/luks1.img"
 fi
 
+# Updates: keys, label, flags, backup and restore, with stock cryptsetup as the judge.
+upd=$work/upd.img
+truncate -s 64M "$upd"
+for k in k1 k2 k3 k4 k5; do printf %s "$k-secret" >"$work/$k"; done
+stock_unlocks() { cryptsetup open --test-passphrase --key-file "$1" "$upd" >/dev/null 2>&1; }
+zc_unlocks() { "$Z" open --test-passphrase --key-file "$1" "$upd" >/dev/null 2>&1; }
+unlocks() { if command -v cryptsetup >/dev/null; then stock_unlocks "$1"; else zc_unlocks "$1"; fi; }
+expect 0 "format for the update checks" "$Z" luksFormat -q "${pbkdf[@]}" "$upd" "$work/k1"
+expect 0 "luksAddKey" "$Z" luksAddKey "${pbkdf[@]}" --key-file "$work/k1" "$upd" "$work/k2"
+expect 0 "... the new key unlocks" unlocks "$work/k2"
+upd_before=$(digest "$upd")
+expect 2 "luksAddKey with a wrong existing passphrase: exit 2" "$Z" luksAddKey "${pbkdf[@]}" \
+  --key-file "$work/k5" "$upd" "$work/k3"
+[[ $(digest "$upd") == "$upd_before" ]] && { passed=$((passed + 1)); echo "ok - ... and changes nothing"; } ||
+  { failed=$((failed + 1)); echo "not ok - ... and changes nothing"; }
+expect 0 "luksChangeKey k2 -> k3" "$Z" luksChangeKey "${pbkdf[@]}" --key-file "$work/k2" "$upd" "$work/k3"
+expect 2 "... k2 no longer unlocks" unlocks "$work/k2"
+expect 0 "... k3 does" unlocks "$work/k3"
+expect 0 "luksRemoveKey k3" "$Z" luksRemoveKey "$upd" "$work/k3"
+expect 2 "... k3 no longer unlocks" unlocks "$work/k3"
+expect 1 "removing the last key without -q is refused" "$Z" luksRemoveKey "$upd" "$work/k1"
+expect 0 "... k1 still unlocks" unlocks "$work/k1"
+expect 1 "luksKillSlot of an inactive slot: exit 1" "$Z" luksKillSlot -q "$upd" 7
+expect 0 "config --label --perf-force_inline" "$Z" config "$upd" --label vault --perf-force_inline
+expect_output 'Flags: .*no-read-workqueue no-write-workqueue force-inline' "... flags persisted" "$Z" luksDump "$upd"
+expect_output 'Label:.*vault' "... label set" "$Z" luksDump "$upd"
+expect 0 "config --perf-force_inline=off" "$Z" config "$upd" --perf-force_inline=off
+expect_output 'Flags: +\(no flags\)' "... flags cleared" "$Z" luksDump "$upd"
+expect 1 "config with nothing to change: exit 1" "$Z" config "$upd"
+expect 0 "luksHeaderBackup" "$Z" luksHeaderBackup "$upd" --header-backup-file "$work/hdr.bak"
+expect 5 "luksHeaderBackup to an existing file: exit 5" "$Z" luksHeaderBackup "$upd" \
+  --header-backup-file "$work/hdr.bak"
+expect 0 "luksAddKey k4 after the backup" "$Z" luksAddKey "${pbkdf[@]}" --key-file "$work/k1" "$upd" "$work/k4"
+head -c 100000 "$work/hdr.bak" >"$work/short.bak"
+upd_before=$(digest "$upd")
+expect 1 "restore of a truncated backup: exit 1" "$Z" luksHeaderRestore -q "$upd" --header-backup-file "$work/short.bak"
+expect 1 "restore of a non-LUKS file: exit 1" "$Z" luksHeaderRestore -q "$upd" --header-backup-file "$work/key"
+[[ $(digest "$upd") == "$upd_before" ]] && { passed=$((passed + 1)); echo "ok - ... and nothing changed"; } ||
+  { failed=$((failed + 1)); echo "not ok - ... and nothing changed"; }
+expect 0 "luksHeaderRestore" "$Z" luksHeaderRestore -q "$upd" --header-backup-file "$work/hdr.bak"
+expect 2 "... k4 (added after the backup) no longer unlocks" unlocks "$work/k4"
+expect 0 "... k1 does" unlocks "$work/k1"
+expect_output 'Nothing to repair' "repair of a healthy device" "$Z" repair "$upd"
+
+# Concurrency: two updates at once are serialized by cryptsetup's lock, and both land; an
+# update waits while another process holds the lock.
+"$Z" luksAddKey "${pbkdf[@]}" -S 5 --key-file "$work/k1" "$upd" "$work/k2" & first=$!
+"$Z" luksAddKey "${pbkdf[@]}" -S 6 --key-file "$work/k1" "$upd" "$work/k3" & second=$!
+wait $first; rc1=$?; wait $second; rc2=$?
+expect 0 "two concurrent luksAddKey both succeed" test "$rc1$rc2" = 00
+expect 0 "... the first key unlocks" unlocks "$work/k2"
+expect 0 "... and the second" unlocks "$work/k3"
+if command -v flock >/dev/null; then
+  flock "$upd" sleep 3 & holder=$!
+  sleep 0.5
+  start=$(date +%s.%N)
+  expect 0 "an update while another process holds the lock succeeds" "$Z" config "$upd" --label waited
+  waited=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print (b-a >= 2) ? 1 : 0}')
+  wait $holder
+  expect 0 "... after waiting for the lock" test "$waited" = 1
+fi
+
 # Interactive luksFormat on a pseudo-terminal (script(1)): the signature warning, cryptsetup's
 # question, and the passphrase asked twice without echo.
 if command -v script >/dev/null && command -v mkfs.ext4 >/dev/null; then
