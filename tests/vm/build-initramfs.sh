@@ -50,7 +50,7 @@ modules=(
 modules+=(${ZC_VM_EXTRA_MODULES:-})
 
 # Stock binaries run in the guest, plus zcryptsetup when it has been built.
-bins=(cryptsetup dmsetup blkzone blkid)
+bins=(cryptsetup dmsetup blkzone blkid flock)
 # fio drags in ~80 MB of libraries (ceph, gluster, ICU...) which would triple the time to build
 # and boot the image, so it is included only when a suite mentions it or ZC_VM_WITH_FIO=1.
 if [[ ${ZC_VM_WITH_FIO:-} == 1 ]] || { ((${#suites[@]})) && grep -qw fio "${suites[@]}"; }; then

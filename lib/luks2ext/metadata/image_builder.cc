@@ -65,6 +65,10 @@ Result<Luks2Image> BuildImage(const Layout& layout, const FormatOptions& options
   r = crypt_set_data_offset(cd.get(), layout.data_offset / 512);
   if (r < 0) return CryptError(r, _("Cannot set the data offset"));
 
+  // Before crypt_format too: it keeps a valid PBKDF already set on the context, and builds the
+  // volume-key digest with it (with forced iterations: no benchmark, the minimum iterations, as
+  // cryptsetup's --pbkdf-force-iterations does); without one it benchmarks the digest.
+  RETURN_IF_ERROR(ApplyPbkdf(cd.get(), options.pbkdf));
   crypt_params_luks2 params{};
   params.sector_size = sector_size;
   params.label = options.label.empty() ? nullptr : options.label.c_str();

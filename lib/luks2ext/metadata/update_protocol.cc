@@ -58,10 +58,8 @@ Status WriteNewCopies(BlockDevice& device, const Layout& layout, const std::vect
   return Status::Ok();
 }
 
-Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
-  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
-  ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
-  const CopyState& chosen = state->chosen_copy();
+Result<Luks2Image> ReadChosenImage(BlockDevice& device, const VolumeState& state) {
+  const CopyState& chosen = state.chosen_copy();
   ASSIGN_OR_RETURN(Luks2Image image,
                    ReadFullCopy(device, chosen.slot, chosen.headers->image_size()));
   if (chosen.record) {
@@ -69,6 +67,13 @@ Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
       return s.error().WithContext(FormatMsg(
           _("The {} copy fails its commit record; nothing was changed"), chosen.slot.name));
   }
+  return image;
+}
+
+Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
+  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
+  ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
+  ASSIGN_OR_RETURN(Luks2Image image, ReadChosenImage(device, *state));
   RETURN_IF_ERROR(change(image, *state));
   return WriteCopies(device, *state, image, static_cast<int>(state->chosen));
 }

@@ -22,6 +22,9 @@ namespace luks2ext {
 
 using MetadataChange = std::function<Status(Luks2Image& image, const VolumeState& state)>;
 
+// Step 2's read: the chosen copy whole, checked against its commit record when it has one.
+Result<Luks2Image> ReadChosenImage(BlockDevice& device, const VolumeState& state);
+
 // Steps 1-4 with `change` at step 3. A failing change writes nothing.
 Status UpdateMetadata(BlockDevice& device, const MetadataChange& change);
 

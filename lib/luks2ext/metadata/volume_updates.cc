@@ -205,10 +205,7 @@ Status Volume::BackupHeader(const std::string& backup_path) {
   {
     ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kShared));
     ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
-    const CopyState& chosen = state->chosen_copy();
-    ASSIGN_OR_RETURN(Luks2Image image,
-                     ReadFullCopy(device, chosen.slot, chosen.headers->image_size()));
-    if (chosen.record) RETURN_IF_ERROR(VerifyImage(*chosen.record, image.bytes()));
+    ASSIGN_OR_RETURN(Luks2Image image, ReadChosenImage(device, *state));
     bytes = std::move(image).TakeBytes();
   }
   // A backup holds every keyslot: readable by its owner only, as cryptsetup creates it.
@@ -242,13 +239,7 @@ Result<std::string> Volume::Repair() {
   ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
   ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
   const CopyState& chosen = state->chosen_copy();
-  ASSIGN_OR_RETURN(Luks2Image image,
-                   ReadFullCopy(device, chosen.slot, chosen.headers->image_size()));
-  if (chosen.record) {
-    if (Status s = VerifyImage(*chosen.record, image.bytes()); !s.ok())
-      return s.error().WithContext(FormatMsg(
-          _("The {} copy fails its commit record; nothing was changed"), chosen.slot.name));
-  }
+  ASSIGN_OR_RETURN(Luks2Image image, ReadChosenImage(device, *state));
   // Healthy: every copy the layout has is there, complete, recorded where records belong, of
   // the chosen seqid, with both of its header copies valid.
   const size_t expected = state->layout.journal_offset ? 2 : 1;
