@@ -23,7 +23,7 @@ const std::vector<Action>& Actions() {
         "--key-size", "--hash", "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel",
         "--pbkdf-force-iterations", "--sector-size", "--label", "--subsystem", "--uuid",
         "--offset", "--luks2-metadata-size", "--luks2-keyslots-size", "--no-zone-journal",
-        "--verify-passphrase", "--perf-force_inline"}},
+        "--verify-passphrase", "--perf-force_inline", "--dry-run"}},
       {"open", "luksOpen", 1, 2, N_("<device> <name>"), ActionOpen,
        {"--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
         "--perf-force_inline", "--persistent", "--readonly", "--allow-discards",
@@ -52,6 +52,9 @@ const std::vector<Action>& Actions() {
       {"luksHeaderRestore", nullptr, 1, 1, N_("<device> --header-backup-file <file>"),
        ActionLuksHeaderRestore, {"--header-backup-file", "--type"}},
       {"repair", nullptr, 1, 1, N_("<device>"), ActionRepair, {"--type"}},
+      {"layout", nullptr, 1, 1, N_("<device>"), ActionLayout,
+       {"--type", "--offset", "--luks2-metadata-size", "--luks2-keyslots-size",
+        "--no-zone-journal", "--key-size"}},
   };
   return actions;
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "luks2ext/error.h"
+#include "luks2ext/format_options.h"
 #include "options.h"
 #include "passphrase.h"
 
@@ -36,6 +37,9 @@ struct Action {
 // table, and calls it.
 luks2ext::Status RunAction(const ParsedCommandLine& command);
 
+// luksFormat's options as the library takes them (also what `layout` plans with).
+luks2ext::Result<luks2ext::FormatOptions> FormatOptionsFrom(const Options& o);
+
 // Verb handlers, one file per group.
 luks2ext::Status ActionLuksFormat(const Invocation& call);
 luks2ext::Status ActionOpen(const Invocation& call);
@@ -52,6 +56,7 @@ luks2ext::Status ActionConfig(const Invocation& call);
 luks2ext::Status ActionLuksHeaderBackup(const Invocation& call);
 luks2ext::Status ActionLuksHeaderRestore(const Invocation& call);
 luks2ext::Status ActionRepair(const Invocation& call);
+luks2ext::Status ActionLayout(const Invocation& call);
 
 // Messages for the user (stdout), and verbose notes (stderr, with -v).
 void PrintNote(const std::string& text);

@@ -58,6 +58,8 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
                "  luksHeaderBackup <device>              back the header up (--header-backup-file)\n"
                "  luksHeaderRestore <device>             restore it (--header-backup-file)\n"
                "  repair <device>                        rewrite torn or stale metadata copies\n"
+               "  layout <device>                        the drive's zones and where metadata and\n"
+               "                                         data lie (or would lie)\n"
                "\n"
                "Exit codes: 0 ok, 1 wrong parameters, 2 no permission or bad passphrase,\n"
                "3 out of memory, 4 wrong device, 5 device busy or exists."));
@@ -97,6 +99,8 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
   app.add_flag("--no-zone-journal", o.no_zone_journal,
                _("Zoned drives: keep no journal copy of the metadata (updates are then not "
                  "crash-safe)"));
+  app.add_flag("--dry-run", o.dry_run,
+               _("luksFormat: print the layout it would write, and write nothing"));
   app.add_flag("-y,--verify-passphrase", o.verify_passphrase,
                _("Verifies the passphrase by asking for it twice"));
   app.add_flag("--perf-force_inline{flags}", o.perf_force_inline,

@@ -43,6 +43,7 @@ struct Options {
   std::string luks2_keyslots_size;
   bool no_zone_journal = false;
   bool verify_passphrase = false;
+  bool dry_run = false;
 
   // open
   std::string perf_force_inline;  // "" unset; "flags" or "native"

@@ -3,14 +3,13 @@
 
 #include "actions.h"
 #include "i18n.h"
+#include "layout_text.h"
 #include "luks2ext/volume.h"
 
 namespace zcryptsetup {
 
 using luks2ext::Error;
 using luks2ext::Status;
-
-namespace {
 
 Result<luks2ext::FormatOptions> FormatOptionsFrom(const Options& o) {
   luks2ext::FormatOptions f;
@@ -47,6 +46,8 @@ Result<luks2ext::FormatOptions> FormatOptionsFrom(const Options& o) {
   return f;
 }
 
+namespace {
+
 // cryptsetup's questions, asked only when someone can answer them.
 Status Confirm(const Options& o, const std::string& path) {
   if (o.batch_mode || !InteractiveInput()) return Status::Ok();
@@ -75,6 +76,12 @@ Status ActionLuksFormat(const Invocation& call) {
   {
     ASSIGN_OR_RETURN(auto probe, luks2ext::OpenBlockDevice(path, false));
     ASSIGN_OR_RETURN(layout, luks2ext::PlanFormat(*probe, format));
+    if (o.dry_run) {
+      // What would happen, and nothing else: no question, no passphrase, no write.
+      ASSIGN_OR_RETURN(const luks2ext::DriveSummary drive, luks2ext::SummarizeDrive(*probe));
+      PrintLayout(path, drive, layout, _("planned"), nullptr);
+      return Status::Ok();
+    }
   }
   RETURN_IF_ERROR(Confirm(o, path));
 

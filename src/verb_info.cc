@@ -3,6 +3,7 @@
 
 #include "actions.h"
 #include "i18n.h"
+#include "layout_text.h"
 #include "luks2ext/volume.h"
 
 namespace zcryptsetup {
@@ -21,62 +22,6 @@ Result<std::unique_ptr<luks2ext::Volume>> OpenVolume(const std::string& path, Re
   return luks2ext::Volume::Open(*keep, scope);
 }
 
-std::string ZoneOf(const luks2ext::Layout& layout, uint64_t offset) {
-  if (layout.zone_size == 0) return "";
-  return FormatMsg(_(" (zone {})"), offset / layout.zone_size);
-}
-
-void PrintPlacement(const luks2ext::Volume& volume) {
-  const luks2ext::Geometry& g = volume.geometry();
-  const luks2ext::Layout& layout = volume.layout();
-  std::cout << _("zcryptsetup placement:") << '\n';
-  std::cout << "  " << _("Zone model:   ") << luks2ext::ZoneModelName(g.model) << '\n';
-  if (g.is_zoned()) {
-    std::cout << "  " << _("Zone size:    ") << SizeText(g.zone_size)
-              << FormatMsg(_(" (capacity {}, {} zones)"), SizeText(layout.zone_capacity),
-                           g.nr_zones)
-              << '\n';
-  }
-  std::cout << "  " << _("Block size:   ") << g.logical_block_size << _(" bytes logical, ")
-            << g.physical_block_size << _(" physical") << '\n';
-  std::cout << "  " << _("Placement:    ") << luks2ext::PlacementName(layout.placement) << '\n';
-  std::cout << "  " << _("Metadata:     ")
-            << FormatMsg(_("{} image (headers {} x 2, keyslots area {}){}"),
-                         SizeText(layout.image_size()), SizeText(layout.header_size),
-                         SizeText(layout.keyslots_size),
-                         layout.has_commit_record() ? _(" + 4 KiB commit record per copy") : "")
-            << '\n';
-  for (const luks2ext::CopySummary& copy : volume.copies()) {
-    std::string state = copy.headers_valid
-                            ? FormatMsg(_("seqid {}, headers valid"), copy.seqid)
-                            : std::string(_("headers invalid"));
-    if (layout.has_commit_record() && copy.headers_valid)
-      state += copy.has_record ? _(", commit record ok") : _(", no commit record");
-    if (!copy.problem.empty()) state += " (" + copy.problem + ")";
-    std::cout << "  " << FormatMsg(_("{:<13} offset {}{}: {}{}"), copy.name + " copy:",
-                                   copy.offset, ZoneOf(layout, copy.offset), state,
-                                   copy.chosen ? _(" [read]") : "")
-              << '\n';
-  }
-  if (!layout.journal_offset && layout.is_zoned())
-    std::cout << "  " << _("journal copy: none (formatted with --no-zone-journal)") << '\n';
-  std::cout << "  " << _("Data segment: ") << FormatMsg(_("offset {}{}"), layout.data_offset,
-                                                         ZoneOf(layout, layout.data_offset))
-            << '\n';
-  const auto& copies = volume.copies();
-  if (copies.size() > 1)
-    std::cout << "  " << _("Copies agree: ")
-              << (copies[0].headers_valid && copies[1].headers_valid &&
-                          copies[0].seqid == copies[1].seqid
-                      ? _("yes")
-                      : _("no"))
-              << '\n';
-  std::string flags;
-  for (const std::string& flag : volume.config_flags()) flags += (flags.empty() ? "" : " ") + flag;
-  std::cout << "  " << _("Flags:        ") << (flags.empty() ? _("(no flags)") : flags) << '\n';
-  std::cout << '\n';
-}
-
 }  // namespace
 
 Status ActionLuksDump(const Invocation& call) {
@@ -87,9 +32,41 @@ Status ActionLuksDump(const Invocation& call) {
     std::cout << volume->json_text(/*pretty=*/true) << '\n';
     return Status::Ok();
   }
-  PrintPlacement(*volume);
+  ASSIGN_OR_RETURN(const luks2ext::DriveSummary drive, luks2ext::SummarizeDrive(*device));
+  PrintLayout(call.args[0], drive, volume->layout(), _("on disk"), &volume->copies());
+  const auto& copies = volume->copies();
+  if (copies.size() > 1)
+    std::cout << "  " << FormatMsg("{:<14}", std::string(_("Copies agree")) + ":")
+              << (copies[0].headers_valid && copies[1].headers_valid &&
+                          copies[0].seqid == copies[1].seqid
+                      ? _("yes")
+                      : _("no"))
+              << '\n';
+  std::string flags;
+  for (const std::string& flag : volume->config_flags())
+    flags += (flags.empty() ? "" : " ") + flag;
+  std::cout << "  " << FormatMsg("{:<14}", std::string(_("Flags")) + ":")
+            << (flags.empty() ? _("(no flags)") : flags) << "\n\n";
   ASSIGN_OR_RETURN(const std::string text, volume->DumpText());
   std::cout << text;
+  return Status::Ok();
+}
+
+Status ActionLayout(const Invocation& call) {
+  const std::string& path = call.args[0];
+  std::unique_ptr<luks2ext::BlockDevice> device;
+  auto volume = OpenVolume(path, ReadScope::kEverything, device);
+  if (!device) return volume.error();
+  ASSIGN_OR_RETURN(const luks2ext::DriveSummary drive, luks2ext::SummarizeDrive(*device));
+  if (volume.ok()) {
+    PrintLayout(path, drive, (*volume)->layout(), _("on disk"), &(*volume)->copies());
+    return Status::Ok();
+  }
+  if (volume.error().code() != luks2ext::ExitCode::kWrongDevice) return volume.error();
+  // No LUKS2 header: what luksFormat with these options would do.
+  ASSIGN_OR_RETURN(const luks2ext::FormatOptions format, FormatOptionsFrom(call.options));
+  ASSIGN_OR_RETURN(const luks2ext::Layout layout, luks2ext::PlanLayoutFor(*device, format));
+  PrintLayout(path, drive, layout, _("planned"), nullptr);
   return Status::Ok();
 }
 

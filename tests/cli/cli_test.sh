@@ -72,13 +72,22 @@ expect 1 "missing key file: exit 1" "$Z" luksFormat -q "${pbkdf[@]}" --key-file 
 [[ $(digest "$disk") == "$before" ]] && { passed=$((passed + 1)); echo "ok - refusals wrote nothing"; } ||
   { failed=$((failed + 1)); echo "not ok - refusals wrote nothing"; }
 
+# layout and --dry-run plan without writing.
+expect_output 'Placement: +standard \(planned\)' "layout of an empty file shows the plan" "$Z" layout "$disk"
+expect_output 'Data segment: offset 16777216' "... data at 16 MiB like cryptsetup" "$Z" layout "$disk"
+expect_output 'Data segment: offset 33554432' "layout honours --offset" "$Z" layout --offset 65536 "$disk"
+expect 0 "luksFormat --dry-run" "$Z" luksFormat --dry-run "$disk"
+[[ $(digest "$disk") == "$before" ]] && { passed=$((passed + 1)); echo "ok - layout and --dry-run wrote nothing"; } ||
+  { failed=$((failed + 1)); echo "not ok - layout and --dry-run wrote nothing"; }
+
 # Format and read back.
 expect 0 "luksFormat with a positional key file" "$Z" luksFormat -q "${pbkdf[@]}" \
   --label backup --uuid 4a1e0b6c-3f0e-4d7e-9d8c-0a2b3c4d5e6f "$disk" "$work/key"
 expect 0 "isLuks" "$Z" isLuks "$disk"
 expect_output '^4a1e0b6c-3f0e-4d7e-9d8c-0a2b3c4d5e6f$' "luksUUID prints --uuid" "$Z" luksUUID "$disk"
 expect_output 'Label:.*backup' "luksDump shows --label" "$Z" luksDump "$disk"
-expect_output 'Placement: +standard' "luksDump shows the standard placement" "$Z" luksDump "$disk"
+expect_output 'Placement: +standard \(on disk\)' "luksDump shows the standard placement" "$Z" luksDump "$disk"
+expect_output 'Placement: +standard \(on disk\)' "layout of a formatted file shows it" "$Z" layout "$disk"
 expect_output '"keyslots"' "--dump-json-metadata prints the JSON" "$Z" luksDump --dump-json-metadata "$disk"
 expect 0 "the key file unlocks (--test-passphrase)" "$Z" open --test-passphrase --key-file "$work/key" "$disk"
 expect 0 "the passphrase from stdin, one line, unlocks" with_key $'secret\n' "$Z" open --test-passphrase "$disk"

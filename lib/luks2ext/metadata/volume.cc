@@ -149,18 +149,37 @@ Status Volume::SetPersistentFlags(std::optional<bool> force_inline,
   });
 }
 
-Result<Layout> PlanFormat(BlockDevice& device, const FormatOptions& options) {
-  const Geometry& geometry = device.geometry();
-  if (geometry.read_only)
-    return Error::WrongDevice(FormatMsg(
-        _("Device {} is read-only; luksFormat needs to write to it."), device.path()));
+Result<DriveSummary> SummarizeDrive(BlockDevice& device) {
+  DriveSummary summary;
+  summary.geometry = device.geometry();
+  if (!summary.geometry.is_zoned()) return summary;
+  ASSIGN_OR_RETURN(const std::vector<Zone> zones, device.ReportZones(0, kZonesToReport));
+  for (const Zone& zone : zones) {
+    if (zone.is_sequential()) break;
+    ++summary.conventional_zones;
+  }
+  summary.conventional_zones_at_least =
+      !zones.empty() && summary.conventional_zones == zones.size() &&
+      zones.size() < summary.geometry.nr_zones;
+  if (!zones.empty()) summary.zone0_capacity = zones.front().capacity;
+  return summary;
+}
+
+Result<Layout> PlanLayoutFor(BlockDevice& device, const FormatOptions& options) {
   std::vector<Zone> zones;
-  if (geometry.is_zoned()) {
+  if (device.geometry().is_zoned()) {
     ASSIGN_OR_RETURN(zones, device.ReportZones(0, kZonesToReport));
   }
   LayoutRequest request = options.layout;
   request.volume_key_bytes = options.key_bits / 8;
-  return PlanLayout(geometry, zones, request);
+  return PlanLayout(device.geometry(), zones, request);
+}
+
+Result<Layout> PlanFormat(BlockDevice& device, const FormatOptions& options) {
+  if (device.geometry().read_only)
+    return Error::WrongDevice(FormatMsg(
+        _("Device {} is read-only; luksFormat needs to write to it."), device.path()));
+  return PlanLayoutFor(device, options);
 }
 
 Result<std::string> FormatVolume(BlockDevice& device, const Layout& layout,
