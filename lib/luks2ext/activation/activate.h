@@ -17,6 +17,8 @@ struct ActivationRequest {
   bool read_only = false;
   bool allow_discards = false;
   std::optional<InlineMode> inline_mode;  // nullopt: what the header's flags say, nothing more
+  bool no_read_workqueue = false;         // one direction only
+  bool no_write_workqueue = false;
   int keyslot = -1;                       // -1: any keyslot (CRYPT_ANY_SLOT)
 };
 

@@ -93,9 +93,13 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
                             uint64_t data_size) {
   if (!request.name.empty() && MappingExists(request.name))
     return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
-  if (request.inline_mode && !request.name.empty()) {
+  if ((request.inline_mode || request.no_read_workqueue || request.no_write_workqueue) &&
+      !request.name.empty()) {
     ASSIGN_OR_RETURN(const CryptTargetVersion version, QueryCryptTarget());
-    RETURN_IF_ERROR(CheckInlineSupport(version, *request.inline_mode));
+    RETURN_IF_ERROR(
+        CheckInlineSupport(version, request.inline_mode.value_or(InlineMode::kWorkqueueFlags)));
+  }
+  if (request.inline_mode && !request.name.empty()) {
     if (*request.inline_mode == InlineMode::kNative)
       return ActivateNative(cd, request, passphrase, data_path, data_size);
   }
@@ -103,8 +107,10 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
   uint32_t flags = 0;
   if (request.read_only) flags |= CRYPT_ACTIVATE_READONLY;
   if (request.allow_discards) flags |= CRYPT_ACTIVATE_ALLOW_DISCARDS;
-  if (request.inline_mode == InlineMode::kWorkqueueFlags)
-    flags |= CRYPT_ACTIVATE_NO_READ_WORKQUEUE | CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE;
+  if (request.inline_mode == InlineMode::kWorkqueueFlags || request.no_read_workqueue)
+    flags |= CRYPT_ACTIVATE_NO_READ_WORKQUEUE;
+  if (request.inline_mode == InlineMode::kWorkqueueFlags || request.no_write_workqueue)
+    flags |= CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE;
   const int r = crypt_activate_by_passphrase(
       cd, request.name.empty() ? nullptr : request.name.c_str(), request.keyslot,
       passphrase.data(), passphrase.size(), flags);

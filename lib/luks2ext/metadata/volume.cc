@@ -59,6 +59,21 @@ std::vector<std::string> Volume::config_flags() const {
 }
 bool Volume::force_inline() const { return state_->headers().HasConfigFlag(kForceInlineFlag); }
 
+uint64_t Volume::unlock_memory_kib() const {
+  uint64_t most = 0;
+  json_object* keyslots = nullptr;
+  if (!json_object_object_get_ex(state_->headers().json(), "keyslots", &keyslots)) return 0;
+  json_object_object_foreach(keyslots, number, keyslot) {
+    (void)number;
+    json_object* kdf = nullptr;
+    json_object* memory = nullptr;
+    if (json_object_object_get_ex(keyslot, "kdf", &kdf) &&
+        json_object_object_get_ex(kdf, "memory", &memory))
+      most = std::max<uint64_t>(most, static_cast<uint64_t>(json_object_get_int64(memory)));
+  }
+  return most;
+}
+
 std::string Volume::json_text(bool pretty) const {
   if (!pretty) return state_->headers().json_text();
   return json_object_to_json_string_ext(state_->headers().json(),
@@ -91,6 +106,8 @@ Status Volume::Activate(const OpenRequest& request, const Secret& passphrase) {
   activation.allow_discards = request.allow_discards;
   activation.keyslot = request.keyslot;
   activation.inline_mode = request.inline_mode;
+  activation.no_read_workqueue = request.no_read_workqueue;
+  activation.no_write_workqueue = request.no_write_workqueue;
   if (!activation.inline_mode && force_inline())
     activation.inline_mode = InlineMode::kWorkqueueFlags;
 

@@ -49,6 +49,9 @@ struct OpenRequest {
   bool read_only = false;
   bool allow_discards = false;
   std::optional<InlineMode> inline_mode;  // --perf-force_inline; nullopt: as the header says
+  // One direction only (crypttab's no-read-workqueue / no-write-workqueue options).
+  bool no_read_workqueue = false;
+  bool no_write_workqueue = false;
   bool persistent = false;                // store the requested flags in the header
   int keyslot = -1;
 };
@@ -107,6 +110,9 @@ class Volume {
   std::vector<std::string> config_flags() const;
   bool force_inline() const;
   std::string json_text(bool pretty) const;
+  // The most memory one unlock can take: the largest argon2 memory cost among the keyslots
+  // (KiB; 0 for pbkdf2). Lets crypttab open many drives at once within a memory budget.
+  uint64_t unlock_memory_kib() const;
 
   // libcryptsetup's own luksDump text for the chosen copy.
   Result<std::string> DumpText();
