@@ -45,11 +45,38 @@ Status VerifyWritten(BlockDevice& device, const CopySlot& slot, const Luks2Image
 Status WriteInPlaceOrdered(BlockDevice& device, uint64_t offset, const Luks2Image& image) {
   const std::span<const uint8_t> bytes = image.bytes();
   const uint64_t hdr = image.hdr_size();
-  RETURN_IF_ERROR(WriteAll(device, offset + 2 * hdr, bytes.subspan(2 * hdr)));
+  const uint64_t end = image.image_size();
+  // The keyslot areas the new header uses, merged, in address order.
+  std::vector<std::pair<uint64_t, uint64_t>> used;
+  for (const KeyslotArea& area : image.keyslot_areas())
+    used.emplace_back(area.offset, area.offset + area.size);
+  std::sort(used.begin(), used.end());
+  std::vector<std::pair<uint64_t, uint64_t>> merged;
+  for (const auto& range : used) {
+    if (!merged.empty() && range.first <= merged.back().second)
+      merged.back().second = std::max(merged.back().second, range.second);
+    else
+      merged.push_back(range);
+  }
+  auto write_range = [&](uint64_t begin, uint64_t stop) {
+    return WriteAll(device, offset + begin, bytes.subspan(begin, stop - begin));
+  };
+  // 1. The new header's keyslots: the old header never points there (libcryptsetup puts a
+  //    new or changed keyslot in a free area), so the old state still opens meanwhile.
+  for (const auto& [begin, stop] : merged) RETURN_IF_ERROR(write_range(begin, stop));
   RETURN_IF_ERROR(device.Flush());
-  RETURN_IF_ERROR(WriteAll(device, offset + hdr, bytes.subspan(hdr, hdr)));
+  // 2. The headers, secondary first: whichever copy a reader then picks finds its keyslots.
+  RETURN_IF_ERROR(write_range(hdr, 2 * hdr));
   RETURN_IF_ERROR(device.Flush());
-  RETURN_IF_ERROR(WriteAll(device, offset, bytes.subspan(0, hdr)));
+  RETURN_IF_ERROR(write_range(0, hdr));
+  RETURN_IF_ERROR(device.Flush());
+  // 3. Only now the rest of the keyslots area: wipes of keyslots the new header dropped.
+  uint64_t cursor = 2 * hdr;
+  for (const auto& [begin, stop] : merged) {
+    if (begin > cursor) RETURN_IF_ERROR(write_range(cursor, begin));
+    cursor = std::max(cursor, stop);
+  }
+  if (cursor < end) RETURN_IF_ERROR(write_range(cursor, end));
   return device.Flush();
 }
 
@@ -74,8 +101,7 @@ Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& im
     if (Status s = device.Flush(); !s.ok()) return context(s.error());
     if (Status s = device.FinishZone(slot.offset); !s.ok()) return context(s.error());
   } else {
-    // In place, in libcryptsetup's order: keyslots area, secondary header, primary header,
-    // each made durable before the next, then the record. A cut leaves either the old headers
+    // In place (WriteInPlaceOrdered), then the record. A cut leaves either the old headers
     // (an older seqid) or new headers without a matching record, which loses a seqid tie
     // against a complete copy.
     if (Status s = WriteInPlaceOrdered(device, slot.offset, image); !s.ok())

@@ -27,8 +27,10 @@ struct CopySlot {
 // the copy back and checks it byte for byte (by SHA-256) before returning.
 Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& image);
 
-// Writes an image over an existing one in place (conventional zones, ordinary disks) in
-// libcryptsetup's order: keyslots area, secondary header, primary header, flushing after each.
+// Writes an image over an existing one in place (conventional zones, ordinary disks) so that
+// a cut at any write leaves the old state or the new one: the keyslot areas the new header
+// uses, then the secondary header, then the primary, then the rest of the keyslots area
+// (wipes of dropped keyslots), flushing between the steps.
 Status WriteInPlaceOrdered(BlockDevice& device, uint64_t offset, const Luks2Image& image);
 
 // What a cheap look at a copy found: headers (and, when present, the record).

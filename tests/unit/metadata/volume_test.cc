@@ -4,9 +4,7 @@
 // all survived without rolling back to an older seqid.
 #include "luks2ext/volume.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -17,217 +15,32 @@
 #include <vector>
 
 #include "luks2/image.h"
+#include "support/volume_fixture.h"
 #include "zoned/memory_device.h"
 
 namespace luks2ext {
 namespace {
 
-using Config = MemoryZonedDevice::Config;
-using Op = MemoryZonedDevice::Op;
-
-constexpr char kPassphrase[] = "zcryptsetup volume test passphrase";
-const std::vector<std::string> kInlineFlags = {"no-read-workqueue", "no-write-workqueue",
-                                               "force-inline"};
-
-FormatOptions FastOptions(bool force_inline = false) {
-  FormatOptions options;
-  options.pbkdf.type = "pbkdf2";
-  options.pbkdf.iterations = 1000;
-  options.force_inline = force_inline;
-  return options;
-}
-
-std::unique_ptr<MemoryZonedDevice> MakeDevice(const Config& config) {
-  auto device = MemoryZonedDevice::Create(config);
-  EXPECT_TRUE(device.ok()) << device.error().message();
-  return device.ok() ? std::move(device).value() : nullptr;
-}
-
-Config HostManaged(uint32_t logical_block_size) {
-  Config c;
-  c.model = ZoneModel::kHostManaged;
-  c.zone_size = 64 * MiB;
-  c.size = 8 * c.zone_size;
-  c.logical_block_size = logical_block_size;
-  return c;
-}
-Config HostManagedConventional() {
-  Config c = HostManaged(4096);
-  c.size = 12 * c.zone_size;
-  c.nr_conventional_zones = 4;
-  return c;
-}
-Config ZnsLike() {
-  Config c = HostManaged(4096);
-  c.zone_capacity = 48 * MiB;
-  c.max_open_zones = 4;
-  c.max_active_zones = 4;
-  return c;
-}
-Config HostAware() {
-  Config c = HostManaged(4096);
-  c.model = ZoneModel::kHostAware;
-  return c;
-}
-Config NotZoned() {
-  Config c;
-  c.model = ZoneModel::kNone;
-  c.size = 256 * MiB;
-  c.logical_block_size = 4096;
-  return c;
-}
-
-struct Formatted {
-  std::unique_ptr<MemoryZonedDevice> device;
-  Layout layout;
-  std::string uuid;
-};
-
-// Plans and formats a fresh emulated drive. On failure `device` is null (and the test failed).
-Formatted FormatNew(const Config& config, const FormatOptions& options) {
-  Formatted f;
-  auto device = MakeDevice(config);
-  if (!device) return {};
-  auto layout = PlanFormat(*device, options);
-  if (!layout.ok()) {
-    ADD_FAILURE() << "PlanFormat: " << layout.error().message();
-    return {};
-  }
-  const Secret passphrase(kPassphrase);
-  auto uuid = FormatVolume(*device, *layout, options, passphrase);
-  if (!uuid.ok()) {
-    ADD_FAILURE() << "FormatVolume: " << uuid.error().message();
-    return {};
-  }
-  f.device = std::move(device);
-  f.layout = *layout;
-  f.uuid = *uuid;
-  return f;
-}
-
-std::unique_ptr<Volume> MustOpen(BlockDevice& device) {
-  auto volume = Volume::Open(device);
-  EXPECT_TRUE(volume.ok()) << volume.error().message();
-  return volume.ok() ? std::move(volume).value() : nullptr;
-}
-
-// Volume::Activate with an empty name: the passphrase is checked, nothing is mapped.
-Status CheckPassphrase(Volume& volume, const char* passphrase) {
-  return volume.Activate(OpenRequest{}, Secret(passphrase));
-}
-
-// Writes the emulator's bytes [0, length) into the stand-in file behind device.path().
-void MirrorIntoStandIn(MemoryZonedDevice& device, uint64_t length) {
-  const std::vector<std::byte> bytes = device.Contents(0, length);
-  const int fd = ::open(device.path().c_str(), O_WRONLY | O_CLOEXEC);
-  ASSERT_GE(fd, 0) << device.path();
-  const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), 0);
-  ::close(fd);
-  ASSERT_EQ(n, static_cast<ssize_t>(bytes.size()));
-}
-
-const char* OpName(Op::Kind kind) {
-  switch (kind) {
-    case Op::Kind::kWrite: return "write";
-    case Op::Kind::kReset: return "reset";
-    case Op::Kind::kFinish: return "finish";
-  }
-  return "?";
-}
-
-std::string DescribeOps(const MemoryZonedDevice& device, size_t first) {
-  std::string s;
-  const auto& log = device.op_log();
-  for (size_t i = first; i < log.size(); ++i)
-    s += std::to_string(i) + ":" + OpName(log[i].kind) + "@" + std::to_string(log[i].offset) +
-         "+" + std::to_string(log[i].length) + (log[i].succeeded ? "" : "(refused)") + " ";
-  return s;
-}
-
-// Checks the ops from `first` on: all accepted, none at or past the data offset, each
-// sequential metadata zone reset first, written in order to exactly image + record, finished
-// last (FULL afterwards); in-place copies written whole without zone management; the journal
-// completely written before home is touched.
-void ExpectMetadataOps(const MemoryZonedDevice& device, const Layout& layout, size_t first) {
-  const auto& log = device.op_log();
-  const std::string ops = DescribeOps(device, first);
-  ASSERT_GT(log.size(), first) << "nothing was written";
-  for (size_t i = first; i < log.size(); ++i) {
-    EXPECT_TRUE(log[i].succeeded) << "op " << i << " refused; " << ops;
-    EXPECT_LE(log[i].offset + log[i].length, layout.data_offset)
-        << "op " << i << " touches the data segment; " << ops;
-  }
-  if (!layout.is_zoned()) {
-    for (size_t i = first; i < log.size(); ++i)
-      EXPECT_EQ(log[i].kind, Op::Kind::kWrite) << ops;
-    return;
-  }
-
-  const uint64_t copy_size = layout.image_size() + kCommitRecordSize;
-  struct Copy {
-    const char* name;
-    uint64_t offset;
-    std::vector<size_t> ops;
-  };
-  std::vector<Copy> copies = {{"home", layout.home_offset, {}}};
-  if (layout.journal_offset) copies.push_back({"journal", *layout.journal_offset, {}});
-  for (size_t i = first; i < log.size(); ++i) {
-    bool owned = false;
-    for (Copy& copy : copies) {
-      if (log[i].offset >= copy.offset && log[i].offset < copy.offset + copy_size) {
-        copy.ops.push_back(i);
-        owned = true;
-      }
-    }
-    EXPECT_TRUE(owned) << "op " << i << " is outside every metadata copy; " << ops;
-  }
-
-  for (const Copy& copy : copies) {
-    SCOPED_TRACE(copy.name);
-    ASSERT_FALSE(copy.ops.empty()) << ops;
-    const Zone& zone = device.ZoneAt(copy.offset);
-    size_t from = 0, to = copy.ops.size();
-    if (zone.is_sequential()) {
-      const Op& reset = log[copy.ops.front()];
-      const Op& finish = log[copy.ops.back()];
-      EXPECT_EQ(reset.kind, Op::Kind::kReset) << "first op is not a reset; " << ops;
-      EXPECT_EQ(reset.offset, copy.offset);
-      EXPECT_EQ(finish.kind, Op::Kind::kFinish) << "last op is not a finish; " << ops;
-      EXPECT_EQ(finish.offset, copy.offset);
-      EXPECT_EQ(zone.condition, ZoneCondition::kFull);
-      from = 1;
-      to = copy.ops.size() - 1;
-    }
-    // A sequential zone is written in address order. In place, the order is libcryptsetup's:
-    // keyslots area, secondary header, primary header, then the record (a cut leaves old
-    // headers, or new headers without a record, never new headers over old keyslots).
-    const uint64_t hdr = layout.header_size;
-    const uint64_t image = layout.image_size();
-    std::vector<std::pair<uint64_t, uint64_t>> runs;  // [begin, end) relative to the copy
-    if (zone.is_sequential()) {
-      runs = {{0, copy_size}};
-    } else {
-      runs = {{2 * hdr, image}, {hdr, 2 * hdr}, {0, hdr}};
-      if (layout.has_commit_record()) runs.push_back({image, image + kCommitRecordSize});
-    }
-    size_t k = from;
-    for (const auto& [begin, end] : runs) {
-      uint64_t next = copy.offset + begin;
-      while (k < to && next < copy.offset + end) {
-        const Op& op = log[copy.ops[k++]];
-        EXPECT_EQ(op.kind, Op::Kind::kWrite) << ops;
-        EXPECT_EQ(op.offset, next) << "writes not in order; " << ops;
-        next = op.offset + op.length;
-      }
-      EXPECT_EQ(next, copy.offset + end) << "copy not written exactly; " << ops;
-    }
-    EXPECT_EQ(k, to) << "more writes than the copy needs; " << ops;
-  }
-  if (copies.size() == 2) {
-    EXPECT_LT(copies[1].ops.back(), copies[0].ops.front())
-        << "home written before the journal is complete; " << ops;
-  }
-}
+using testing::CheckPassphrase;
+using testing::Config;
+using testing::DescribeOps;
+using testing::ExpectMetadataOps;
+using testing::FastOptions;
+using testing::FormatNew;
+using testing::Formatted;
+using testing::HasAll;
+using testing::HasAny;
+using testing::HostAware;
+using testing::HostManaged;
+using testing::HostManagedConventional;
+using testing::kInlineFlags;
+using testing::kPassphrase;
+using testing::MakeDevice;
+using testing::MirrorIntoStandIn;
+using testing::MustOpen;
+using testing::NotZoned;
+using testing::Op;
+using testing::ZnsLike;
 
 // No zone holds an open/active resource, and a workload can then open max_active data zones
 // (4 when the drive sets no limit). Works on a clone, so `device` stays as it is.
@@ -262,17 +75,6 @@ void ExpectLayoutEq(const Layout& got, const Layout& want) {
   EXPECT_EQ(got.metadata_zones, want.metadata_zones);
 }
 
-bool HasAll(const std::vector<std::string>& flags, const std::vector<std::string>& wanted) {
-  return std::all_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
-    return std::find(flags.begin(), flags.end(), w) != flags.end();
-  });
-}
-bool HasAny(const std::vector<std::string>& flags, const std::vector<std::string>& wanted) {
-  return std::any_of(wanted.begin(), wanted.end(), [&](const std::string& w) {
-    return std::find(flags.begin(), flags.end(), w) != flags.end();
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
 // Format, then open
 
@@ -305,11 +107,10 @@ TEST_P(VolumeFormatTest, FormatWritesOnlyLegalOpsInProtocolOrder) {
   EXPECT_EQ(f.layout.placement, c.placement);
   ExpectMetadataOps(*f.device, f.layout, 0);
   if (c.placement == Placement::kStandard) {
-    // In place like cryptsetup: the keyslots area first, the primary header last.
+    // In place: the new header's keyslots first (ExpectMetadataOps checks the whole order).
     const auto& log = f.device->op_log();
     ASSERT_FALSE(log.empty());
-    EXPECT_EQ(log.front().offset, 2 * f.layout.header_size);
-    EXPECT_EQ(log.back().offset, 0u);
+    EXPECT_GE(log.front().offset, 2 * f.layout.header_size);
   }
   ExpectDataZonesWritable(*f.device, f.layout);
 }
