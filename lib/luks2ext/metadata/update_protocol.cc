@@ -29,6 +29,37 @@ std::vector<CopySlot> LayoutSlots(const Layout& layout, const std::vector<Zone>&
   return slots;
 }
 
+// Writing a sequential zone takes one of the drive's active-zone resources until the zone is
+// finished. With every resource held by data zones (NVMe ZNS allows only a handful), the first
+// write after a reset would fail and leave a copy destroyed: refuse before any reset instead.
+// The metadata zones themselves do not count: resetting them releases what they hold.
+Status CheckActiveZoneBudget(BlockDevice& device, const std::vector<CopySlot>& slots) {
+  const Geometry& geometry = device.geometry();
+  const bool sequential = std::any_of(slots.begin(), slots.end(),
+                                      [](const CopySlot& slot) { return slot.sequential; });
+  if (!sequential || geometry.max_active_zones == 0) return Status::Ok();
+  ASSIGN_OR_RETURN(const std::vector<Zone> zones, device.ReportZones(0, geometry.nr_zones));
+  uint32_t active = 0;
+  std::string which;
+  for (const Zone& zone : zones) {
+    const bool holds = zone.condition == ZoneCondition::kImplicitOpen ||
+                       zone.condition == ZoneCondition::kExplicitOpen ||
+                       zone.condition == ZoneCondition::kClosed;
+    const bool metadata = std::any_of(slots.begin(), slots.end(), [&](const CopySlot& slot) {
+      return slot.offset >= zone.start && slot.offset < zone.start + zone.length;
+    });
+    if (!holds || metadata) continue;
+    ++active;
+    if (active <= 8) which += FormatMsg("{}{}", which.empty() ? "" : ", ", zone.start / zone.length);
+  }
+  if (active < geometry.max_active_zones) return Status::Ok();
+  return Error::Busy(FormatMsg(
+      _("All {} active zones of the drive are held by data zones ({}); writing a metadata zone "
+        "needs one. Finish or reset a data zone (or stop writing to the volume) and retry. "
+        "Nothing was changed."),
+      geometry.max_active_zones, which));
+}
+
 }  // namespace
 
 Status WriteCopies(BlockDevice& device, const VolumeState& state, const Luks2Image& image,
@@ -45,6 +76,7 @@ Status WriteCopies(BlockDevice& device, const VolumeState& state, const Luks2Ima
       return slot.offset != source_offset;
     });
   }
+  RETURN_IF_ERROR(CheckActiveZoneBudget(device, slots));
   for (const CopySlot& slot : slots) RETURN_IF_ERROR(WriteOne(device, slot, image));
   return Status::Ok();
 }
@@ -54,6 +86,7 @@ Status WriteNewCopies(BlockDevice& device, const Layout& layout, const std::vect
   if (!layout.is_zoned()) return WriteInPlaceOrdered(device, 0, image);
   std::vector<CopySlot> slots = LayoutSlots(layout, zones);
   std::reverse(slots.begin(), slots.end());  // journal, then home
+  RETURN_IF_ERROR(CheckActiveZoneBudget(device, slots));
   for (const CopySlot& slot : slots) RETURN_IF_ERROR(WriteOne(device, slot, image));
   return Status::Ok();
 }

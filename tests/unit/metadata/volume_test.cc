@@ -503,5 +503,51 @@ TEST(VolumePlanFormatTest, BadInputIsRefusedWithoutWriting) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Zone resources: an update needs one active zone for the metadata zone it rewrites
+
+// With every active zone held by data zones (a ZNS drive allows only a few), resetting a
+// metadata zone would be followed by a write the drive refuses: one copy lost, and a bare I/O
+// error. The update must be refused before any reset, with nothing changed; once a data zone
+// is finished, it goes through. (Found on null_blk zone_max_active=4 in the VM.)
+TEST(VolumeZoneResourcesTest, UpdateWithEveryActiveZoneHeldIsRefusedBeforeAnyReset) {
+  Formatted f = FormatNew(ZnsLike(), FastOptions());
+  ASSERT_NE(f.device, nullptr);
+  MemoryZonedDevice& device = *f.device;
+  const uint32_t max_active = device.geometry().max_active_zones;
+  ASSERT_GT(max_active, 0u);
+  const uint64_t zone = device.geometry().zone_size;
+  const std::vector<std::byte> block(device.geometry().logical_block_size, std::byte{0x5a});
+  for (uint32_t i = 0; i < max_active; ++i) {
+    const Status s = device.Write(f.layout.data_offset + i * zone, block);
+    ASSERT_TRUE(s.ok()) << "data zone " << i << ": " << s.error().message();
+  }
+  const uint64_t ops = device.mutating_ops();
+
+  auto volume = MustOpen(device);
+  ASSERT_NE(volume, nullptr);
+  auto added = volume->AddKey(Secret(kPassphrase), Secret("second passphrase"), -1, FastOptions().pbkdf);
+  ASSERT_FALSE(added.ok());
+  EXPECT_EQ(added.error().code(), ExitCode::kDeviceBusy) << added.error().message();
+  EXPECT_NE(added.error().message().find("active zones"), std::string::npos)
+      << added.error().message();
+  EXPECT_EQ(device.mutating_ops(), ops) << "an op reached the drive: " << DescribeOps(device, ops);
+  auto after = MustOpen(device);
+  ASSERT_NE(after, nullptr);
+  ASSERT_EQ(after->copies().size(), 2u);
+  EXPECT_TRUE(after->copies()[0].has_record && after->copies()[1].has_record);
+  EXPECT_EQ(after->copies()[0].seqid, after->copies()[1].seqid);
+
+  ASSERT_TRUE(device.FinishZone(f.layout.data_offset).ok());
+  auto volume2 = MustOpen(device);
+  ASSERT_NE(volume2, nullptr);
+  auto retried =
+      volume2->AddKey(Secret(kPassphrase), Secret("second passphrase"), -1, FastOptions().pbkdf);
+  ASSERT_TRUE(retried.ok()) << retried.error().message();
+  auto reopened = MustOpen(device);
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_TRUE(CheckPassphrase(*reopened, "second passphrase").ok());
+}
+
 }  // namespace
 }  // namespace luks2ext
