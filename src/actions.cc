@@ -52,6 +52,8 @@ const std::vector<Action>& Actions() {
       {"luksHeaderRestore", nullptr, 1, 1, N_("<device> --header-backup-file <file>"),
        ActionLuksHeaderRestore, {"--header-backup-file", "--type"}},
       {"repair", nullptr, 1, 1, N_("<device>"), ActionRepair, {"--type"}},
+      {"crypttab", nullptr, 1, 2, N_("open|close <name>|--all, check, list [--crypttab <file>]"),
+       ActionCrypttab, {"--all", "--crypttab", "--memory-budget"}},
       {"layout", nullptr, 1, 1, N_("<device>"), ActionLayout,
        {"--type", "--offset", "--luks2-metadata-size", "--luks2-keyslots-size",
         "--no-zone-journal", "--key-size"}},

@@ -57,6 +57,7 @@ luks2ext::Status ActionLuksHeaderBackup(const Invocation& call);
 luks2ext::Status ActionLuksHeaderRestore(const Invocation& call);
 luks2ext::Status ActionRepair(const Invocation& call);
 luks2ext::Status ActionLayout(const Invocation& call);
+luks2ext::Status ActionCrypttab(const Invocation& call);
 
 // Messages for the user (stdout), and verbose notes (stderr, with -v).
 void PrintNote(const std::string& text);

@@ -58,6 +58,10 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
                "  luksHeaderBackup <device>              back the header up (--header-backup-file)\n"
                "  luksHeaderRestore <device>             restore it (--header-backup-file)\n"
                "  repair <device>                        rewrite torn or stale metadata copies\n"
+               "  crypttab open <name>|--all             open drives listed in /etc/crypttab\n"
+               "  crypttab close <name>|--all            close them\n"
+               "  crypttab check                         report every bad crypttab line\n"
+               "  crypttab list                          list the entries and their state\n"
                "  layout <device>                        the drive's zones and where metadata and\n"
                "                                         data lie (or would lie)\n"
                "\n"
@@ -112,6 +116,12 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
   app.add_flag("--test-passphrase", o.test_passphrase,
                _("Do not activate device, just check passphrase"));
   app.add_flag("--dump-json-metadata", o.dump_json_metadata, _("Dump the LUKS2 JSON metadata"));
+  app.add_flag("--all", o.all, _("crypttab open/close: every entry (open skips noauto)"));
+  app.add_option("--crypttab", o.crypttab, _("crypttab file (default /etc/crypttab)"));
+  std::string memory_budget;
+  app.add_option("--memory-budget", memory_budget,
+                 _("crypttab open --all: PBKDF memory for drives opened at once (e.g. 2G; "
+                   "default half of the available memory)"));
   app.add_option("--header-backup-file", o.header_backup_file,
                  _("File with LUKS header and keyslots backup"));
   app.add_option("action_and_args", o.positional, _("<action> <action-specific>"));
@@ -133,6 +143,9 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
   for (const CLI::Option* option : app.get_options()) {
     if (option->count() == 0 || option->get_lnames().empty()) continue;
     parsed.given.push_back(option->get_lnames().front());
+  }
+  if (!memory_budget.empty()) {
+    ASSIGN_OR_RETURN(o.memory_budget, ParseSize(memory_budget, "--memory-budget"));
   }
   o.given_label = app.get_option("--label")->count() > 0;
   o.given_subsystem = app.get_option("--subsystem")->count() > 0;

@@ -55,6 +55,11 @@ struct Options {
   // luksDump
   bool dump_json_metadata = false;
 
+  // crypttab
+  bool all = false;
+  std::string crypttab;
+  uint64_t memory_budget = 0;  // bytes; 0 = half of the available memory
+
   // luksHeaderBackup / luksHeaderRestore
   std::string header_backup_file;
 

@@ -1,0 +1,267 @@
+// crypttab(5): the line grammar, the option table, and device specs.
+#include "luks2ext/crypttab.h"
+
+#include <blkid/blkid.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "i18n.h"
+
+namespace luks2ext {
+namespace {
+
+// device-mapper names are at most DM_NAME_LEN (128) bytes including the terminating NUL.
+constexpr size_t kMaxMapperNameLength = 127;
+
+// The tags a device spec may use, with the udev directory holding their symlinks.
+struct DeviceTag {
+  std::string_view prefix;
+  std::string_view udev_dir;
+};
+constexpr DeviceTag kDeviceTags[] = {
+    {"UUID=", "/dev/disk/by-uuid/"},
+    {"PARTUUID=", "/dev/disk/by-partuuid/"},
+    {"LABEL=", "/dev/disk/by-label/"},
+    {"PARTLABEL=", "/dev/disk/by-partlabel/"},
+};
+
+const DeviceTag* FindTag(std::string_view spec) {
+  for (const DeviceTag& tag : kDeviceTags)
+    if (spec.starts_with(tag.prefix)) return &tag;
+  return nullptr;
+}
+
+// Options that are a bare word.
+struct FlagOption {
+  std::string_view name;
+  bool CrypttabOptions::*member;
+};
+constexpr FlagOption kFlagOptions[] = {
+    {"luks", &CrypttabOptions::luks},
+    {"force-inline", &CrypttabOptions::force_inline},
+    {"no-read-workqueue", &CrypttabOptions::no_read_workqueue},
+    {"no-write-workqueue", &CrypttabOptions::no_write_workqueue},
+    {"discard", &CrypttabOptions::discard},
+    {"readonly", &CrypttabOptions::read_only},
+    {"read-only", &CrypttabOptions::read_only},
+    {"noauto", &CrypttabOptions::noauto},
+    {"nofail", &CrypttabOptions::nofail},
+};
+
+// Options that take `=value`.
+constexpr std::string_view kValueOptions[] = {"header", "keyfile-offset", "keyfile-size",
+                                              "tries"};
+
+bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+
+std::vector<std::string_view> SplitFields(std::string_view line) {
+  std::vector<std::string_view> fields;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && IsBlank(line[i])) ++i;
+    const size_t start = i;
+    while (i < line.size() && !IsBlank(line[i])) ++i;
+    if (i > start) fields.push_back(line.substr(start, i - start));
+  }
+  return fields;
+}
+
+// Decimal digits only: no sign, no blanks, no suffix, no overflow.
+std::optional<uint64_t> ParseNumber(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+// Applies one option; returns a message when it is malformed.
+std::optional<std::string> ApplyOption(std::string_view option, CrypttabOptions* o) {
+  const size_t eq = option.find('=');
+  const std::string_view key = option.substr(0, eq);
+  const bool has_value = eq != std::string_view::npos;
+  const std::string_view value = has_value ? option.substr(eq + 1) : std::string_view();
+
+  for (const FlagOption& flag : kFlagOptions) {
+    if (key != flag.name) continue;
+    if (has_value) return FormatMsg(_("Option {} takes no value."), std::string(key));
+    o->*flag.member = true;
+    return std::nullopt;
+  }
+  bool known_value_option = false;
+  for (std::string_view name : kValueOptions) known_value_option |= key == name;
+  if (!known_value_option) {
+    o->ignored.emplace_back(option);
+    return std::nullopt;
+  }
+  if (!has_value) return FormatMsg(_("Option {} needs a value."), std::string(key));
+  if (key == "header") {
+    if (value.empty()) return std::string(_("Option header= needs a path."));
+    o->header = std::string(value);
+    return std::nullopt;
+  }
+  const std::optional<uint64_t> number = ParseNumber(value);
+  if (!number)
+    return FormatMsg(_("Option {} needs a non-negative decimal number, not '{}'."),
+                     std::string(key), std::string(value));
+  if (key == "keyfile-offset") {
+    o->keyfile_offset = *number;
+  } else if (key == "keyfile-size") {
+    o->keyfile_size = *number;
+  } else {  // tries
+    if (*number > UINT32_MAX)
+      return FormatMsg(_("Option tries={} is out of range."), std::string(value));
+    o->tries = static_cast<unsigned>(*number);
+  }
+  return std::nullopt;
+}
+
+// Parses the fields of a non-blank, non-comment line; returns a message when it is bad.
+std::optional<std::string> ParseFields(const std::vector<std::string_view>& fields,
+                                       CrypttabEntry* entry) {
+  if (fields.size() < 2) return std::string(_("Missing device (expected: name device [keyfile [options]])."));
+  if (fields.size() > 4)
+    return FormatMsg(_("Too many fields ({}); expected: name device [keyfile [options]]."),
+                     fields.size());
+  entry->name = std::string(fields[0]);
+  if (entry->name.find('/') != std::string::npos)
+    return FormatMsg(_("Volume name {} must not contain '/'."), entry->name);
+  if (entry->name == "." || entry->name == "..")
+    return FormatMsg(_("Volume name {} is not a valid device-mapper name."), entry->name);
+  if (entry->name.size() > kMaxMapperNameLength)
+    return FormatMsg(_("Volume name is longer than {} characters."), kMaxMapperNameLength);
+  entry->device = std::string(fields[1]);
+  if (const DeviceTag* tag = FindTag(entry->device);
+      tag && entry->device.size() == tag->prefix.size())
+    return FormatMsg(_("Device {} names no value."), entry->device);
+  if (fields.size() >= 3 && fields[2] != "none" && fields[2] != "-")
+    entry->key_file = std::string(fields[2]);
+  if (fields.size() < 4 || fields[3] == "-" || fields[3] == "none") return std::nullopt;
+  std::string_view options = fields[3];
+  while (true) {
+    const size_t comma = options.find(',');
+    const std::string_view option = options.substr(0, comma);
+    if (!option.empty())
+      if (auto message = ApplyOption(option, &entry->options)) return message;
+    if (comma == std::string_view::npos) break;
+    options.remove_prefix(comma + 1);
+  }
+  return std::nullopt;
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+}  // namespace
+
+Result<std::vector<CrypttabEntry>> ParseCrypttab(std::string_view text,
+                                                 std::vector<CrypttabProblem>* problems) {
+  std::vector<CrypttabEntry> entries;
+  std::set<std::string, std::less<>> names;
+  int line_number = 0;
+  while (!text.empty()) {
+    const size_t newline = text.find('\n');
+    std::string_view line = text.substr(0, newline);
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    ++line_number;
+    if (line.ends_with('\r')) line.remove_suffix(1);
+
+    const std::vector<std::string_view> fields = SplitFields(line);
+    if (fields.empty() || fields[0].starts_with('#')) continue;
+
+    CrypttabEntry entry;
+    entry.line = line_number;
+    std::optional<std::string> message = ParseFields(fields, &entry);
+    if (!message && names.contains(entry.name)) {
+      const CrypttabEntry* first = FindCrypttabEntry(entries, entry.name);
+      message = FormatMsg(_("Duplicate volume name {} (first on line {})."), entry.name,
+                          first ? first->line : 0);
+    }
+    if (message) {
+      if (!problems)
+        return Error::WrongParameters(FormatMsg(_("crypttab line {}: {}"), line_number, *message));
+      problems->push_back({line_number, std::move(*message)});
+      continue;
+    }
+    names.insert(entry.name);
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+Result<std::vector<CrypttabEntry>> ParseCrypttabFile(const std::string& path,
+                                                     std::vector<CrypttabProblem>* problems) {
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "re"));
+  if (!file) {
+    const int err = errno;
+    std::string message = FormatMsg(_("Cannot read {}: {}"), path, std::strerror(err));
+    if (err == EACCES || err == EPERM) return Error::NoPermission(std::move(message));
+    return Error::WrongParameters(std::move(message));
+  }
+  std::string text;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) text.append(buffer, n);
+  if (std::ferror(file.get()))
+    return Error::WrongParameters(FormatMsg(_("Cannot read {}: {}"), path, std::strerror(errno)));
+  return ParseCrypttab(text, problems);
+}
+
+const CrypttabEntry* FindCrypttabEntry(const std::vector<CrypttabEntry>& entries,
+                                       std::string_view name) {
+  for (const CrypttabEntry& entry : entries)
+    if (entry.name == name) return &entry;
+  return nullptr;
+}
+
+std::string CrypttabDeviceNode(const std::string& spec) {
+  const DeviceTag* tag = FindTag(spec);
+  if (!tag) return spec;
+  // udev's symlink names keep letters, digits, "#+-.:=@_" and UTF-8 bytes, and write any
+  // other byte (a '/', a blank, a '\') as \xNN.
+  std::string node(tag->udev_dir);
+  for (unsigned char c : std::string_view(spec).substr(tag->prefix.size())) {
+    const bool safe = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      std::strchr("#+-.:=@_", c) != nullptr || c >= 0x80;
+    if (safe && c != '\0') {
+      node += static_cast<char>(c);
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      node += hex;
+    }
+  }
+  return node;
+}
+
+Result<std::string> ResolveCrypttabDevice(const std::string& spec) {
+  if (const DeviceTag* tag = FindTag(spec)) {
+    if (spec.size() == tag->prefix.size())
+      return Error::WrongDevice(FormatMsg(_("Device {} names no value."), spec));
+    // blkid_evaluate_tag reads "TAG=value" itself when value is NULL; with a NULL cache it
+    // uses a private one. It returns a malloc()ed path or NULL.
+    std::unique_ptr<char, decltype(&std::free)> path(
+        blkid_evaluate_tag(spec.c_str(), nullptr, nullptr), &std::free);
+    if (!path) return Error::WrongDevice(FormatMsg(_("No device matches {}."), spec));
+    return std::string(path.get());
+  }
+  struct stat st;
+  if (::stat(spec.c_str(), &st) != 0)
+    return Error::WrongDevice(
+        FormatMsg(_("Device {} does not exist or access denied."), spec));
+  return spec;
+}
+
+}  // namespace luks2ext

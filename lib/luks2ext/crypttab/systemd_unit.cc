@@ -1,0 +1,90 @@
+// systemd unit-name escaping and Exec argument quoting.
+#include "luks2ext/systemd_unit.h"
+
+#include <cstdio>
+#include <optional>
+#include <vector>
+
+#include "i18n.h"
+
+namespace luks2ext {
+namespace {
+
+void AppendHex(unsigned char c, std::string* out) {
+  char hex[5];
+  std::snprintf(hex, sizeof hex, "\\x%02x", c);
+  *out += hex;
+}
+
+bool IsUnitNameSafe(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == ':' ||
+         c == '_' || c == '.';
+}
+
+}  // namespace
+
+std::string SystemdEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '/') {
+      out += '-';
+    } else if (IsUnitNameSafe(c) && !(i == 0 && c == '.')) {
+      out += c;
+    } else {
+      AppendHex(static_cast<unsigned char>(c), &out);
+    }
+  }
+  return out;
+}
+
+Result<std::string> SystemdEscapePath(std::string_view path) {
+  if (!path.starts_with('/'))
+    return Error::WrongParameters(
+        FormatMsg(_("Path {} is not absolute."), std::string(path)));
+  std::vector<std::string_view> components;
+  while (!path.empty()) {
+    const size_t slash = path.find('/');
+    const std::string_view part = path.substr(0, slash);
+    path.remove_prefix(slash == std::string_view::npos ? path.size() : slash + 1);
+    if (part.empty() || part == ".") continue;
+    if (part == "..")
+      return Error::WrongParameters(_("A path with a '..' component has no unit name."));
+    components.push_back(part);
+  }
+  if (components.empty()) return std::string("-");
+  std::string joined;
+  for (size_t i = 0; i < components.size(); ++i) {
+    if (i) joined += '/';
+    joined += components[i];
+  }
+  return SystemdEscape(joined);
+}
+
+std::string QuoteExecArgument(std::string_view arg) {
+  std::string out = "\"";
+  for (char c : arg) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '%': out += "%%"; break;
+      case '$': out += "$$"; break;
+      default: out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::optional<std::string> EscapeUnitPath(std::string_view path) {
+  std::string out;
+  for (char c : path) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\\' || c == '"' || c == '\'') return std::nullopt;
+    if (c == '%') out += '%';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace luks2ext

@@ -1,0 +1,81 @@
+// /etc/crypttab, as crypttab(5) describes it: one volume a line, `name device [keyfile
+// [options]]`. The parser is pure (text in, entries and per-line problems out); only
+// ParseCrypttabFile reads a file and only ResolveCrypttabDevice looks at the system.
+// docs/crypttab.md lists the syntax and the options understood.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "luks2ext/error.h"
+
+namespace luks2ext {
+
+inline constexpr const char* kDefaultCrypttabPath = "/etc/crypttab";
+
+// The options zcryptsetup acts on. Flags are false and values empty or zero when absent.
+struct CrypttabOptions {
+  bool luks = false;
+  bool force_inline = false;        // `force-inline`: zcryptsetup, not systemd-cryptsetup, opens it
+  bool no_read_workqueue = false;   // `no-read-workqueue`
+  bool no_write_workqueue = false;  // `no-write-workqueue`
+  bool discard = false;
+  bool read_only = false;  // `readonly` or `read-only`
+  std::string header;      // `header=PATH`, "" when absent; kept as written
+  uint64_t keyfile_offset = 0;  // `keyfile-offset=BYTES`
+  uint64_t keyfile_size = 0;    // `keyfile-size=BYTES`; 0 reads the whole key file
+  unsigned tries = 3;           // `tries=N`; 0 asks without limit, as systemd does
+  bool noauto = false;          // not started by cryptsetup.target
+  bool nofail = false;          // cryptsetup.target wants it but does not wait for it
+  // Options not understood, as written ("x-initrd.attach", "cipher=aes"): systemd warns about
+  // unknown options and ignores them, and so do we.
+  std::vector<std::string> ignored;
+};
+
+struct CrypttabEntry {
+  std::string name;      // the /dev/mapper name
+  std::string device;    // as written: a path, or UUID=, PARTUUID=, LABEL=, PARTLABEL=
+  std::string key_file;  // "" for none, "-" or an absent field (ask for a passphrase)
+  CrypttabOptions options;
+  int line = 0;  // 1-based line number in the file
+};
+
+// A line that was skipped, and why (a translated message without the line number).
+struct CrypttabProblem {
+  int line = 0;
+  std::string message;
+};
+
+// Parses crypttab text. Blank lines and lines whose first non-blank character is `#` are
+// skipped; fields are separated by runs of spaces and tabs; a trailing CR is dropped. A bad
+// line (missing device, name empty or with `/` or longer than device-mapper allows, extra
+// fields, a bad number, an empty header=, a repeated name) is appended to *problems and left
+// out of the result. With problems == nullptr the first bad line is returned as an
+// Error::WrongParameters instead. Never fails otherwise.
+Result<std::vector<CrypttabEntry>> ParseCrypttab(std::string_view text,
+                                                 std::vector<CrypttabProblem>* problems);
+
+// Reads and parses a crypttab file. Fails with WrongParameters (NoPermission for EACCES) when
+// it cannot be read; a missing file is an error too, callers that treat it as empty check
+// for it first.
+Result<std::vector<CrypttabEntry>> ParseCrypttabFile(const std::string& path,
+                                                     std::vector<CrypttabProblem>* problems);
+
+// The entry called `name`, or nullptr.
+const CrypttabEntry* FindCrypttabEntry(const std::vector<CrypttabEntry>& entries,
+                                       std::string_view name);
+
+// The device node udev would give a device spec, without looking at the system:
+// UUID=x -> /dev/disk/by-uuid/x, PARTUUID=, LABEL=, PARTLABEL= likewise (label characters
+// outside udev's safe set are \xNN-encoded as udev does); anything else is returned as
+// written. Used to name the device unit a generated unit binds to.
+std::string CrypttabDeviceNode(const std::string& spec);
+
+// The device a spec names now. TAG=value (UUID, PARTUUID, LABEL, PARTLABEL) is looked up
+// with libblkid; a path is returned as is when it exists. Error::WrongDevice when nothing
+// matches.
+Result<std::string> ResolveCrypttabDevice(const std::string& spec);
+
+}  // namespace luks2ext

@@ -1,0 +1,294 @@
+// crypttab open|close|check|list: drives from /etc/crypttab (crypttab(5)).
+//
+// `open --all` opens drives in parallel, one child process per drive (libcryptsetup keeps
+// process-wide backend state, so processes, not threads). The sum of the PBKDF memory of the
+// openers running at once stays under a budget: argon2 may ask for up to 1 GiB per drive, and
+// 60 drives at boot must not exhaust memory. Each child's real peak memory comes back through
+// wait4(), so the printed peak is measured, not estimated.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "actions.h"
+#include "i18n.h"
+#include "luks2ext/activation.h"
+#include "luks2ext/crypttab.h"
+#include "luks2ext/volume.h"
+
+namespace zcryptsetup {
+
+using luks2ext::CrypttabEntry;
+using luks2ext::Error;
+using luks2ext::Secret;
+using luks2ext::Status;
+
+namespace {
+
+// Half of what the kernel calls available: the default budget for PBKDF memory at once.
+uint64_t DefaultMemoryBudget() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024 / 2;
+  return 1ULL << 30;
+}
+
+std::string Where(const std::string& path, int line) { return FormatMsg("{}:{}", path, line); }
+
+Result<std::vector<CrypttabEntry>> LoadEntries(const std::string& path, bool report_problems) {
+  std::vector<luks2ext::CrypttabProblem> problems;
+  ASSIGN_OR_RETURN(std::vector<CrypttabEntry> entries,
+                   luks2ext::ParseCrypttabFile(path, &problems));
+  if (report_problems)
+    for (const auto& problem : problems)
+      std::cerr << Where(path, problem.line) << ": " << problem.message << '\n';
+  return entries;
+}
+
+luks2ext::OpenRequest RequestFor(const CrypttabEntry& entry) {
+  luks2ext::OpenRequest request;
+  request.name = entry.name;
+  request.read_only = entry.options.read_only;
+  request.allow_discards = entry.options.discard;
+  if (entry.options.force_inline) request.inline_mode = luks2ext::InlineMode::kWorkqueueFlags;
+  request.no_read_workqueue = entry.options.no_read_workqueue;
+  request.no_write_workqueue = entry.options.no_write_workqueue;
+  return request;
+}
+
+// One drive, prepared in the parent: where it is, what its unlock costs, its passphrase when
+// it must be asked for.
+struct Job {
+  const CrypttabEntry* entry = nullptr;
+  std::string device;
+  uint64_t memory = 0;  // bytes the unlock may take
+  std::optional<Secret> passphrase;
+  pid_t pid = 0;
+  int exit_code = 0;
+  long peak_kib = 0;
+};
+
+Status Prepare(const CrypttabEntry& entry, Job& job) {
+  job.entry = &entry;
+  if (!entry.options.header.empty())
+    return Error::WrongParameters(FormatMsg(
+        _("{}: header= (a detached header) is not supported by zcryptsetup; let "
+          "systemd-cryptsetup open this entry."),
+        entry.name));
+  ASSIGN_OR_RETURN(job.device, luks2ext::ResolveCrypttabDevice(entry.device));
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(job.device, false));
+  ASSIGN_OR_RETURN(auto volume,
+                   luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
+  job.memory = std::max<uint64_t>(volume->unlock_memory_kib() * 1024, 1ULL << 20);
+  return Status::Ok();
+}
+
+// Unlocks and maps one entry; asks for the passphrase (entry's tries) when there is no key file.
+Status OpenEntry(const CrypttabEntry& entry, const std::string& device_path,
+                 const std::optional<Secret>& given) {
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(device_path, false));
+  ASSIGN_OR_RETURN(auto volume,
+                   luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
+  for (const std::string& warning : volume->warnings())
+    std::cerr << entry.name << ": " << warning << '\n';
+  const luks2ext::OpenRequest request = RequestFor(entry);
+  if (given) return volume->Activate(request, *given);
+  PassphraseSource source{entry.key_file, entry.options.keyfile_offset,
+                          entry.options.keyfile_size};
+  const bool asking = entry.key_file.empty();
+  const unsigned tries = asking && InteractiveInput() ? entry.options.tries : 1;
+  for (unsigned attempt = 1;; ++attempt) {
+    ASSIGN_OR_RETURN(const Secret passphrase,
+                     ReadPassphrase(source, FormatMsg(_("Enter passphrase for {} ({}): "),
+                                                      entry.name, device_path),
+                                    false));
+    Status status = volume->Activate(request, passphrase);
+    if (status.ok() || status.error().code() != luks2ext::ExitCode::kNoPermission ||
+        (tries != 0 && attempt >= tries))
+      return status;
+    std::cerr << status.error().message() << '\n';
+  }
+}
+
+Status OpenAll(const std::vector<CrypttabEntry>& entries, uint64_t budget) {
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<Job> jobs;
+  Status first_failure;
+  int failures = 0;
+  auto fail = [&](const CrypttabEntry& entry, const Error& error) {
+    std::cerr << FormatMsg(_("{}: not opened: {}"), entry.name, error.message()) << '\n';
+    if (entry.options.nofail) return;  // nofail: reported, but boot goes on
+    ++failures;
+    if (first_failure.ok()) first_failure = error;
+  };
+  for (const CrypttabEntry& entry : entries) {
+    if (entry.options.noauto) continue;
+    if (luks2ext::MappingExists(entry.name)) {
+      std::cout << FormatMsg(_("{}: already active"), entry.name) << '\n';
+      continue;
+    }
+    Job job;
+    if (Status s = Prepare(entry, job); !s.ok()) {
+      fail(entry, s.error());
+      continue;
+    }
+    if (entry.key_file.empty()) {
+      // Passphrases are asked for here, one drive after the other, before any child runs.
+      auto passphrase = ReadPassphrase(
+          {}, FormatMsg(_("Enter passphrase for {} ({}): "), entry.name, job.device), false);
+      if (!passphrase.ok()) {
+        fail(entry, passphrase.error());
+        continue;
+      }
+      job.passphrase.emplace(std::move(passphrase).value());
+    }
+    jobs.push_back(std::move(job));
+  }
+
+  uint64_t in_use = 0, peak_in_use = 0;
+  size_t next = 0, running = 0, done = 0;
+  std::map<pid_t, Job*> children;
+  while (done < jobs.size()) {
+    // Start what fits; a drive larger than the whole budget runs alone.
+    while (next < jobs.size() && (running == 0 || in_use + jobs[next].memory <= budget)) {
+      Job& job = jobs[next++];
+      std::cout.flush();
+      std::cerr.flush();
+      const pid_t pid = fork();
+      if (pid == 0) {
+        const Status status = OpenEntry(*job.entry, job.device, job.passphrase);
+        if (!status.ok()) std::cerr << job.entry->name << ": " << status.error().message() << '\n';
+        std::cerr.flush();
+        _exit(status.ok() ? 0 : static_cast<int>(status.error().code()));
+      }
+      if (pid < 0) return Error::OutOfMemory(_("Cannot start an opener process."));
+      job.pid = pid;
+      children[pid] = &job;
+      in_use += job.memory;
+      peak_in_use = std::max(peak_in_use, in_use);
+      ++running;
+    }
+    int wstatus = 0;
+    rusage usage{};
+    const pid_t pid = wait4(-1, &wstatus, 0, &usage);
+    if (pid < 0) break;
+    Job& job = *children.at(pid);
+    children.erase(pid);
+    job.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 1;
+    job.peak_kib = usage.ru_maxrss;  // this opener's own peak, measured by the kernel
+    in_use -= job.memory;
+    --running;
+    ++done;
+    if (job.passphrase) job.passphrase->Wipe();
+    if (job.exit_code == 0) {
+      std::cout << FormatMsg(_("[{}/{}] {}: opened ({}{})"), done, jobs.size(), job.entry->name,
+                             job.device, job.entry->options.force_inline ? _(", inline") : "")
+                << std::endl;
+    } else {
+      std::cout << FormatMsg(_("[{}/{}] {}: failed"), done, jobs.size(), job.entry->name)
+                << std::endl;
+      fail(*job.entry, Error(static_cast<luks2ext::ExitCode>(job.exit_code),
+                             FormatMsg(_("exit code {}"), job.exit_code)));
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cout << FormatMsg(_("Opened {} of {} drives in {:.1f} s; PBKDF memory budget {} MiB, "
+                           "most reserved at once {} MiB, largest opener {} MiB."),
+                         jobs.size() - static_cast<size_t>(failures), jobs.size(), seconds,
+                         budget >> 20, peak_in_use >> 20,
+                         [&] {
+                           long most = 0;
+                           for (const Job& job : jobs) most = std::max(most, job.peak_kib);
+                           return most >> 10;
+                         }())
+            << std::endl;
+  return first_failure;
+}
+
+}  // namespace
+
+Status ActionCrypttab(const Invocation& call) {
+  const Options& o = call.options;
+  const std::string& verb = call.args[0];
+  const std::string path = o.crypttab.empty() ? luks2ext::kDefaultCrypttabPath : o.crypttab;
+  const std::string name = call.args.size() > 1 ? call.args[1] : "";
+  if ((verb == "open" || verb == "close") && name.empty() == !o.all)
+    return Error::WrongParameters(
+        FormatMsg(_("Usage: zcryptsetup crypttab {} <name>|--all [--crypttab <file>]"), verb));
+  if ((verb == "check" || verb == "list") && (!name.empty() || o.all))
+    return Error::WrongParameters(
+        FormatMsg(_("Usage: zcryptsetup crypttab {} [--crypttab <file>]"), verb));
+
+  if (verb == "check") {
+    std::vector<luks2ext::CrypttabProblem> problems;
+    ASSIGN_OR_RETURN(auto entries, luks2ext::ParseCrypttabFile(path, &problems));
+    for (const auto& problem : problems)
+      std::cout << Where(path, problem.line) << ": " << problem.message << '\n';
+    for (const CrypttabEntry& entry : entries)
+      for (const std::string& option : entry.options.ignored)
+        std::cout << Where(path, entry.line)
+                  << FormatMsg(_(": warning: unknown option '{}' is ignored"), option) << '\n';
+    std::cout << FormatMsg(_("{}: {} entries, {} bad lines"), path, entries.size(),
+                           problems.size())
+              << '\n';
+    if (!problems.empty())
+      return Error::WrongParameters(FormatMsg(_("{} has {} bad lines."), path, problems.size()));
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(const std::vector<CrypttabEntry> entries, LoadEntries(path, verb != "list"));
+  if (verb == "list") {
+    std::cout << FormatMsg("{:<16} {:<40} {:<8} {}\n", _("NAME"), _("DEVICE"), _("STATE"),
+                           _("OPTIONS"));
+    for (const CrypttabEntry& entry : entries) {
+      std::string options;
+      const auto& op = entry.options;
+      for (auto [set, word] : {std::pair{op.force_inline, "force-inline"},
+                               {op.read_only, "read-only"}, {op.discard, "discard"},
+                               {op.noauto, "noauto"}, {op.nofail, "nofail"}})
+        if (set) options += (options.empty() ? "" : ",") + std::string(word);
+      std::cout << FormatMsg("{:<16} {:<40} {:<8} {}\n", entry.name, entry.device,
+                             luks2ext::MappingExists(entry.name) ? _("active") : _("inactive"),
+                             options);
+    }
+    return Status::Ok();
+  }
+  if (verb == "open") {
+    if (o.all) return OpenAll(entries, o.memory_budget ? o.memory_budget : DefaultMemoryBudget());
+    const CrypttabEntry* entry = luks2ext::FindCrypttabEntry(entries, name);
+    if (!entry)
+      return Error::WrongParameters(FormatMsg(_("No entry named {} in {}."), name, path));
+    Job job;
+    RETURN_IF_ERROR(Prepare(*entry, job));
+    return OpenEntry(*entry, job.device, std::nullopt);
+  }
+  if (verb == "close") {
+    if (!o.all) {
+      if (!luks2ext::FindCrypttabEntry(entries, name))
+        return Error::WrongParameters(FormatMsg(_("No entry named {} in {}."), name, path));
+      return luks2ext::Deactivate(name);
+    }
+    Status first_failure;
+    for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+      if (!luks2ext::MappingExists(it->name)) continue;
+      if (Status s = luks2ext::Deactivate(it->name); !s.ok()) {
+        std::cerr << it->name << ": " << s.error().message() << '\n';
+        if (first_failure.ok()) first_failure = s;
+      } else {
+        std::cout << FormatMsg(_("{}: closed"), it->name) << '\n';
+      }
+    }
+    return first_failure;
+  }
+  return Error::WrongParameters(
+      FormatMsg(_("Unknown crypttab action {}: use open, close, check or list."), verb));
+}
+
+}  // namespace zcryptsetup

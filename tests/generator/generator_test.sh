@@ -1,0 +1,212 @@
+#!/bin/bash
+# zcryptsetup-generator, run the way systemd runs it (three fresh output directories), on
+# sample crypttab files; checks the units, links and drop-ins it writes, and has
+# systemd-analyze verify them when it is installed.
+#
+#   generator_test.sh GENERATOR SBINDIR [ZCRYPTSETUP]
+#
+# SBINDIR is where the units expect zcryptsetup (the build's install sbindir); ZCRYPTSETUP, an
+# executable standing in for it when systemd-analyze checks the ExecStart= commands.
+set -u
+
+GEN=${1:?usage: generator_test.sh GENERATOR SBINDIR [ZCRYPTSETUP]}
+SBINDIR=${2:?usage: generator_test.sh GENERATOR SBINDIR [ZCRYPTSETUP]}
+TOOL=$(readlink -f "${3:-/bin/true}")
+
+PASSED=0
+FAILED=0
+WORK=$(mktemp -d /tmp/generator_test.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+pass() { PASSED=$((PASSED + 1)); }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL: $*"; }
+check() {  # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then pass; else fail "$what"; fi
+}
+# has_line FILE LINE: FILE holds LINE exactly, as a whole line.
+has_line() { grep -qxF -- "$2" "$1" 2>/dev/null; }
+lacks_line() { [ -f "$1" ] && ! grep -qxF -- "$2" "$1"; }
+# link_to LINK TARGET: LINK is a symlink whose text is TARGET.
+link_to() { [ -L "$1" ] && [ "$(readlink "$1")" = "$2" ]; }
+absent() { [ ! -e "$1" ] && [ ! -L "$1" ]; }
+
+# run NAME [GENERATOR ARGS BEFORE THE DIRS...]: runs in $WORK/NAME/{normal,early,late},
+# stderr in $WORK/NAME/stderr, status in RC.
+run() {
+  local name=$1; shift
+  D=$WORK/$name
+  mkdir -p "$D/normal" "$D/early" "$D/late"
+  "$GEN" "$@" "$D/normal" "$D/early" "$D/late" 2>"$D/stderr"
+  RC=$?
+}
+
+# --- a crypttab with every case -------------------------------------------------------------
+CT=$WORK/crypttab
+cat >"$CT" <<'EOF'
+# name   device   keyfile   options
+home	UUID=ab-cd	/etc/keys/home.key	force-inline,discard,luks
+
+plain /dev/sdb none luks,discard
+lazy   /dev/sdc   -   force-inline,noauto
+opt /var/img/a.img - force-inline,nofail,header=/dev/disk/by-partlabel/hdr
+my-vol.2 /dev/disk/by-id/ata-X_Y-part1 - force-inline,x-unknown=1
+we$rd%1 LABEL=my/label none force-inline,readonly
+broken
+crlf /dev/sdd - force-inline,noauto,nofail
+EOF
+sed -i 's/^crlf .*$/&\r/' "$CT"
+
+run main --crypttab "$CT"
+N=$D/normal
+check "generator exits 0 despite a bad line (rc=$RC)" [ "$RC" -eq 0 ]
+check "bad line 9 reported" grep -q "crypttab line 9: Missing device" "$D/stderr"
+check "unknown option of a force-inline entry reported" grep -q "line 7: ignoring unknown option x-unknown=1" "$D/stderr"
+check "early dir untouched" [ -z "$(ls -A "$D/early")" ]
+check "late dir untouched" [ -z "$(ls -A "$D/late")" ]
+
+# home: a required volume by UUID with a key file.
+U=$N/zcryptsetup@home.service
+check "home unit written" [ -f "$U" ]
+check "home ExecStart" has_line "$U" "ExecStart=$SBINDIR/zcryptsetup crypttab open \"home\" --crypttab \"$CT\""
+check "home ExecStop" has_line "$U" "ExecStop=$SBINDIR/zcryptsetup crypttab close \"home\" --crypttab \"$CT\""
+check "home Type=oneshot" has_line "$U" "Type=oneshot"
+check "home RemainAfterExit" has_line "$U" "RemainAfterExit=yes"
+check "home DefaultDependencies=no" has_line "$U" "DefaultDependencies=no"
+check "home After=cryptsetup-pre" has_line "$U" "After=cryptsetup-pre.target systemd-udevd-kernel.socket"
+check "home BindsTo device" has_line "$U" 'BindsTo=dev-disk-by\x2duuid-ab\x2dcd.device'
+check "home After device" has_line "$U" 'After=dev-disk-by\x2duuid-ab\x2dcd.device'
+check "home Before=cryptsetup.target" has_line "$U" "Before=cryptsetup.target"
+check "home Conflicts=umount.target" has_line "$U" "Conflicts=umount.target"
+check "home Before=umount.target" has_line "$U" "Before=umount.target"
+check "home blockdev target" has_line "$U" "Before=blockdev@dev-mapper-home.target"
+check "home key file mount" has_line "$U" "RequiresMountsFor=/etc/keys/home.key"
+check "home requires link" link_to "$N/cryptsetup.target.requires/zcryptsetup@home.service" "../zcryptsetup@home.service"
+check "home no wants link" absent "$N/cryptsetup.target.wants/zcryptsetup@home.service"
+check "home mapper device link" link_to "$N/dev-mapper-home.device.requires/zcryptsetup@home.service" "../zcryptsetup@home.service"
+DROP=$N/systemd-cryptsetup@home.service.d/90-zcryptsetup-force-inline.conf
+check "home systemd-cryptsetup drop-in" [ -f "$DROP" ]
+check "drop-in binds to ours" has_line "$DROP" "BindsTo=zcryptsetup@home.service"
+check "drop-in after ours" has_line "$DROP" "After=zcryptsetup@home.service"
+check "drop-in resets ExecStart" has_line "$DROP" "ExecStart="
+check "drop-in resets ExecStop" has_line "$DROP" "ExecStop="
+check "systemd-cryptsetup unit itself left to its generator" absent "$N/systemd-cryptsetup@home.service"
+
+# plain: no force-inline, left to systemd-cryptsetup.
+check "plain: no unit" absent "$N/zcryptsetup@plain.service"
+check "plain: no drop-in" absent "$N/systemd-cryptsetup@plain.service.d"
+check "plain: no mapper link" absent "$N/dev-mapper-plain.device.requires"
+
+# lazy: noauto.
+U=$N/zcryptsetup@lazy.service
+check "lazy unit written" [ -f "$U" ]
+check "lazy BindsTo" has_line "$U" "BindsTo=dev-sdc.device"
+check "lazy not required by cryptsetup.target" absent "$N/cryptsetup.target.requires/zcryptsetup@lazy.service"
+check "lazy not wanted by cryptsetup.target" absent "$N/cryptsetup.target.wants/zcryptsetup@lazy.service"
+check "lazy still started by its mapper device" link_to "$N/dev-mapper-lazy.device.requires/zcryptsetup@lazy.service" "../zcryptsetup@lazy.service"
+
+# opt: nofail, a volume in a file, a detached header on a device.
+U=$N/zcryptsetup@opt.service
+check "opt wants link" link_to "$N/cryptsetup.target.wants/zcryptsetup@opt.service" "../zcryptsetup@opt.service"
+check "opt no requires link" absent "$N/cryptsetup.target.requires/zcryptsetup@opt.service"
+check "opt not ordered before cryptsetup.target" lacks_line "$U" "Before=cryptsetup.target"
+check "opt file volume waits for its mount" has_line "$U" "RequiresMountsFor=/var/img/a.img"
+check "opt binds to no device" bash -c '! grep -q "^BindsTo=" "$1"' _ "$U"
+check "opt header device required" has_line "$U" 'Requires=dev-disk-by\x2dpartlabel-hdr.device'
+check "opt after header device" has_line "$U" 'After=dev-disk-by\x2dpartlabel-hdr.device'
+
+# my-vol.2: escaping of a '-' in the name and of the device path.
+U=$N/'zcryptsetup@my\x2dvol.2.service'
+check "my-vol.2 unit name escaped" [ -f "$U" ]
+check "my-vol.2 ExecStart unescaped name" has_line "$U" "ExecStart=$SBINDIR/zcryptsetup crypttab open \"my-vol.2\" --crypttab \"$CT\""
+check "my-vol.2 device escaped" has_line "$U" 'BindsTo=dev-disk-by\x2did-ata\x2dX_Y\x2dpart1.device'
+check "my-vol.2 mapper link" [ -L "$N"/'dev-mapper-my\x2dvol.2.device.requires/zcryptsetup@my\x2dvol.2.service' ]
+
+# we$rd%1: specifier and variable characters in the name; a label with a '/'.
+U=$N/'zcryptsetup@we\x24rd\x251.service'
+check "we\$rd%1 unit name escaped" [ -f "$U" ]
+check "we\$rd%1 ExecStart quoted" has_line "$U" "ExecStart=$SBINDIR/zcryptsetup crypttab open \"we\$\$rd%%1\" --crypttab \"$CT\""
+check "label with / encoded by udev, then escaped" has_line "$U" 'BindsTo=dev-disk-by\x2dlabel-my\x5cx2flabel.device'
+
+# crlf: the CR is not part of the options.
+U=$N/zcryptsetup@crlf.service
+check "crlf unit written" [ -f "$U" ]
+check "crlf noauto honoured" absent "$N/cryptsetup.target.wants/zcryptsetup@crlf.service"
+check "crlf no CR in units" bash -c '! grep -rq $'"'"'\r'"'"' "$1"' _ "$N"
+
+# Names agree with systemd-escape itself, when it is there.
+if command -v systemd-escape >/dev/null; then
+  for name in home lazy opt my-vol.2 'we$rd%1' crlf; do
+    check "systemd-escape agrees on $name" [ -f "$N/zcryptsetup@$(systemd-escape -- "$name").service" ]
+  done
+  check "systemd-escape --path agrees on the device" \
+    has_line "$N/zcryptsetup@my\\x2dvol.2.service" "BindsTo=$(systemd-escape --path /dev/disk/by-id/ata-X_Y-part1).device"
+else
+  echo "generator: systemd-escape not installed, its cross-check skipped"
+fi
+
+# Exactly the expected units, nothing more.
+UNITS=$(cd "$N" && ls -1 -- *.service | sort | tr '\n' ' ')
+check "only force-inline units ($UNITS)" [ "$UNITS" = 'zcryptsetup@crlf.service zcryptsetup@home.service zcryptsetup@lazy.service zcryptsetup@my\x2dvol.2.service zcryptsetup@opt.service zcryptsetup@we\x24rd\x251.service ' ]
+
+# --- $SYSTEMD_CRYPTTAB, a missing crypttab, bad arguments ----------------------------------
+printf 'envvol /dev/sde - force-inline\n' >"$WORK/env.crypttab"
+D=$WORK/env; mkdir -p "$D/n" "$D/e" "$D/l"
+SYSTEMD_CRYPTTAB=$WORK/env.crypttab "$GEN" "$D/n" "$D/e" "$D/l" 2>"$D/stderr"
+check "SYSTEMD_CRYPTTAB run exits 0" [ $? -eq 0 ]
+check "SYSTEMD_CRYPTTAB honoured" [ -f "$D/n/zcryptsetup@envvol.service" ]
+check "--crypttab wins over SYSTEMD_CRYPTTAB" bash -c \
+  'd=$(mktemp -d) && SYSTEMD_CRYPTTAB=$2 "$1" --crypttab "$3" "$d" "$d" "$d" && [ -f "$d/zcryptsetup@home.service" ] && [ ! -e "$d/zcryptsetup@envvol.service" ]; r=$?; rm -rf "$d"; exit $r' \
+  _ "$GEN" "$WORK/env.crypttab" "$CT" 2>/dev/null
+
+run missing --crypttab "$WORK/does-not-exist"
+check "missing crypttab exits 0" [ "$RC" -eq 0 ]
+check "missing crypttab generates nothing" [ -z "$(ls -A "$D/normal")" ]
+
+printf '# nothing inline here\nplain /dev/sdb none luks\n' >"$WORK/none.crypttab"
+run none --crypttab "$WORK/none.crypttab"
+check "no force-inline entries: nothing generated" [ -z "$(ls -A "$D/normal")" ]
+
+"$GEN" --crypttab "$CT" "$WORK" 2>/dev/null
+check "one directory instead of three is refused" [ $? -ne 0 ]
+"$GEN" 2>/dev/null
+check "no arguments refused" [ $? -ne 0 ]
+
+# --- systemd-analyze verify -----------------------------------------------------------------
+if command -v systemd-analyze >/dev/null; then
+  V=$WORK/verify
+  mkdir -p "$V"
+  # The units name $SBINDIR/zcryptsetup, which need not be installed: verify copies that run
+  # an executable that exists. Everything else is verified as written.
+  for f in "$WORK/main/normal"/*.service; do
+    sed "s|$SBINDIR/zcryptsetup |$TOOL |" "$f" >"$V/$(basename "$f")"
+  done
+  # A stand-in for systemd-cryptsetup-generator's unit, with our drop-in: its commands do not
+  # exist here, so verify passes only if the drop-in really replaced them.
+  cat >"$V/systemd-cryptsetup@home.service" <<'EOF'
+[Unit]
+Description=Cryptography Setup for %I
+DefaultDependencies=no
+Before=cryptsetup.target
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/nonexistent/systemd-cryptsetup attach home /dev/disk/by-uuid/ab-cd
+ExecStop=/nonexistent/systemd-cryptsetup detach home
+EOF
+  cp -r "$WORK/main/normal/systemd-cryptsetup@home.service.d" "$V/"
+  for f in "$V"/*.service; do
+    out=$(cd "$V" && systemd-analyze verify --man=no "./$(basename "$f")" 2>&1)
+    rc=$?
+    check "systemd-analyze verify $(basename "$f"): rc=$rc ${out}" [ $rc -eq 0 ] && [ -z "$out" ]
+  done
+  # And the check above can fail: the stand-in without the drop-in is refused.
+  rm -rf "$V/systemd-cryptsetup@home.service.d"
+  (cd "$V" && systemd-analyze verify --man=no ./systemd-cryptsetup@home.service >/dev/null 2>&1)
+  check "verify refuses the stand-in without the drop-in" [ $? -ne 0 ]
+else
+  echo "generator: systemd-analyze not installed, verify skipped"
+fi
+
+echo "generator: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
