@@ -15,7 +15,7 @@ ctest_log=build/ctest.log
 # Each suite boots its own guest; see tests/vm/README.md. Suites for issues still open are
 # added as they land.
 vm_log=build/vm.log
-tests/vm/run.sh smoke stock_cryptsetup zoned_hm plain_brd updates_hm bench 2>&1 | tee "$vm_log" || status=1
+tests/vm/run.sh --timeout 2700 --suite-timeout 900 smoke stock_cryptsetup zoned_hm plain_brd updates_hm drive_kinds crypttab bench 2>&1 | tee "$vm_log" || status=1
 
 # One closing line over both runs.
 unit_total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$ctest_log" | tail -1)
