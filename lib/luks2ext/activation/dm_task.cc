@@ -6,6 +6,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "i18n.h"
 #include "luks2ext/log.h"
@@ -23,6 +24,17 @@ void DmLog(int level, const char* file, int line, int dm_errno, const char* f, .
   // libdevmapper's levels: 3 error, 4 warn, 5 notice, 6 info, 7 debug. Its errors are
   // reported again, with context, by the caller; here they only help with --verbose.
   Log(level <= 4 ? LogLevel::kVerbose : LogLevel::kDebug, fmt::format("libdevmapper: {}", buffer));
+}
+
+// Runs the task with a udev cookie and waits for udev (or, without udev, for libdevmapper's
+// own node handling). Returns whether it succeeded and the kernel's errno.
+std::pair<bool, int> RunAndWaitForUdev(DmTask& task) {
+  uint32_t cookie = 0;
+  if (!dm_task_set_cookie(task.get(), &cookie, 0)) return {false, 0};
+  const bool ok = dm_task_run(task.get());
+  const int err = dm_task_get_errno(task.get());
+  dm_udev_wait(cookie);
+  return {ok, err};
 }
 
 Error DmError(const std::string& what) {
@@ -74,11 +86,7 @@ Status CreateDmDevice(const std::string& name, const std::string& uuid, uint64_t
     return DmError("create");
   dm_task_secure_data(task.get());  // the table holds the volume key: wipe ioctl buffers
   if (read_only) dm_task_set_ro(task.get());
-  uint32_t cookie = 0;
-  if (!dm_task_set_cookie(task.get(), &cookie, 0)) return DmError("udev cookie");
-  const bool ok = dm_task_run(task.get());
-  const int err = dm_task_get_errno(task.get());
-  dm_udev_wait(cookie);
+  const auto [ok, err] = RunAndWaitForUdev(task);
   if (ok) return Status::Ok();
   // libdevmapper removes a device whose table load failed; make sure, so nothing is left.
   (void)RemoveDmDevice(name);
@@ -94,11 +102,7 @@ Status RemoveDmDevice(const std::string& name) {
   DmTask task(DM_DEVICE_REMOVE);
   if (!task || !dm_task_set_name(task.get(), name.c_str())) return DmError("remove");
   dm_task_retry_remove(task.get());
-  uint32_t cookie = 0;
-  if (!dm_task_set_cookie(task.get(), &cookie, 0)) return DmError("udev cookie");
-  const bool ok = dm_task_run(task.get());
-  const int err = dm_task_get_errno(task.get());
-  dm_udev_wait(cookie);
+  const auto [ok, err] = RunAndWaitForUdev(task);
   if (ok) return Status::Ok();
   if (err == EBUSY) return Error::Busy(FormatMsg(_("Device {} is still in use."), name));
   if (err == ENXIO) return Error::WrongDevice(FormatMsg(_("Device {} is not active."), name));

@@ -12,6 +12,7 @@
 
 #include "i18n.h"
 #include "zoned/errno_error.h"
+#include "zoned/io_range.h"
 
 namespace luks2ext {
 namespace {
@@ -83,17 +84,7 @@ Result<std::vector<Zone>> PlainDevice::ReportZones(uint64_t /*offset*/, uint32_t
 }
 
 Status PlainDevice::CheckAlignedRange(uint64_t offset, uint64_t length) const {
-  const uint32_t lbs = geometry_.logical_block_size;
-  if (offset % lbs != 0 || length % lbs != 0) {
-    return Error::WrongParameters(
-        FormatMsg(_("I/O at offset {} of {} bytes is not aligned to the logical block size {}."),
-                  offset, length, lbs));
-  }
-  if (length > geometry_.size || offset > geometry_.size - length) {
-    return Error::WrongParameters(FormatMsg(
-        _("I/O at offset {} of {} bytes goes past the end of device {}."), offset, length, path_));
-  }
-  return Status::Ok();
+  return CheckIoRange(geometry_, path_, offset, length);
 }
 
 Status PlainDevice::Read(uint64_t offset, std::span<std::byte> out) {
