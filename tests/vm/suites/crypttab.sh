@@ -6,6 +6,7 @@
 . /zc/volume_checks.sh
 
 check "load dm-crypt" load_dm_crypt
+dmesg_mark  # this suite's kernel log starts here, not at boot (earlier suites provoke errors)
 
 # Four zoned drives with argon2id keyslots of 64 MiB each: what the memory budget is about.
 argon="--pbkdf argon2id --pbkdf-memory 65536 --pbkdf-parallel 1 --pbkdf-force-iterations 4"
