@@ -78,6 +78,10 @@ bool Allowed(const Action& action, std::string_view option) {
 
 void PrintNote(const std::string& text) { std::cout << text << '\n'; }
 
+void PrintWarnings(const luks2ext::Volume& volume, const std::string& prefix) {
+  for (const std::string& warning : volume.warnings()) std::cerr << prefix << warning << '\n';
+}
+
 void PrintVerbose(const Options& options, const std::string& text) {
   if (options.verbose || options.debug) std::cerr << text << '\n';
 }

@@ -7,6 +7,7 @@
 
 #include "luks2ext/error.h"
 #include "luks2ext/format_options.h"
+#include "luks2ext/volume.h"
 #include "options.h"
 #include "passphrase.h"
 
@@ -37,6 +38,9 @@ struct Action {
 // table, and calls it.
 luks2ext::Status RunAction(const ParsedCommandLine& command);
 
+// The PBKDF options for new keyslots (luksFormat, luksAddKey, luksChangeKey).
+luks2ext::PbkdfOptions PbkdfFrom(const Options& o);
+
 // luksFormat's options as the library takes them (also what `layout` plans with).
 luks2ext::Result<luks2ext::FormatOptions> FormatOptionsFrom(const Options& o);
 
@@ -62,5 +66,8 @@ luks2ext::Status ActionCrypttab(const Invocation& call);
 // Messages for the user (stdout), and verbose notes (stderr, with -v).
 void PrintNote(const std::string& text);
 void PrintVerbose(const Options& options, const std::string& text);
+// What Volume::Open found worth telling (a torn or older copy), on stderr, each line after
+// `prefix` (crypttab names the drive).
+void PrintWarnings(const luks2ext::Volume& volume, const std::string& prefix = "");
 
 }  // namespace zcryptsetup

@@ -96,8 +96,7 @@ Status OpenEntry(const CrypttabEntry& entry, const std::string& device_path,
   ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(device_path, false));
   ASSIGN_OR_RETURN(auto volume,
                    luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
-  for (const std::string& warning : volume->warnings())
-    std::cerr << entry.name << ": " << warning << '\n';
+  PrintWarnings(*volume, entry.name + ": ");
   const luks2ext::OpenRequest request = RequestFor(entry);
   if (given) return volume->Activate(request, *given);
   PassphraseSource source{entry.key_file, entry.options.keyfile_offset,

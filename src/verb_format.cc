@@ -11,16 +11,22 @@ namespace zcryptsetup {
 using luks2ext::Error;
 using luks2ext::Status;
 
+luks2ext::PbkdfOptions PbkdfFrom(const Options& o) {
+  luks2ext::PbkdfOptions p;
+  p.type = o.pbkdf;
+  p.hash = o.hash;
+  p.iter_time_ms = o.iter_time;
+  p.memory_kb = o.pbkdf_memory;
+  p.parallel = o.pbkdf_parallel;
+  p.iterations = o.pbkdf_force_iterations;
+  return p;
+}
+
 Result<luks2ext::FormatOptions> FormatOptionsFrom(const Options& o) {
   luks2ext::FormatOptions f;
   f.cipher = o.cipher;
   f.key_bits = o.key_size;
-  f.pbkdf.type = o.pbkdf;
-  f.pbkdf.hash = o.hash;
-  f.pbkdf.iter_time_ms = o.iter_time;
-  f.pbkdf.memory_kb = o.pbkdf_memory;
-  f.pbkdf.parallel = o.pbkdf_parallel;
-  f.pbkdf.iterations = o.pbkdf_force_iterations;
+  f.pbkdf = PbkdfFrom(o);
   f.sector_size = o.sector_size;
   f.label = o.label;
   f.subsystem = o.subsystem;

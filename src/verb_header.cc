@@ -35,7 +35,7 @@ Status ActionConfig(const Invocation& call) {
   ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.args[0], true));
   ASSIGN_OR_RETURN(auto volume,
                    luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
-  for (const std::string& warning : volume->warnings()) std::cerr << warning << '\n';
+  PrintWarnings(*volume);
   if (label || subsystem) {
     std::optional<std::string> new_label, new_subsystem;
     if (label) new_label = o.label;
@@ -50,7 +50,7 @@ Status ActionLuksHeaderBackup(const Invocation& call) {
   ASSIGN_OR_RETURN(const std::string file, BackupFileOption(call.options, "luksHeaderBackup"));
   ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.args[0], false));
   ASSIGN_OR_RETURN(auto volume, luks2ext::Volume::Open(*device));
-  for (const std::string& warning : volume->warnings()) std::cerr << warning << '\n';
+  PrintWarnings(*volume);
   return volume->BackupHeader(file);
 }
 
@@ -86,7 +86,7 @@ Status ActionLuksHeaderRestore(const Invocation& call) {
 Status ActionRepair(const Invocation& call) {
   ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.args[0], true));
   ASSIGN_OR_RETURN(auto volume, luks2ext::Volume::Open(*device));
-  for (const std::string& warning : volume->warnings()) std::cerr << warning << '\n';
+  PrintWarnings(*volume);
   ASSIGN_OR_RETURN(const std::string done, volume->Repair());
   PrintNote(done);
   return Status::Ok();

@@ -27,7 +27,7 @@ Result<std::unique_ptr<luks2ext::Volume>> OpenVolume(const std::string& path, Re
 Status ActionLuksDump(const Invocation& call) {
   std::unique_ptr<luks2ext::BlockDevice> device;
   ASSIGN_OR_RETURN(auto volume, OpenVolume(call.args[0], ReadScope::kEverything, device));
-  for (const std::string& warning : volume->warnings()) std::cerr << warning << '\n';
+  PrintWarnings(*volume);
   if (call.options.dump_json_metadata) {
     std::cout << volume->json_text(/*pretty=*/true) << '\n';
     return Status::Ok();

@@ -24,19 +24,8 @@ Result<OpenedVolume> OpenForUpdate(const std::string& path) {
   ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(path, true));
   ASSIGN_OR_RETURN(opened.volume, luks2ext::Volume::Open(*opened.device,
                                                          luks2ext::Volume::ReadScope::kForOpen));
-  for (const std::string& warning : opened.volume->warnings()) std::cerr << warning << '\n';
+  PrintWarnings(*opened.volume);
   return opened;
-}
-
-luks2ext::PbkdfOptions PbkdfFrom(const Options& o) {
-  luks2ext::PbkdfOptions p;
-  p.type = o.pbkdf;
-  p.hash = o.hash;
-  p.iter_time_ms = o.iter_time;
-  p.memory_kb = o.pbkdf_memory;
-  p.parallel = o.pbkdf_parallel;
-  p.iterations = o.pbkdf_force_iterations;
-  return p;
 }
 
 // The new passphrase: the positional key file when given, else asked (twice on a terminal).

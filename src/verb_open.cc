@@ -58,7 +58,7 @@ Status ActionOpen(const Invocation& call) {
   // Only --persistent writes metadata; otherwise the drive is opened read-only.
   ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, o.persistent));
   ASSIGN_OR_RETURN(auto volume, luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
-  for (const std::string& warning : volume->warnings()) std::cerr << warning << '\n';
+  PrintWarnings(*volume);
   if (o.persistent && request.inline_mode == luks2ext::InlineMode::kNative)
     return Error::WrongParameters(
         _("=native cannot be made persistent: stock tools would not understand it."));

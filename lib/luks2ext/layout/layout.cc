@@ -144,9 +144,8 @@ Result<Layout> PlanZoned(const Geometry& geometry, std::span<const Zone> zones,
     uint64_t end = copy_size;
     layout.journal_offset.reset();
     if (request.zone_journal) {
-      uint64_t journal = RoundUp(copy_size, zone_size);
-      if (journal < conventional_bytes && journal + copy_size > conventional_bytes)
-        journal = RoundUp(conventional_bytes, zone_size);
+      const uint64_t journal =
+          JournalOffsetFor(layout.image_size(), zone_size, conventional_bytes);
       ASSIGN_OR_RETURN(const uint64_t journal_room, room_at(journal));
       if (copy_size > journal_room) {
         if (request.keyslots_size != 0 || attempt == 1)
@@ -201,6 +200,14 @@ const char* PlacementName(Placement placement) {
     case Placement::kSequentialZones: return "sequential-zones";
   }
   return "unknown";
+}
+
+uint64_t JournalOffsetFor(uint64_t image_size, uint64_t zone_size, uint64_t conventional_bytes) {
+  const uint64_t copy = image_size + kCommitRecordSize;
+  uint64_t journal = RoundUp(copy, zone_size);
+  if (journal < conventional_bytes && journal + copy > conventional_bytes)
+    journal = RoundUp(conventional_bytes, zone_size);
+  return journal;
 }
 
 uint64_t KeyslotsAreaFor(uint32_t keyslots, uint32_t volume_key_bytes) {

@@ -148,4 +148,10 @@ Status WriteHeaderCopy(const BinaryHeader& header, std::span<std::uint8_t> copy_
   return Status::Ok();
 }
 
+bool IsLuks1Header(std::span<const std::uint8_t> first_bytes) {
+  return first_bytes.size() >= kVersionOffset + 2 &&
+         std::equal(std::begin(kPrimaryMagic), std::end(kPrimaryMagic), first_bytes.begin()) &&
+         LoadBigEndian<std::uint16_t>(first_bytes.data() + kVersionOffset) == 1;
+}
+
 }  // namespace luks2ext

@@ -101,6 +101,10 @@ struct BinaryHeader {
 // secondary also hdr_size == read_offset). Does not look at the JSON area or the checksum.
 // Lets a caller learn hdr_size from one 4096-byte read. Errors are WrongDevice.
 // REQUIRES: binary_header.size() >= kBinaryHeaderSize (shorter input is WrongDevice).
+// True when `first_bytes` start with a LUKS1 header: LUKS2's magic with version 1 (LUKS1 and
+// LUKS2 share the magic; the version, a big-endian u16 at 6, tells them apart).
+bool IsLuks1Header(std::span<const std::uint8_t> first_bytes);
+
 Result<BinaryHeader> DecodeBinaryHeader(std::span<const std::uint8_t> binary_header,
                                         std::uint64_t read_offset);
 

@@ -1,14 +1,12 @@
 #include "metadata/copy_reader.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "i18n.h"
 
 namespace luks2ext {
 namespace {
 
-uint64_t RoundUp(uint64_t value, uint64_t unit) { return (value + unit - 1) / unit * unit; }
 
 // How many zone starts after zone 0 are searched for the journal when home is unreadable.
 constexpr uint32_t kJournalSearchZones = 4;
@@ -28,24 +26,11 @@ uint64_t ConventionalBytes(const std::vector<Zone>& zones) {
   return bytes;
 }
 
-// Where the journal of a copy of `image_size` bytes starts: the zone boundary after home (and
-// after the conventional zones, if it would straddle them), as PlanLayout puts it.
-uint64_t JournalOffsetFor(uint64_t image_size, uint64_t zone_size, uint64_t conventional) {
-  const uint64_t copy = image_size + kCommitRecordSize;
-  uint64_t journal = RoundUp(copy, zone_size);
-  if (journal < conventional && journal + copy > conventional)
-    journal = RoundUp(conventional, zone_size);
-  return journal;
-}
-
-// LUKS1 shares LUKS2's magic and differs in the version field (big-endian u16 at 6).
 bool HoldsLuks1Header(BlockDevice& device) {
   if (device.geometry().size < kBinaryHeaderSize) return false;
-  std::vector<std::byte> first(kBinaryHeaderSize);
-  if (!device.Read(0, first).ok()) return false;
-  static constexpr unsigned char kLuksMagic[] = {'L', 'U', 'K', 'S', 0xba, 0xbe};
-  return std::memcmp(first.data(), kLuksMagic, sizeof kLuksMagic) == 0 &&
-         std::to_integer<int>(first[6]) == 0 && std::to_integer<int>(first[7]) == 1;
+  std::vector<uint8_t> first(kBinaryHeaderSize);
+  if (!device.Read(0, std::as_writable_bytes(std::span<uint8_t>(first))).ok()) return false;
+  return IsLuks1Header(first);
 }
 
 CopySummary Summarize(const CopyState& state) {

@@ -83,10 +83,7 @@ Result<Luks2Image> LoadBackup(const std::string& path) {
         _("Header backup file {} does not contain a valid LUKS2 header ({})."), path, why));
   };
   if (bytes.size() < kBinaryHeaderSize) return not_luks2(_("too short"));
-  static constexpr uint8_t kLuksMagic[] = {'L', 'U', 'K', 'S', 0xba, 0xbe};
-  if (std::memcmp(bytes.data(), kLuksMagic, sizeof kLuksMagic) == 0 && bytes[6] == 0 &&
-      bytes[7] == 1)
-    return not_luks2(_("it is a LUKS1 header"));
+  if (IsLuks1Header(bytes)) return not_luks2(_("it is a LUKS1 header"));
   auto headers = Luks2Image::ParseHeaders(bytes);
   if (!headers.ok()) return not_luks2(headers.error().message());
   if (bytes.size() != headers->image_size())

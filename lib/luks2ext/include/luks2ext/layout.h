@@ -70,6 +70,12 @@ std::string SizeText(uint64_t bytes);
 // The smallest keyslots area that holds `keyslots` keyslots of a volume key of this size.
 uint64_t KeyslotsAreaFor(uint32_t keyslots, uint32_t volume_key_bytes);
 
+// Where the journal copy of an image of `image_size` bytes starts: the first zone boundary at
+// or after home's image and record, moved to the first zone past the conventional ones when a
+// copy there would straddle their end. The planner places it here and readers look for it
+// here, so this is the one statement of the rule.
+uint64_t JournalOffsetFor(uint64_t image_size, uint64_t zone_size, uint64_t conventional_bytes);
+
 // How many zones from LBA 0 the planner needs to see: enough to count the conventional
 // zones at the front and to check the metadata zones, never the whole drive.
 inline constexpr uint32_t kZonesToReport = 64;
