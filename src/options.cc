@@ -3,35 +3,50 @@
 #include <CLI/CLI.hpp>
 
 #include <cctype>
+#include <limits>
+#include <optional>
 #include <iostream>
 
 #include "i18n.h"
+#include "luks2ext/number.h"
 
 namespace zcryptsetup {
 
 using luks2ext::Error;
 
 Result<uint64_t> ParseSize(const std::string& text, const char* option) {
-  size_t end = 0;
-  uint64_t value = 0;
-  try {
-    value = std::stoull(text, &end);
-  } catch (...) {
-    end = 0;
-  }
-  if (end == 0)
-    return Error::WrongParameters(FormatMsg(_("Invalid size '{}' for {}."), text, option));
-  const std::string suffix = text.substr(end);
-  uint64_t unit = 1;
-  if (suffix.empty() || suffix == "b" || suffix == "B") unit = 1;
-  else if (suffix == "k" || suffix == "K" || suffix == "KiB") unit = 1ULL << 10;
-  else if (suffix == "m" || suffix == "M" || suffix == "MiB") unit = 1ULL << 20;
-  else if (suffix == "g" || suffix == "G" || suffix == "GiB") unit = 1ULL << 30;
-  else if (suffix == "s" || suffix == "S") unit = 512;
-  else
-    return Error::WrongParameters(FormatMsg(_("Invalid size '{}' for {}."), text, option));
-  return value * unit;
+  const std::optional<uint64_t> bytes = luks2ext::ParseSizeWithUnit(text);
+  if (!bytes)
+    return Error::WrongParameters(FormatMsg(
+        _("Invalid size '{}' for {}: digits and an optional unit (k, M, G, T, s), at most "
+          "16 EiB."),
+        text, option));
+  return *bytes;
 }
+
+namespace {
+
+// Every numeric option goes through the one strict parser (luks2ext/number.h). CLI11's own
+// conversion takes "-1" for an unsigned option and wraps it to 2^64-1.
+template <typename T>
+CLI::Option* AddNumber(CLI::App& app, const std::string& names, T& target,
+                       const std::string& help, uint64_t min = 0,
+                       uint64_t max = std::numeric_limits<T>::max()) {
+  return app
+      .add_option_function<std::string>(
+          names,
+          [&target, names, min, max](const std::string& text) {
+            const std::optional<uint64_t> value = luks2ext::ParseDecimalAtMost(text, max);
+            if (!value || *value < min)
+              throw CLI::ValidationError(
+                  names, FormatMsg(_("'{}' is not a decimal number from {} to {}"), text, min, max));
+            target = static_cast<T>(*value);
+          },
+          help)
+      ->type_name("NUM");
+}
+
+}  // namespace
 
 Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
   ParsedCommandLine parsed;
@@ -72,30 +87,33 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
   app.add_flag("-v,--verbose", o.verbose, _("Shows more detailed error messages"));
   app.add_flag("--debug", o.debug, _("Show debug messages"));
   app.add_option("-d,--key-file", o.key_file, _("Read the key from a file ('-' for stdin)"));
-  app.add_option("--keyfile-offset", o.keyfile_offset, _("Number of bytes to skip in keyfile"));
-  app.add_option("-l,--keyfile-size", o.keyfile_size, _("Limits the read from keyfile"));
-  app.add_option("-S,--key-slot", o.key_slot, _("Slot number for new key (default is first free)"))
-      ->check(CLI::Range(0, 31));
-  app.add_option("-T,--tries", o.tries, _("How often the input of the passphrase can be retried"))
-      ->check(CLI::Range(1, 1000));
+  AddNumber(app, "--keyfile-offset", o.keyfile_offset, _("Number of bytes to skip in keyfile"));
+  AddNumber(app, "-l,--keyfile-size", o.keyfile_size, _("Limits the read from keyfile"));
+  AddNumber(app, "-S,--key-slot", o.key_slot, _("Slot number for new key (default is first free)"),
+            0, 31);
+  AddNumber(app, "-T,--tries", o.tries, _("How often the input of the passphrase can be retried"),
+            1, 1000);
   app.add_option("-M,--type", o.type, _("Type of device metadata: luks2 (the only one)"));
   app.add_option("-c,--cipher", o.cipher, _("The cipher used to encrypt the disk"));
-  app.add_option("-s,--key-size", o.key_size, _("The size of the encryption key (bits)"));
+  AddNumber(app, "-s,--key-size", o.key_size, _("The size of the encryption key (bits)"));
   app.add_option("-h,--hash", o.hash, _("The hash used by the PBKDF and the LUKS2 digest"));
   app.add_option("--pbkdf", o.pbkdf, _("PBKDF algorithm: argon2i, argon2id, pbkdf2"))
       ->check(CLI::IsMember({"argon2i", "argon2id", "pbkdf2"}));
-  app.add_option("-i,--iter-time", o.iter_time, _("PBKDF iteration time (ms)"));
-  app.add_option("--pbkdf-memory", o.pbkdf_memory, _("PBKDF memory cost limit (KiB)"));
-  app.add_option("--pbkdf-parallel", o.pbkdf_parallel, _("PBKDF parallel cost"));
-  app.add_option("--pbkdf-force-iterations", o.pbkdf_force_iterations,
+  AddNumber(app, "-i,--iter-time", o.iter_time, _("PBKDF iteration time (ms)"));
+  AddNumber(app, "--pbkdf-memory", o.pbkdf_memory, _("PBKDF memory cost limit (KiB)"));
+  AddNumber(app, "--pbkdf-parallel", o.pbkdf_parallel, _("PBKDF parallel cost"));
+  AddNumber(app, "--pbkdf-force-iterations", o.pbkdf_force_iterations,
                  _("PBKDF iterations cost (forced, disables benchmark)"));
-  app.add_option("--sector-size", o.sector_size, _("Encryption sector size (default: the drive's block size, at most 4096)"));
+  AddNumber(app, "--sector-size", o.sector_size, _("Encryption sector size (default: the drive's block size, at most 4096)"));
   app.add_option("--label", o.label, _("Set label for the LUKS2 device"));
   app.add_option("--subsystem", o.subsystem, _("Set subsystem label for the LUKS2 device"));
   app.add_option("--uuid", o.uuid, _("UUID for device to use"));
-  app.add_option("-o,--offset", o.offset,
-                 _("The start offset in the backend device (512-byte sectors; a zone multiple "
-                   "on zoned drives)"));
+  uint64_t offset_sectors = 0;
+  CLI::Option* offset_option = AddNumber(
+      app, "-o,--offset", offset_sectors,
+      _("The start offset in the backend device (512-byte sectors; a zone multiple on zoned "
+        "drives)"),
+      0, std::numeric_limits<uint64_t>::max() / 512);
   app.add_option("--luks2-metadata-size", o.luks2_metadata_size,
                  _("LUKS2 header metadata area size"));
   app.add_option("--luks2-keyslots-size", o.luks2_keyslots_size,
@@ -144,6 +162,7 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
     if (option->count() == 0 || option->get_lnames().empty()) continue;
     parsed.given.push_back(option->get_lnames().front());
   }
+  if (offset_option->count() > 0) o.offset = offset_sectors;
   if (!memory_budget.empty()) {
     ASSIGN_OR_RETURN(o.memory_budget, ParseSize(memory_budget, "--memory-budget"));
   }

@@ -4,6 +4,7 @@
 
 #include "actions.h"
 #include "i18n.h"
+#include "luks2ext/number.h"
 #include "luks2ext/volume.h"
 
 namespace zcryptsetup {
@@ -92,15 +93,11 @@ Status ActionLuksRemoveKey(const Invocation& call) {
 
 Status ActionLuksKillSlot(const Invocation& call) {
   const std::string& path = call.args[0];
-  int keyslot = -1;
-  try {
-    size_t end = 0;
-    keyslot = std::stoi(call.args[1], &end);
-    if (end != call.args[1].size() || keyslot < 0) keyslot = -1;
-  } catch (...) {
-  }
-  if (keyslot < 0)
+  // LUKS2 has keyslots 0..31 (cryptsetup's LUKS2_KEYSLOTS_MAX).
+  const std::optional<uint64_t> number = luks2ext::ParseDecimalAtMost(call.args[1], 31);
+  if (!number)
     return Error::WrongParameters(FormatMsg(_("Invalid keyslot number {}."), call.args[1]));
+  const int keyslot = static_cast<int>(*number);
   ASSIGN_OR_RETURN(OpenedVolume v, OpenForUpdate(path));
   ASSIGN_OR_RETURN(const bool allow_last, ConfirmLastKeyslot(call.options, *v.volume, keyslot));
   // Except in batch mode, a remaining passphrase proves the caller may change the volume

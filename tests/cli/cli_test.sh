@@ -57,6 +57,26 @@ expect 1 "--type luks1 is refused: exit 1" "$Z" isLuks --type luks1 "$disk"
 expect 1 "luksFormat --perf-force_inline=native is refused" "$Z" luksFormat -q \
   --perf-force_inline=native --key-file "$work/key" "$disk"
 
+# Numbers are parsed strictly: no sign, no wrap-around, no unit product past 64 bits.
+expect 1 "--luks2-metadata-size 18014398509482000k (wraps to 16k when unchecked): exit 1" \
+  "$Z" luksFormat -q --dry-run --luks2-metadata-size 18014398509482000k "$disk"
+expect_output "Invalid size '18014398509482000k' for --luks2-metadata-size" "... named in the message" \
+  "$Z" luksFormat -q --dry-run --luks2-metadata-size 18014398509482000k "$disk"
+expect 1 "--keyfile-offset -1: exit 1" "$Z" luksFormat -q --dry-run --keyfile-offset -1 "$disk"
+expect 1 "--keyfile-offset 2^64: exit 1" "$Z" luksFormat -q --dry-run \
+  --keyfile-offset 18446744073709551616 "$disk"
+expect 1 "--offset -1: exit 1" "$Z" luksFormat -q --dry-run --offset -1 "$disk"
+expect 1 "--offset whose bytes overflow: exit 1" "$Z" luksFormat -q --dry-run \
+  --offset 36028797018963968 "$disk"
+expect_output "offset: '-1' is not a decimal number" "... named in the message" \
+  "$Z" luksFormat -q --dry-run --offset -1 "$disk"
+expect 1 "--key-size 2^32+8: exit 1" "$Z" luksFormat -q --dry-run --key-size 4294967304 "$disk"
+expect 1 "--key-slot 32: exit 1" "$Z" luksFormat -q --dry-run --key-slot 32 "$disk"
+expect 1 "--tries 0: exit 1" "$Z" open --tries 0 "$disk" x
+expect 1 "--memory-budget 20000000000G: exit 1" "$Z" crypttab open --all \
+  --memory-budget 20000000000G --crypttab /dev/null
+expect 1 "luksKillSlot with a keyslot number past 31: exit 1" "$Z" luksKillSlot -q "$disk" 4294967296
+
 # Refusals leave the file as it was.
 before=$(digest "$disk")
 expect 1 "--offset inside the metadata: exit 1" "$Z" luksFormat -q "${pbkdf[@]}" --offset 64 \

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "i18n.h"
+#include "luks2ext/number.h"
 
 namespace luks2ext {
 namespace {
@@ -73,19 +74,6 @@ std::vector<std::string_view> SplitFields(std::string_view line) {
   return fields;
 }
 
-// Decimal digits only: no sign, no blanks, no suffix, no overflow.
-std::optional<uint64_t> ParseNumber(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    const uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
-    value = value * 10 + digit;
-  }
-  return value;
-}
-
 // Applies one option; returns a message when it is malformed.
 std::optional<std::string> ApplyOption(std::string_view option, CrypttabOptions* o) {
   const size_t eq = option.find('=');
@@ -111,7 +99,7 @@ std::optional<std::string> ApplyOption(std::string_view option, CrypttabOptions*
     o->header = std::string(value);
     return std::nullopt;
   }
-  const std::optional<uint64_t> number = ParseNumber(value);
+  const std::optional<uint64_t> number = ParseDecimal(value);
   if (!number)
     return FormatMsg(_("Option {} needs a non-negative decimal number, not '{}'."),
                      std::string(key), std::string(value));

@@ -6,12 +6,13 @@
 
 #include <json-c/json.h>
 
-#include <charconv>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "luks2ext/number.h"
 
 namespace luks2ext {
 
@@ -54,14 +55,7 @@ inline json_object* JsonMember(json_object* object, const char* key) {
 
 // A non-empty string of decimal digits that fits in 64 bits; nullopt otherwise.
 inline std::optional<std::uint64_t> ParseDecimalU64(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-  }
-  std::uint64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
+  return ParseDecimal(text);
 }
 
 // A JSON string member holding a decimal number; nullopt when absent or malformed.
