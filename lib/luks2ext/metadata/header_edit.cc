@@ -27,6 +27,13 @@ Status EditWithLibcryptsetup(Luks2Image& image, const std::string& data_path,
   return Status::Ok();
 }
 
+Status CheckLoadsInLibcryptsetup(const Luks2Image& image, const std::string& data_path) {
+  ASSIGN_OR_RETURN(Memfd memfd, Memfd::Create("zcryptsetup-check", image.image_size()));
+  RETURN_IF_ERROR(memfd.WriteAt(0, AsBytes(image.bytes())));
+  ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::InitDetached(memfd.path(), data_path));
+  return cd.LoadLuks2(data_path);
+}
+
 Status ApplyPbkdf(crypt_device* cd, const PbkdfOptions& options) {
   crypt_pbkdf_type pbkdf{};
   if (const crypt_pbkdf_type* defaults = crypt_get_pbkdf_default(CRYPT_LUKS2)) pbkdf = *defaults;

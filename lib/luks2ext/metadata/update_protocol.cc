@@ -107,7 +107,17 @@ Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
   ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
   ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
   ASSIGN_OR_RETURN(Luks2Image image, ReadChosenImage(device, *state));
+  const uint64_t before = image.seqid();
   RETURN_IF_ERROR(change(image, *state));
+  // Every change bumps the seqid; none means nothing changed and there is nothing to write.
+  if (image.seqid() == before) return Status::Ok();
+  // libcryptsetup bumps the seqid with a plain ++, which wraps at 2^64-1; readers take the
+  // highest seqid, so a wrapped update would be ignored in favour of the state it replaced.
+  if (image.seqid() < before)
+    return Error::WrongDevice(FormatMsg(
+        _("The header's sequence number (seqid {}) cannot grow any further; nothing was "
+          "changed. Back the header up and restore it after a fresh luksFormat."),
+        before));
   return WriteCopies(device, *state, image, static_cast<int>(state->chosen));
 }
 
