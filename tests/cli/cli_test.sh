@@ -77,6 +77,20 @@ expect 1 "--memory-budget 20000000000G: exit 1" "$Z" crypttab open --all \
   --memory-budget 20000000000G --crypttab /dev/null
 expect 1 "luksKillSlot with a keyslot number past 31: exit 1" "$Z" luksKillSlot -q "$disk" 4294967296
 
+# A device smaller than its own metadata is refused, as stock refuses it ("too small").
+small_luks=$work/small-luks.img
+truncate -s 64M "$small_luks"
+expect 0 "format a file to shrink" "$Z" luksFormat -q "${pbkdf[@]}" --key-file "$work/key" "$small_luks"
+truncate -s 12M "$small_luks"
+expect 1 "isLuks of a file smaller than its metadata: exit 1" "$Z" isLuks "$small_luks"
+expect 4 "luksDump of a file smaller than its metadata: exit 4" "$Z" luksDump "$small_luks"
+expect_output 'too small.*16777216' "... naming the bytes the metadata needs" "$Z" luksDump "$small_luks"
+expect 4 "open --test-passphrase of it: exit 4" "$Z" open --test-passphrase \
+  --key-file "$work/key" "$small_luks"
+if command -v cryptsetup >/dev/null; then
+  expect 1 "... stock cryptsetup refuses it too" cryptsetup luksDump "$small_luks"
+fi
+
 # Refusals leave the file as it was.
 before=$(digest "$disk")
 expect 1 "--offset inside the metadata: exit 1" "$Z" luksFormat -q "${pbkdf[@]}" --offset 64 \

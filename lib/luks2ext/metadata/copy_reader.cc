@@ -26,6 +26,16 @@ uint64_t ConventionalBytes(const std::vector<Zone>& zones) {
   return bytes;
 }
 
+// Bytes a copy at `offset` inside `zone` can use: to the capacity of a sequential zone; to the
+// end of the conventional zones at LBA 0 (written in place across their boundaries); just this
+// zone for a conventional zone further on, which the leading run does not include.
+uint64_t RoomAt(const Zone& zone, uint64_t offset, uint64_t conventional) {
+  if (zone.is_sequential())
+    return offset - zone.start < zone.capacity ? zone.capacity - (offset - zone.start) : 0;
+  if (offset < conventional) return conventional - offset;
+  return zone.start + zone.length - offset;
+}
+
 bool HoldsLuks1Header(BlockDevice& device) {
   if (device.geometry().size < kBinaryHeaderSize) return false;
   std::vector<uint8_t> first(kBinaryHeaderSize);
@@ -62,6 +72,7 @@ Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDept
     if (state->zones.empty())
       return Error::WrongDevice(_("The drive reports a zoned model but no zones."));
   }
+  RETURN_IF_ERROR(CheckZoneReport(state->geometry, 0, state->zones));
   const uint64_t zone_size = state->geometry.zone_size;
   const uint64_t conventional = ConventionalBytes(state->zones);
 
@@ -198,6 +209,7 @@ Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Lu
     return state;
   }
   ASSIGN_OR_RETURN(state->zones, device.ReportZones(0, kZonesToReport));
+  RETURN_IF_ERROR(CheckZoneReport(state->geometry, 0, state->zones));
   const uint64_t zone_size = state->geometry.zone_size;
   const uint64_t conventional = ConventionalBytes(state->zones);
   layout.zone_size = zone_size;
@@ -212,9 +224,7 @@ Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Lu
   if (layout.data_offset >= journal + copy_size) layout.journal_offset = journal;
   for (uint64_t offset : {uint64_t{0}, layout.journal_offset.value_or(0)}) {
     const std::optional<Zone> zone = ZoneAt(state->zones, offset);
-    const uint64_t room = !zone ? 0
-                          : zone->is_sequential() ? std::min(zone->capacity, zone->length)
-                                                  : conventional - offset;
+    const uint64_t room = !zone ? 0 : RoomAt(*zone, offset, conventional);
     if (copy_size > room || offset + copy_size > layout.data_offset)
       return Error::WrongParameters(FormatMsg(
           _("A metadata copy of {} bytes does not fit at offset {} before the data at {}."),

@@ -126,13 +126,18 @@ Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
   }
   const uint64_t device_size = device.geometry().size;
   const uint64_t block = device.geometry().logical_block_size;
-  if (device_size < slot.offset + kBinaryHeaderSize) {
+  // Never read past the device, nor past what the zone can hold from this offset; whole
+  // logical blocks only (every read below is a multiple of 4096, which such a block divides).
+  uint64_t readable = slot.offset < device_size ? device_size - slot.offset : 0;
+  if (zone) {
+    const uint64_t into_zone = slot.offset - zone->start;
+    readable = std::min(readable, into_zone < zone->capacity ? zone->capacity - into_zone : 0);
+  }
+  readable = readable / block * block;
+  if (readable < kBinaryHeaderSize) {
     state.problem = _("too small to hold a LUKS2 header");
     return state;
   }
-  // Never read past the device, nor past what the zone holds.
-  uint64_t readable = (device_size - slot.offset) / block * block;
-  if (zone) readable = std::min(readable, zone->capacity);
 
   // One read for both copies at the default header size; more only when hdr_size says so.
   std::vector<uint8_t> head;
@@ -155,6 +160,14 @@ Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
   }
   state.headers.emplace(std::move(headers).value());
   const uint64_t image_size = state.headers->image_size();
+  // As stock cryptsetup refuses it ("Device is too small"): a header whose own metadata areas
+  // run past the end of the device describes no volume this device can hold.
+  if (image_size > device_size - slot.offset) {
+    state.image_present = false;
+    state.problem = FormatMsg(_("the device is too small: its metadata needs at least {} bytes"),
+                              slot.offset + image_size);
+    return state;
+  }
 
   // A sequential zone's write pointer says, without reading, how much of the copy is there.
   const bool sequential = zone && zone->is_sequential();

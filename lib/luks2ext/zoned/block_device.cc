@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <libzbd/zbd.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -14,7 +15,8 @@
 
 namespace luks2ext {
 
-Result<std::unique_ptr<BlockDevice>> OpenBlockDevice(const std::string& path, bool writable) {
+Result<std::unique_ptr<BlockDevice>> OpenBlockDevice(const std::string& path, bool writable,
+                                                     Exclusive exclusive) {
   struct stat st = {};
   if (::stat(path.c_str(), &st) != 0) {
     const int error_number = errno;
@@ -25,12 +27,57 @@ Result<std::unique_ptr<BlockDevice>> OpenBlockDevice(const std::string& path, bo
   }
   // Only a block device can be zoned; zbd_device_is_zoned reads the kernel's sysfs verdict.
   // When it cannot tell (< 0), PlainDevice still refuses a drive with a zone size.
+  // O_EXCL without O_CREAT means "exclusive" only for block devices (open(2)).
+  const int extra_flags = exclusive == Exclusive::kYes && S_ISBLK(st.st_mode) ? O_EXCL : 0;
   if (S_ISBLK(st.st_mode) && zbd_device_is_zoned(path.c_str()) > 0) {
-    ASSIGN_OR_RETURN(std::unique_ptr<ZbdDevice> zoned, ZbdDevice::Open(path, writable));
+    ASSIGN_OR_RETURN(std::unique_ptr<ZbdDevice> zoned,
+                     ZbdDevice::Open(path, writable, extra_flags));
     return std::unique_ptr<BlockDevice>(std::move(zoned));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<PlainDevice> plain, PlainDevice::Open(path, writable));
+  ASSIGN_OR_RETURN(std::unique_ptr<PlainDevice> plain,
+                   PlainDevice::Open(path, writable, extra_flags));
   return std::unique_ptr<BlockDevice>(std::move(plain));
+}
+
+Status CheckZoneReport(const Geometry& geometry, uint64_t first_start,
+                       const std::vector<Zone>& zones) {
+  const uint32_t block = geometry.logical_block_size;
+  if (block < 512 || block > 4096 || (block & (block - 1)) != 0)
+    return Error::WrongDevice(
+        FormatMsg(_("The drive reports a logical block size of {} bytes; Linux block devices "
+                    "have 512 to 4096."),
+                  block));
+  if (!geometry.is_zoned()) return Status::Ok();
+  if (geometry.zone_size == 0 || geometry.zone_size % block != 0 ||
+      geometry.zone_size > geometry.size)
+    return Error::WrongDevice(FormatMsg(
+        _("The drive reports an unusable zone size of {} bytes."), geometry.zone_size));
+  uint64_t expected_start = first_start;
+  for (const Zone& zone : zones) {
+    auto bad = [&zone](const char* why) {
+      return Error::WrongDevice(FormatMsg(_("The drive reports an inconsistent zone at offset "
+                                            "{}: {}."),
+                                          zone.start, why));
+    };
+    if (zone.start != expected_start) return bad(_("not where the previous zone ended"));
+    if (zone.start >= geometry.size) return bad(_("past the end of the device"));
+    const uint64_t room = geometry.size - zone.start;
+    if (zone.length != std::min(geometry.zone_size, room)) return bad(_("wrong length"));
+    if (zone.capacity < block || zone.capacity > zone.length || zone.capacity % block != 0)
+      return bad(_("capacity out of range"));
+    // Only these conditions have a meaningful write pointer (ZBC: read-only and offline zones,
+    // and a FULL one, report none).
+    const bool has_write_pointer = zone.condition == ZoneCondition::kEmpty ||
+                                   zone.condition == ZoneCondition::kImplicitOpen ||
+                                   zone.condition == ZoneCondition::kExplicitOpen ||
+                                   zone.condition == ZoneCondition::kClosed;
+    if (zone.is_sequential() && has_write_pointer &&
+        (zone.write_pointer < zone.start || zone.write_pointer - zone.start > zone.capacity ||
+         (zone.write_pointer - zone.start) % block != 0))
+      return bad(_("write pointer outside the zone"));
+    expected_start = zone.start + zone.length;
+  }
+  return Status::Ok();
 }
 
 const char* ZoneModelName(ZoneModel model) {

@@ -24,7 +24,9 @@ inline Error ErrnoError(int error_number, const std::string& action,
     case EROFS:
       return Error::NoPermission(std::move(message));
     case EBUSY:
-      return Error::Busy(std::move(message));
+      // What the kernel says to an O_EXCL open of a mounted or mapped device; cryptsetup's words.
+      return Error::Busy(FormatMsg(
+          _("Cannot use device {} which is in use (already mapped or mounted)."), device_path));
     case ENOMEM:
       return Error::OutOfMemory(std::move(message));
     default:

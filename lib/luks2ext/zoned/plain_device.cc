@@ -48,8 +48,9 @@ Status ReadBlockDeviceGeometry(int fd, const std::string& path, Geometry& geomet
 
 }  // namespace
 
-Result<std::unique_ptr<PlainDevice>> PlainDevice::Open(const std::string& path, bool writable) {
-  UniqueFd fd(::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+Result<std::unique_ptr<PlainDevice>> PlainDevice::Open(const std::string& path, bool writable,
+                                                       int extra_flags) {
+  UniqueFd fd(::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | extra_flags));
   if (!fd.valid()) {
     const int error_number = errno;
     if (error_number == ENOENT) {

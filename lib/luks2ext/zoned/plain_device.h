@@ -23,7 +23,9 @@ class PlainDevice : public BlockDevice {
   // Opens `path` read-write, or read-only when `writable` is false. Refuses a block device the
   // kernel reports as zoned (that one needs ZbdDevice), and anything that is neither a regular
   // file nor a block device.
-  static Result<std::unique_ptr<PlainDevice>> Open(const std::string& path, bool writable);
+  // `extra_flags` are added to open(2)'s flags (O_EXCL for an exclusive open).
+  static Result<std::unique_ptr<PlainDevice>> Open(const std::string& path, bool writable,
+                                                   int extra_flags = 0);
 
   const Geometry& geometry() const override { return geometry_; }
   std::string path() const override { return path_; }

@@ -73,12 +73,14 @@ ZbdDevice::ZbdDevice(std::string path, int fd, Geometry geometry, BounceBuffer b
 
 ZbdDevice::~ZbdDevice() { zbd_close(fd_); }
 
-Result<std::unique_ptr<ZbdDevice>> ZbdDevice::Open(const std::string& path, bool writable) {
+Result<std::unique_ptr<ZbdDevice>> ZbdDevice::Open(const std::string& path, bool writable,
+                                                   int extra_flags) {
   zbd_set_log_level(ZBD_LOG_NONE);  // the library never prints
   struct zbd_info info = {};
   errno = 0;
   const int fd =
-      zbd_open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_DIRECT | O_CLOEXEC, &info);
+      zbd_open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_DIRECT | O_CLOEXEC | extra_flags,
+               &info);
   if (fd < 0) {
     const int error_number = LibzbdErrno(fd);
     if (error_number == ENOENT) {
@@ -156,6 +158,7 @@ Result<std::vector<Zone>> ZbdDevice::ReportZones(uint64_t offset, uint32_t max_z
     zone.condition = ToZoneCondition(z.cond);
     zones.push_back(zone);
   }
+  RETURN_IF_ERROR(CheckZoneReport(geometry_, first * geometry_.zone_size, zones));
   return zones;
 }
 

@@ -30,7 +30,9 @@ class ZbdDevice : public BlockDevice {
 
   // Opens `path` read-write (or read-only when `writable` is false). WrongDevice when the
   // kernel does not report it zoned.
-  static Result<std::unique_ptr<ZbdDevice>> Open(const std::string& path, bool writable);
+  // `extra_flags` are added to open(2)'s flags (O_EXCL for an exclusive open).
+  static Result<std::unique_ptr<ZbdDevice>> Open(const std::string& path, bool writable,
+                                                 int extra_flags = 0);
 
   ~ZbdDevice() override;
   ZbdDevice(const ZbdDevice&) = delete;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -49,11 +50,12 @@ struct Zone {
   ZoneCondition condition = ZoneCondition::kNotWritePointer;
 
   bool is_sequential() const { return type != ZoneType::kConventional; }
-  // Bytes already written from the zone start, as far as the write pointer tells.
+  // Bytes already written from the zone start, as far as the write pointer tells; never more
+  // than the capacity, never negative, whatever the report says.
   uint64_t written() const {
-    if (!is_sequential()) return capacity;
-    if (condition == ZoneCondition::kFull) return capacity;
-    return write_pointer - start;
+    if (!is_sequential() || condition == ZoneCondition::kFull) return capacity;
+    if (write_pointer < start) return 0;
+    return std::min(write_pointer - start, capacity);
   }
 };
 
@@ -102,9 +104,28 @@ class BlockDevice {
   virtual Status Flush() = 0;
 };
 
+// Whether a block device is opened with O_EXCL: the kernel then refuses it while it is mounted,
+// mapped by device-mapper (dm-crypt, LVM...) or opened exclusively by anyone else, as
+// cryptsetup refuses to format or restore over a device in use. Regular files have no such
+// notion and are opened as usual.
+enum class Exclusive { kNo, kYes };
+
 // Opens a drive by path: libzbd backend when the kernel reports it zoned, plain backend
-// (regular file or ordinary block device) otherwise. `writable` false opens read-only.
-Result<std::unique_ptr<BlockDevice>> OpenBlockDevice(const std::string& path, bool writable);
+// (regular file or ordinary block device) otherwise. `writable` false opens read-only. With
+// Exclusive::kYes a block device in use is Error::Busy ("... in use (already mapped or
+// mounted)"), and it stays exclusively held while the returned device lives.
+Result<std::unique_ptr<BlockDevice>> OpenBlockDevice(const std::string& path, bool writable,
+                                                     Exclusive exclusive = Exclusive::kNo);
+
+// Checks a zone report against the geometry before anything is placed or read by it: the
+// zones are consecutive from `first_start`, each of the drive's zone size (the last may be
+// shorter), with a capacity of at least one logical block and at most the zone length, and a
+// write pointer inside [start, start + capacity] for sequential zones that are not FULL.
+// Also checks the geometry itself: a logical block size Linux can have (512..4096, a power of
+// two) and a zone size that is a multiple of it. A drive (or a bug) that reports anything
+// else is Error::WrongDevice, so no reader computes offsets from nonsense.
+Status CheckZoneReport(const Geometry& geometry, uint64_t first_start,
+                       const std::vector<Zone>& zones);
 
 const char* ZoneModelName(ZoneModel model);  // "host-managed", "host-aware", "none"
 const char* ZoneTypeName(ZoneType type);
