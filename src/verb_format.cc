@@ -76,11 +76,14 @@ Status ActionLuksFormat(const Invocation& call) {
   const std::string& path = call.args[0];
   ASSIGN_OR_RETURN(const luks2ext::FormatOptions format, FormatOptionsFrom(o));
 
-  // Plan on a read-only handle: every refusal (read-only drive, bad offset, too small) comes
-  // before anything is asked or written.
+  // Plan on a read-only handle: every refusal (read-only drive, bad offset, too small, a
+  // device in use) comes before anything is asked or written. --dry-run writes nothing, so it
+  // may look at a device in use.
   luks2ext::Layout layout;
   {
-    ASSIGN_OR_RETURN(auto probe, luks2ext::OpenBlockDevice(path, false));
+    ASSIGN_OR_RETURN(auto probe, luks2ext::OpenBlockDevice(path, false,
+                                                           o.dry_run ? luks2ext::Exclusive::kNo
+                                                                     : luks2ext::Exclusive::kYes));
     ASSIGN_OR_RETURN(layout, luks2ext::PlanFormat(*probe, format));
     if (o.dry_run) {
       // What would happen, and nothing else: no question, no passphrase, no write.
@@ -97,7 +100,7 @@ Status ActionLuksFormat(const Invocation& call) {
                    ReadPassphrase(source, FormatMsg(_("Enter passphrase for {}: "), path),
                                   /*verify=*/InteractiveInput()));
 
-  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, true));
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, true, luks2ext::Exclusive::kYes));
   ASSIGN_OR_RETURN(const std::string uuid,
                    luks2ext::FormatVolume(*device, layout, format, passphrase));
   PrintVerbose(o, FormatMsg(_("Formatted {} as LUKS2 {} ({} placement, data at {})."), path, uuid,

@@ -58,7 +58,8 @@ Status ActionLuksHeaderRestore(const Invocation& call) {
   const Options& o = call.options;
   const std::string& path = call.args[0];
   ASSIGN_OR_RETURN(const std::string file, BackupFileOption(o, "luksHeaderRestore"));
-  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, true));
+  // Replacing the header under a mapping or a mount would pull its keys from under it.
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, true, luks2ext::Exclusive::kYes));
   // The file is checked before anything is asked or written.
   ASSIGN_OR_RETURN(const std::string backup_uuid, luks2ext::BackupUuid(*device, file));
   ASSIGN_OR_RETURN(const std::optional<std::string> current, luks2ext::CurrentUuid(*device));
@@ -84,7 +85,8 @@ Status ActionLuksHeaderRestore(const Invocation& call) {
 }
 
 Status ActionRepair(const Invocation& call) {
-  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.args[0], true));
+  ASSIGN_OR_RETURN(auto device,
+                   luks2ext::OpenBlockDevice(call.args[0], true, luks2ext::Exclusive::kYes));
   ASSIGN_OR_RETURN(auto volume, luks2ext::Volume::Open(*device));
   PrintWarnings(*volume);
   ASSIGN_OR_RETURN(const std::string done, volume->Repair());
