@@ -1,13 +1,17 @@
 #include "passphrase.h"
 
 #include <fcntl.h>
+#include <string.h>  // explicit_bzero
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <string_view>
 
 #include "i18n.h"
 
@@ -16,6 +20,7 @@ namespace zcryptsetup {
 using luks2ext::Error;
 using luks2ext::Result;
 using luks2ext::Secret;
+using luks2ext::Status;
 
 namespace {
 
@@ -36,35 +41,147 @@ class Fd {
   int fd_;
 };
 
-// Reads up to `limit` bytes (or to the first newline when `line` is set) into a Secret.
-Result<Secret> ReadFrom(int fd, uint64_t skip, uint64_t limit, bool line) {
-  char c = 0;
-  for (uint64_t i = 0; i < skip; ++i) {
-    const ssize_t n = read(fd, &c, 1);
-    if (n < 0 && errno == EINTR) { --i; continue; }
-    if (n <= 0) return Error::WrongParameters(_("Cannot skip the requested keyfile offset."));
-  }
+// Key bytes pass through here on their way into a Secret: wiped when it goes.
+struct WipedBuffer {
+  WipedBuffer() = default;
+  WipedBuffer(const WipedBuffer&) = delete;
+  WipedBuffer& operator=(const WipedBuffer&) = delete;
+  ~WipedBuffer() { explicit_bzero(bytes, sizeof bytes); }
+  char bytes[4096];
+};
+
+Error ReadError() {
+  return Error::WrongParameters(FormatMsg(_("Cannot read the key: {}."), std::strerror(errno)));
+}
+
+// One line (a passphrase typed or piped): byte by byte, so that nothing after the newline is
+// taken from the stream. At most `limit` bytes.
+Result<Secret> ReadLine(int fd, uint64_t limit) {
   Secret secret;
+  char c = 0;
   while (secret.size() < limit) {
     const ssize_t n = read(fd, &c, 1);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error::WrongParameters(FormatMsg(_("Cannot read the key: {}."), std::strerror(errno)));
-    if (n == 0) break;
-    if (line && c == '\n') break;
+    if (n < 0) return ReadError();
+    if (n == 0 || c == '\n') break;
     secret.Append(c);
   }
-  c = 0;
+  explicit_bzero(&c, sizeof c);
+  return secret;
+}
+
+// Appends what `fd` holds, to its end or to `limit` bytes in all, in chunks.
+Status ReadChunks(int fd, uint64_t limit, Secret* secret) {
+  WipedBuffer buffer;
+  while (secret->size() < limit) {
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(sizeof buffer.bytes, limit - secret->size()));
+    const ssize_t n = read(fd, buffer.bytes, want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ReadError();
+    if (n == 0) break;
+    secret->Append(std::string_view(buffer.bytes, static_cast<size_t>(n)));
+  }
+  return Status::Ok();
+}
+
+// keyfile-offset on a stream that cannot seek (standard input, a pipe): read and discarded in
+// bounded chunks. Counts down, so no offset can wrap; a stream ending first is an error.
+Status Discard(int fd, uint64_t offset) {
+  WipedBuffer buffer;  // the skipped bytes may be key material too
+  for (uint64_t left = offset; left > 0;) {
+    const ssize_t n = read(fd, buffer.bytes, std::min<uint64_t>(sizeof buffer.bytes, left));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ReadError();
+    if (n == 0)
+      return Error::WrongParameters(
+          FormatMsg(_("Cannot skip to the keyfile offset {}: standard input ends first."), offset));
+    left -= static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+// systemd-cryptsetup's warning, for a key file others may read (or execute) or write.
+void WarnAboutMode(const std::string& path, mode_t mode) {
+  const bool readable = (mode & (S_IROTH | S_IXOTH)) != 0;
+  const bool writable = (mode & S_IWOTH) != 0;
+  if (readable && writable)
+    std::cerr << FormatMsg(_("Key file {} is world-readable and world-writable. This is not a "
+                             "good idea!"),
+                           path)
+              << '\n';
+  else if (readable)
+    std::cerr << FormatMsg(_("Key file {} is world-readable. This is not a good idea!"), path)
+              << '\n';
+  else if (writable)
+    std::cerr << FormatMsg(_("Key file {} is world-writable. This is not a good idea!"), path)
+              << '\n';
+}
+
+// A key file: a regular file, or a block device (a raw key on a USB stick, which crypttab
+// orders after its device unit). Anything else is refused before a byte is read: a FIFO
+// would block the boot (the unit has no timeout), a character device or socket may never end.
+Result<Secret> ReadKeyFileAt(const std::string& path, uint64_t offset, uint64_t limit,
+                             uint64_t wanted) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is cleared once fstat() has
+  // shown a file that does not block. Symbolic links are followed: /dev/disk/by-id/... and
+  // links into /etc/keys are ordinary crypttab key files.
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (fd.get() < 0)
+    return Error::WrongParameters(
+        FormatMsg(_("Failed to open key file {}: {}."), path, std::strerror(errno)));
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0)
+    return Error::WrongParameters(
+        FormatMsg(_("Cannot stat key file {}: {}."), path, std::strerror(errno)));
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+    return Error::WrongParameters(FormatMsg(
+        _("Key file {} is not a regular file (nor a block device); use '-' to read the key "
+          "from standard input."),
+        path));
+  const int flags = fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
+    return Error::WrongParameters(
+        FormatMsg(_("Cannot read key file {}: {}."), path, std::strerror(errno)));
+  if (S_ISREG(st.st_mode)) WarnAboutMode(path, st.st_mode);
+
+  // A block device's size is where its end is; a regular file's, st_size.
+  const off_t end = S_ISREG(st.st_mode) ? st.st_size : lseek(fd.get(), 0, SEEK_END);
+  if (end < 0)
+    return Error::WrongParameters(
+        FormatMsg(_("Cannot read key file {}: {}."), path, std::strerror(errno)));
+  const auto size = static_cast<uint64_t>(end);
+  if (offset > size)
+    return Error::WrongParameters(
+        FormatMsg(_("Cannot seek to the keyfile offset {}: key file {} holds {} bytes."), offset,
+                  path, size));
+  // offset <= size <= INT64_MAX, so it fits off_t; size - offset cannot wrap.
+  if (wanted > size - offset)
+    return Error::WrongParameters(_("Cannot read the requested amount of data from the key file."));
+  if (lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0)
+    return Error::WrongParameters(
+        FormatMsg(_("Cannot seek to the keyfile offset {}: {}."), offset, std::strerror(errno)));
+  Secret secret;
+  RETURN_IF_ERROR(ReadChunks(fd.get(), limit, &secret));
   return secret;
 }
 
 Result<Secret> ReadKeyFile(const PassphraseSource& source) {
+  // cryptsetup's limit bounds keyfile-size too: a huge size must not read without end.
+  if (source.keyfile_size > kMaxKeyFileSize)
+    return Error::WrongParameters(
+        FormatMsg(_("Key file size {} is over the limit of 8 MiB ({} bytes)."), source.keyfile_size,
+                  kMaxKeyFileSize));
   const uint64_t limit = source.keyfile_size ? source.keyfile_size : kMaxKeyFileSize;
-  if (source.key_file == "-") return ReadFrom(STDIN_FILENO, source.keyfile_offset, limit, false);
-  Fd fd(open(source.key_file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0)
-    return Error::WrongParameters(FormatMsg(_("Failed to open key file {}: {}."), source.key_file,
-                                            std::strerror(errno)));
-  ASSIGN_OR_RETURN(Secret secret, ReadFrom(fd.get(), source.keyfile_offset, limit, false));
+  Secret secret;
+  if (source.key_file == "-") {
+    RETURN_IF_ERROR(Discard(STDIN_FILENO, source.keyfile_offset));
+    RETURN_IF_ERROR(ReadChunks(STDIN_FILENO, limit, &secret));
+  } else {
+    ASSIGN_OR_RETURN(
+        secret, ReadKeyFileAt(source.key_file, source.keyfile_offset, limit, source.keyfile_size));
+  }
+  // A short read (standard input ending, a file shrinking under us) gives too few bytes.
   if (source.keyfile_size && secret.size() < source.keyfile_size)
     return Error::WrongParameters(_("Cannot read the requested amount of data from the key file."));
   return secret;
@@ -83,7 +200,7 @@ Result<Secret> AskTerminal(const std::string& prompt) {
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     tcsetattr(fd, TCSANOW, &quiet);  // keep typed-ahead input
   }
-  auto secret = ReadFrom(fd, 0, kMaxPassphraseLength, true);
+  auto secret = ReadLine(fd, kMaxPassphraseLength);
   if (have_termios) tcsetattr(fd, TCSANOW, &saved);
   (void)!write(out, "\n", 1);
   return secret;
@@ -102,7 +219,7 @@ Result<Secret> ReadPassphrase(const PassphraseSource& source, const std::string&
   }
   if (!InteractiveInput()) {
     // Not a terminal: one line of standard input, newline dropped (as cryptsetup does).
-    ASSIGN_OR_RETURN(Secret secret, ReadFrom(STDIN_FILENO, 0, kMaxKeyFileSize, true));
+    ASSIGN_OR_RETURN(Secret secret, ReadLine(STDIN_FILENO, kMaxKeyFileSize));
     if (secret.empty()) return Error::NoPermission(_("No passphrase was given on standard input."));
     return secret;
   }

@@ -13,11 +13,14 @@ namespace zcryptsetup {
 struct PassphraseSource {
   std::string key_file;        // "" = ask; "-" = standard input
   uint64_t keyfile_offset = 0;
-  uint64_t keyfile_size = 0;   // 0 = all (up to the 8 MiB cryptsetup limit)
+  uint64_t keyfile_size = 0;   // 0 = all (up to the 8 MiB cryptsetup limit); at most 8 MiB
 };
 
 // Reads the passphrase. `prompt` is shown when asking on a terminal; with `verify`, asks a
 // second time and fails (exit 2) when the two differ.
+// A key file must be a regular file or a block device (exit 1 otherwise: a FIFO would hang the
+// boot); one that others may read or write is used with a warning on stderr. keyfile-offset
+// seeks in a file (exit 1 past its end) and is read and discarded on standard input.
 luks2ext::Result<luks2ext::Secret> ReadPassphrase(const PassphraseSource& source,
                                                   const std::string& prompt, bool verify);
 

@@ -5,14 +5,15 @@
 // openers running at once stays under a budget: argon2 may ask for up to 1 GiB per drive, and
 // 60 drives at boot must not exhaust memory. Each child's real peak memory comes back through
 // wait4(), so the printed peak is measured, not estimated.
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
-#include <map>
 
 #include "actions.h"
 #include "i18n.h"
@@ -70,9 +71,6 @@ struct Job {
   std::string device;
   uint64_t memory = 0;  // bytes the unlock may take
   std::optional<Secret> passphrase;
-  pid_t pid = 0;
-  int exit_code = 0;
-  long peak_kib = 0;
 };
 
 Status Prepare(const CrypttabEntry& entry, Job& job) {
@@ -116,15 +114,70 @@ Status OpenEntry(const CrypttabEntry& entry, const std::string& device_path,
   }
 }
 
+// The real OpenerProcesses: a forked child runs OpenEntry for its job and exits with its
+// exit code; wait4() gives that code and the child's own peak memory, measured by the kernel.
+class ForkedOpeners : public luks2ext::OpenerProcesses {
+ public:
+  explicit ForkedOpeners(const std::vector<Job>& jobs) : jobs_(jobs) {}
+
+  int Start(size_t index) override {
+    const Job& job = jobs_[index];
+    std::cout.flush();
+    std::cerr.flush();
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const Status status = OpenEntry(*job.entry, job.device, job.passphrase);
+      if (!status.ok()) std::cerr << job.entry->name << ": " << status.error().message() << '\n';
+      std::cerr.flush();
+      _exit(status.ok() ? 0 : static_cast<int>(status.error().code()));
+    }
+    return pid;
+  }
+
+  int WaitAny(int* exit_code, long* peak_kib) override {
+    int wstatus = 0;
+    rusage usage{};
+    const pid_t pid = wait4(-1, &wstatus, 0, &usage);
+    if (pid < 0) return -1;
+    // Killed by a signal: not opened, reported as the generic failure.
+    *exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 1;
+    *peak_kib = usage.ru_maxrss;
+    return pid;
+  }
+
+ private:
+  const std::vector<Job>& jobs_;
+};
+
+// SIGCHLD set to "ignore" (inherited through exec from whoever started us) makes the kernel
+// reap the openers itself, and their exit codes are lost. Default handling while they run.
+class DefaultSigchld {
+ public:
+  DefaultSigchld() {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    restore_ = sigaction(SIGCHLD, &dfl, &saved_) == 0;
+  }
+  ~DefaultSigchld() {
+    if (restore_) sigaction(SIGCHLD, &saved_, nullptr);
+  }
+  DefaultSigchld(const DefaultSigchld&) = delete;
+  DefaultSigchld& operator=(const DefaultSigchld&) = delete;
+
+ private:
+  struct sigaction saved_ {};
+  bool restore_ = false;
+};
+
 Status OpenAll(const std::vector<CrypttabEntry>& entries, uint64_t budget) {
   const auto started = std::chrono::steady_clock::now();
   std::vector<Job> jobs;
   Status first_failure;
-  int failures = 0;
+  size_t attempted = 0;  // entries that were to be opened: the summary counts from these
   auto fail = [&](const CrypttabEntry& entry, const Error& error) {
     std::cerr << FormatMsg(_("{}: not opened: {}"), entry.name, error.message()) << '\n';
     if (entry.options.nofail) return;  // nofail: reported, but boot goes on
-    ++failures;
     if (first_failure.ok()) first_failure = error;
   };
   for (const CrypttabEntry& entry : entries) {
@@ -133,6 +186,7 @@ Status OpenAll(const std::vector<CrypttabEntry>& entries, uint64_t budget) {
       std::cout << FormatMsg(_("{}: already active"), entry.name) << '\n';
       continue;
     }
+    ++attempted;
     Job job;
     if (Status s = Prepare(entry, job); !s.ok()) {
       fail(entry, s.error());
@@ -151,63 +205,45 @@ Status OpenAll(const std::vector<CrypttabEntry>& entries, uint64_t budget) {
     jobs.push_back(std::move(job));
   }
 
-  uint64_t in_use = 0, peak_in_use = 0;
-  size_t next = 0, running = 0, done = 0;
-  std::map<pid_t, Job*> children;
-  while (done < jobs.size()) {
-    // Start what fits; a drive larger than the whole budget runs alone.
-    while (next < jobs.size() && (running == 0 || in_use + jobs[next].memory <= budget)) {
-      Job& job = jobs[next++];
-      std::cout.flush();
-      std::cerr.flush();
-      const pid_t pid = fork();
-      if (pid == 0) {
-        const Status status = OpenEntry(*job.entry, job.device, job.passphrase);
-        if (!status.ok()) std::cerr << job.entry->name << ": " << status.error().message() << '\n';
-        std::cerr.flush();
-        _exit(status.ok() ? 0 : static_cast<int>(status.error().code()));
-      }
-      if (pid < 0) return Error::OutOfMemory(_("Cannot start an opener process."));
-      job.pid = pid;
-      children[pid] = &job;
-      in_use += job.memory;
-      peak_in_use = std::max(peak_in_use, in_use);
-      ++running;
-    }
-    int wstatus = 0;
-    rusage usage{};
-    const pid_t pid = wait4(-1, &wstatus, 0, &usage);
-    if (pid < 0) break;
-    Job& job = *children.at(pid);
-    children.erase(pid);
-    job.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 1;
-    job.peak_kib = usage.ru_maxrss;  // this opener's own peak, measured by the kernel
-    in_use -= job.memory;
-    --running;
-    ++done;
-    if (job.passphrase) job.passphrase->Wipe();
-    if (job.exit_code == 0) {
-      std::cout << FormatMsg(_("[{}/{}] {}: opened ({}{})"), done, jobs.size(), job.entry->name,
-                             job.device, job.entry->options.force_inline ? _(", inline") : "")
-                << std::endl;
-    } else {
-      std::cout << FormatMsg(_("[{}/{}] {}: failed"), done, jobs.size(), job.entry->name)
-                << std::endl;
-      fail(*job.entry, Error(static_cast<luks2ext::ExitCode>(job.exit_code),
-                             FormatMsg(_("exit code {}"), job.exit_code)));
-    }
+  std::vector<uint64_t> memory;
+  for (const Job& job : jobs) memory.push_back(job.memory);
+  size_t done = 0;
+  DefaultSigchld sigchld;
+  ForkedOpeners processes(jobs);
+  const luks2ext::OpenerRun run = luks2ext::RunOpeners(
+      memory, budget, processes, [&](size_t index, const luks2ext::OpenerResult& result) {
+        Job& job = jobs[index];
+        ++done;
+        if (job.passphrase) job.passphrase->Wipe();
+        if (result.outcome == luks2ext::OpenerOutcome::kOpened) {
+          std::cout << FormatMsg(_("[{}/{}] {}: opened ({}{})"), done, jobs.size(), job.entry->name,
+                                 job.device, job.entry->options.force_inline ? _(", inline") : "")
+                    << std::endl;
+          return;
+        }
+        std::cout << FormatMsg(_("[{}/{}] {}: failed"), done, jobs.size(), job.entry->name)
+                  << std::endl;
+        fail(*job.entry, Error(static_cast<luks2ext::ExitCode>(result.exit_code),
+                               FormatMsg(_("exit code {}"), result.exit_code)));
+      });
+  // Jobs the run could not start or lost track of: not opened, and said so.
+  size_t opened = 0;
+  long largest_kib = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const luks2ext::OpenerResult& result = run.results[i];
+    largest_kib = std::max(largest_kib, result.peak_kib);
+    if (result.outcome == luks2ext::OpenerOutcome::kOpened) ++opened;
+    if (result.outcome == luks2ext::OpenerOutcome::kNotStarted ||
+        result.outcome == luks2ext::OpenerOutcome::kLost)
+      fail(*jobs[i].entry, run.status.ok() ? Error::WrongParameters(_("its opener did not run."))
+                                           : run.status.error());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << FormatMsg(_("Opened {} of {} drives in {:.1f} s; PBKDF memory budget {} MiB, "
                            "most reserved at once {} MiB, largest opener {} MiB."),
-                         jobs.size() - static_cast<size_t>(failures), jobs.size(), seconds,
-                         budget >> 20, peak_in_use >> 20,
-                         [&] {
-                           long most = 0;
-                           for (const Job& job : jobs) most = std::max(most, job.peak_kib);
-                           return most >> 10;
-                         }())
+                         opened, attempted, seconds, budget >> 20, run.most_reserved >> 20,
+                         largest_kib >> 10)
             << std::endl;
   return first_failure;
 }

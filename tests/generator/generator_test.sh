@@ -68,8 +68,8 @@ check "late dir untouched" [ -z "$(ls -A "$D/late")" ]
 # home: a required volume by UUID with a key file.
 U=$N/zcryptsetup@home.service
 check "home unit written" [ -f "$U" ]
-check "home ExecStart" has_line "$U" "ExecStart=$SBINDIR/zcryptsetup crypttab open \"home\" --crypttab \"$CT\""
-check "home ExecStop" has_line "$U" "ExecStop=$SBINDIR/zcryptsetup crypttab close \"home\" --crypttab \"$CT\""
+check "home ExecStart" has_line "$U" "ExecStart=$SBINDIR/zcryptsetup crypttab open --crypttab \"$CT\" -- \"home\""
+check "home ExecStop" has_line "$U" "ExecStop=$SBINDIR/zcryptsetup crypttab close --crypttab \"$CT\" -- \"home\""
 check "home Type=oneshot" has_line "$U" "Type=oneshot"
 check "home RemainAfterExit" has_line "$U" "RemainAfterExit=yes"
 check "home DefaultDependencies=no" has_line "$U" "DefaultDependencies=no"
@@ -118,14 +118,14 @@ check "opt after header device" has_line "$U" 'After=dev-disk-by\x2dpartlabel-hd
 # my-vol.2: escaping of a '-' in the name and of the device path.
 U=$N/'zcryptsetup@my\x2dvol.2.service'
 check "my-vol.2 unit name escaped" [ -f "$U" ]
-check "my-vol.2 ExecStart unescaped name" has_line "$U" "ExecStart=$SBINDIR/zcryptsetup crypttab open \"my-vol.2\" --crypttab \"$CT\""
+check "my-vol.2 ExecStart unescaped name" has_line "$U" "ExecStart=$SBINDIR/zcryptsetup crypttab open --crypttab \"$CT\" -- \"my-vol.2\""
 check "my-vol.2 device escaped" has_line "$U" 'BindsTo=dev-disk-by\x2did-ata\x2dX_Y\x2dpart1.device'
 check "my-vol.2 mapper link" [ -L "$N"/'dev-mapper-my\x2dvol.2.device.requires/zcryptsetup@my\x2dvol.2.service' ]
 
 # we$rd%1: specifier and variable characters in the name; a label with a '/'.
 U=$N/'zcryptsetup@we\x24rd\x251.service'
 check "we\$rd%1 unit name escaped" [ -f "$U" ]
-check "we\$rd%1 ExecStart quoted" has_line "$U" "ExecStart=$SBINDIR/zcryptsetup crypttab open \"we\$\$rd%%1\" --crypttab \"$CT\""
+check "we\$rd%1 ExecStart quoted" has_line "$U" "ExecStart=$SBINDIR/zcryptsetup crypttab open --crypttab \"$CT\" -- \"we\$\$rd%%1\""
 check "label with / encoded by udev, then escaped" has_line "$U" 'BindsTo=dev-disk-by\x2dlabel-my\x5cx2flabel.device'
 
 # crlf: the CR is not part of the options.
@@ -155,6 +155,8 @@ D=$WORK/env; mkdir -p "$D/n" "$D/e" "$D/l"
 SYSTEMD_CRYPTTAB=$WORK/env.crypttab "$GEN" "$D/n" "$D/e" "$D/l" 2>"$D/stderr"
 check "SYSTEMD_CRYPTTAB run exits 0" [ $? -eq 0 ]
 check "SYSTEMD_CRYPTTAB honoured" [ -f "$D/n/zcryptsetup@envvol.service" ]
+check "SYSTEMD_CRYPTTAB file passed on, options before --" has_line "$D/n/zcryptsetup@envvol.service" \
+  "ExecStart=$SBINDIR/zcryptsetup crypttab open --crypttab \"$WORK/env.crypttab\" -- \"envvol\""
 check "--crypttab wins over SYSTEMD_CRYPTTAB" bash -c \
   'd=$(mktemp -d) && SYSTEMD_CRYPTTAB=$2 "$1" --crypttab "$3" "$d" "$d" "$d" && [ -f "$d/zcryptsetup@home.service" ] && [ ! -e "$d/zcryptsetup@envvol.service" ]; r=$?; rm -rf "$d"; exit $r' \
   _ "$GEN" "$WORK/env.crypttab" "$CT" 2>/dev/null
@@ -171,6 +173,103 @@ check "no force-inline entries: nothing generated" [ -z "$(ls -A "$D/normal")" ]
 check "one directory instead of three is refused" [ $? -ne 0 ]
 "$GEN" 2>/dev/null
 check "no arguments refused" [ $? -ne 0 ]
+
+# --- control characters: no crypttab byte may start a new unit line (issue 8) ---------------
+# systemd ends a unit-file line at LF, CR or NUL: a CR in any field would add a line such as
+# ExecStartPre=. Such lines are bad lines, reported and skipped.
+INJ=$WORK/inject.crypttab
+{
+  printf 'crkey /dev/sdx /k\rExecStartPre=/bin/evil force-inline\n'
+  printf 'crname\rExecStartPre=evil /dev/sdx - force-inline\n'
+  printf 'nulkey /dev/sdx /k\0ExecStartPre=/bin/evil force-inline\n'
+  printf 'escdev /dev/sdx\033[2J - force-inline\n'
+  printf 'crhdr /dev/sdx - force-inline,header=/h\rExecStartPre=/bin/evil\n'
+  printf 'delname\177 /dev/sdx - force-inline\n'
+  printf 'good /dev/sdy - force-inline\n'
+  printf 'crlf2 /dev/sdz - force-inline\r\n'
+} >"$INJ"
+run inject --crypttab "$INJ"
+check "control characters: generator exits 0 (rc=$RC)" [ "$RC" -eq 0 ]
+for n in 1 2 3 4 5 6; do
+  check "control characters: line $n reported" grep -q "inject.crypttab line $n: .*control character" "$D/stderr"
+done
+UNITS=$(cd "$D/normal" && ls -1 -- *.service | sort | tr '\n' ' ')
+check "control characters: only the clean lines generated ($UNITS)" \
+  [ "$UNITS" = 'zcryptsetup@crlf2.service zcryptsetup@good.service ' ]
+check "control characters: no injected command anywhere" bash -c '! grep -rqa "ExecStartPre=.*evil" "$1"' _ "$D/normal"
+check "control characters: no control byte in any generated file" \
+  bash -c '! grep -rqaP "[\\x00-\\x08\\x0b-\\x1f\\x7f]" "$1"' _ "$D/normal"
+check "control characters: not echoed to the log either" bash -c '! grep -qaP "[\\x00\\x0d\\x1b\\x7f]" "$1"' _ "$D/stderr"
+# crypttab check applies the same rule (the same parser).
+if [ "$(basename "$TOOL")" = zcryptsetup ]; then
+  out=$("$TOOL" crypttab check --crypttab "$INJ" 2>&1 </dev/null); rc=$?
+  check "crypttab check: exit 1 for control characters (rc=$rc)" [ "$rc" -eq 1 ]
+  for n in 1 2 3 4 5 6; do
+    check "crypttab check reports line $n" grep -q "inject.crypttab:$n: .*control character" <<<"$out"
+  done
+  check "crypttab check: 2 entries, 6 bad lines" grep -q "2 entries, 6 bad lines" <<<"$out"
+fi
+
+# The crypttab path is written into the units too (SourcePath=, comments, --crypttab): a path
+# with a control character generates nothing and fails, from --crypttab and $SYSTEMD_CRYPTTAB.
+for bad in $'cr\rExecStartPre=evil' $'nl\nExecStartPre=evil' $'esc\033x'; do
+  P=$WORK/$bad
+  cp "$WORK/env.crypttab" "$P"
+  what=$(printf %q "$bad")
+  run "path-$RANDOM" --crypttab "$P"
+  check "crypttab path $what refused (rc=$RC)" [ "$RC" -ne 0 ]
+  check "crypttab path $what: nothing generated" [ -z "$(ls -A "$D/normal")" ]
+  check "crypttab path $what: reported" grep -q "control character" "$D/stderr"
+  D=$WORK/env-$RANDOM; mkdir -p "$D/n" "$D/e" "$D/l"
+  SYSTEMD_CRYPTTAB=$P "$GEN" "$D/n" "$D/e" "$D/l" 2>"$D/stderr"
+  RC=$?
+  check "SYSTEMD_CRYPTTAB $what refused (rc=$RC)" [ "$RC" -ne 0 ]
+  check "SYSTEMD_CRYPTTAB $what: nothing generated" [ -z "$(ls -A "$D/n")" ]
+  rm -f "$P"
+done
+
+# --- names that look like options or dot files (issue 8) ---------------------------------------
+DASH=$WORK/dash.crypttab
+cat >"$DASH" <<'EOF'
+--all /dev/zcryptsetup-test-absent-1 - force-inline
+.dot /dev/zcryptsetup-test-absent-2 - force-inline
+-q /dev/zcryptsetup-test-absent-3 - force-inline
+control /dev/zcryptsetup-test-absent-4 - force-inline
+.. /dev/zcryptsetup-test-absent-5 - force-inline
+EOF
+run dash --crypttab "$DASH"
+N=$D/normal
+check "dash names: generator exits 0 (rc=$RC)" [ "$RC" -eq 0 ]
+check "name control refused (device-mapper keeps it)" grep -q "dash.crypttab line 4: .*control" "$D/stderr"
+check "name .. refused" grep -q "dash.crypttab line 5: " "$D/stderr"
+UNITS=$(cd "$N" && ls -1 -- *.service | sort | tr '\n' ' ')
+check "dash names: units ($UNITS)" \
+  [ "$UNITS" = 'zcryptsetup@\x2d\x2dall.service zcryptsetup@\x2dq.service zcryptsetup@\x2edot.service ' ]
+U=$N/'zcryptsetup@\x2d\x2dall.service'
+check "--all: the name comes after --" has_line "$U" "ExecStart=$SBINDIR/zcryptsetup crypttab open --crypttab \"$DASH\" -- \"--all\""
+check "--all: ExecStop too" has_line "$U" "ExecStop=$SBINDIR/zcryptsetup crypttab close --crypttab \"$DASH\" -- \"--all\""
+U=$N/'zcryptsetup@\x2edot.service'
+# blockdev@ targets are named from the device path (the mounts of /dev/mapper/.dot wait for
+# that one), and systemd escapes a leading '.' only at the start of the whole string.
+check ".dot: blockdev target named from the path" has_line "$U" "Before=blockdev@dev-mapper-.dot.target"
+check ".dot: blockdev target wanted" has_line "$U" "Wants=blockdev@dev-mapper-.dot.target"
+check ".dot: mapper device link" link_to "$N/dev-mapper-.dot.device.requires/zcryptsetup@\x2edot.service" "../zcryptsetup@\x2edot.service"
+if command -v systemd-escape >/dev/null; then
+  for name in --all .dot -q; do
+    U=$N/zcryptsetup@$(systemd-escape -- "$name").service
+    check "systemd-escape agrees on $name" [ -f "$U" ]
+    check "systemd-escape --path agrees on blockdev@ for $name" \
+      has_line "$U" "Before=$(systemd-escape --path --template=blockdev@.target -- "/dev/mapper/$name")"
+  done
+fi
+# The Exec line as zcryptsetup parses it: "--all" is the entry's name, not the option.
+if [ "$(basename "$TOOL")" = zcryptsetup ]; then
+  U=$N/'zcryptsetup@\x2d\x2dall.service'
+  cmd=$(sed -n "s|^ExecStart=$SBINDIR/zcryptsetup |\"\$TOOL\" |p" "$U")
+  out=$(eval "$cmd" 2>&1 </dev/null); rc=$?
+  check "ExecStart of --all opens that entry only (rc=$rc): $out" \
+    bash -c '[ "$1" -eq 4 ] && grep -q absent-1 <<<"$2" && ! grep -q -e absent-2 -e "drives in" <<<"$2"' _ "$rc" "$out"
+fi
 
 # --- systemd-analyze verify -----------------------------------------------------------------
 if command -v systemd-analyze >/dev/null; then

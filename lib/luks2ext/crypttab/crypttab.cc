@@ -4,16 +4,19 @@
 #include <blkid/blkid.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 
 #include "i18n.h"
 #include "luks2ext/number.h"
+#include "luks2ext/systemd_unit.h"
 
 namespace luks2ext {
 namespace {
@@ -123,9 +126,12 @@ std::optional<std::string> ParseFields(const std::vector<std::string_view>& fiel
     return FormatMsg(_("Too many fields ({}); expected: name device [keyfile [options]]."),
                      fields.size());
   entry->name = std::string(fields[0]);
+  // The names device-mapper refuses (the kernel's dm-ioctl check_name(), libdevmapper's
+  // length). A name starting with '-' is a valid mapping; callers pass it after "--".
+  if (entry->name.empty()) return std::string(_("Volume name is empty."));
   if (entry->name.find('/') != std::string::npos)
     return FormatMsg(_("Volume name {} must not contain '/'."), entry->name);
-  if (entry->name == "." || entry->name == "..")
+  if (entry->name == "." || entry->name == ".." || entry->name == "control")
     return FormatMsg(_("Volume name {} is not a valid device-mapper name."), entry->name);
   if (entry->name.size() > kMaxMapperNameLength)
     return FormatMsg(_("Volume name is longer than {} characters."), kMaxMapperNameLength);
@@ -149,7 +155,7 @@ std::optional<std::string> ParseFields(const std::vector<std::string_view>& fiel
 }
 
 struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
+  void operator()(std::FILE* f) const { (void)std::fclose(f); }
 };
 
 }  // namespace
@@ -164,14 +170,22 @@ Result<std::vector<CrypttabEntry>> ParseCrypttab(std::string_view text,
     std::string_view line = text.substr(0, newline);
     text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
     ++line_number;
-    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (line.ends_with('\r')) line.remove_suffix(1);  // a CRLF file; any other CR is refused
 
-    const std::vector<std::string_view> fields = SplitFields(line);
-    if (fields.empty() || fields[0].starts_with('#')) continue;
-
+    // Every field may end up in a generated unit, where a CR or NUL starts a new line: a
+    // control character anywhere, comments included, makes the line bad before any of its
+    // text is used or echoed in a message.
+    std::optional<std::string> message;
     CrypttabEntry entry;
     entry.line = line_number;
-    std::optional<std::string> message = ParseFields(fields, &entry);
+    if (const size_t bad = FindControlCharacter(line); bad != std::string_view::npos) {
+      message = FormatMsg(_("Line holds control character 0x{:02x} at byte {}."),
+                          static_cast<unsigned>(static_cast<unsigned char>(line[bad])), bad + 1);
+    } else {
+      const std::vector<std::string_view> fields = SplitFields(line);
+      if (fields.empty() || fields[0].starts_with('#')) continue;
+      message = ParseFields(fields, &entry);
+    }
     if (!message && names.contains(entry.name)) {
       const CrypttabEntry* first = FindCrypttabEntry(entries, entry.name);
       message = FormatMsg(_("Duplicate volume name {} (first on line {})."), entry.name,
@@ -227,7 +241,7 @@ std::string CrypttabDeviceNode(const std::string& spec) {
       node += static_cast<char>(c);
     } else {
       char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      (void)std::snprintf(hex, sizeof hex, "\\x%02x", c);
       node += hex;
     }
   }
@@ -250,6 +264,63 @@ Result<std::string> ResolveCrypttabDevice(const std::string& spec) {
     return Error::WrongDevice(
         FormatMsg(_("Device {} does not exist or access denied."), spec));
   return spec;
+}
+
+OpenerRun RunOpeners(const std::vector<uint64_t>& memory, uint64_t budget,
+                     OpenerProcesses& processes,
+                     const std::function<void(size_t, const OpenerResult&)>& on_end) {
+  OpenerRun run;
+  run.results.resize(memory.size());
+  std::map<int, size_t> running;  // process id -> job
+  uint64_t in_use = 0;
+  size_t next = 0;
+  bool may_start = true;
+  while (true) {
+    // Start what fits; a job larger than the whole budget runs alone.
+    while (may_start && next < memory.size() &&
+           (running.empty() || memory[next] <= budget - std::min(in_use, budget))) {
+      const int id = processes.Start(next);
+      if (id <= 0) {
+        // Resources are short (EAGAIN, ENOMEM): start nothing more, but wait for those
+        // running; the rest stay kNotStarted.
+        run.status = Error::OutOfMemory(
+            FormatMsg(_("Cannot start an opener process: {}."), std::strerror(errno)));
+        may_start = false;
+        break;
+      }
+      running.emplace(id, next);
+      in_use += memory[next];
+      run.most_reserved = std::max(run.most_reserved, in_use);
+      ++next;
+    }
+    if (running.empty()) break;
+
+    int exit_code = 0;
+    long peak_kib = 0;
+    const int id = processes.WaitAny(&exit_code, &peak_kib);
+    if (id < 0) {
+      if (errno == EINTR) continue;
+      // ECHILD: the openers were reaped behind our back (SIGCHLD ignored), so how they ended
+      // is unknown. None of them may count as opened.
+      const int err = errno;
+      for (const auto& [pid, job] : running) run.results[job].outcome = OpenerOutcome::kLost;
+      if (run.status.ok())
+        run.status = Error::WrongParameters(
+            FormatMsg(_("Cannot wait for the opener processes: {}."), std::strerror(err)));
+      break;
+    }
+    const auto it = running.find(id);
+    if (it == running.end()) continue;  // not one of ours
+    const size_t job = it->second;
+    running.erase(it);
+    in_use -= memory[job];
+    OpenerResult& result = run.results[job];
+    result.outcome = exit_code == 0 ? OpenerOutcome::kOpened : OpenerOutcome::kFailed;
+    result.exit_code = exit_code;
+    result.peak_kib = peak_kib;
+    if (on_end) on_end(job, result);
+  }
+  return run;
 }
 
 }  // namespace luks2ext

@@ -12,7 +12,7 @@ namespace {
 
 void AppendHex(unsigned char c, std::string* out) {
   char hex[5];
-  std::snprintf(hex, sizeof hex, "\\x%02x", c);
+  (void)std::snprintf(hex, sizeof hex, "\\x%02x", c);
   *out += hex;
 }
 
@@ -22,6 +22,29 @@ bool IsUnitNameSafe(char c) {
 }
 
 }  // namespace
+
+size_t FindControlCharacter(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return i;
+  }
+  return std::string_view::npos;
+}
+
+Status CheckUnitText(std::string_view text) {
+  int line_number = 1;
+  while (!text.empty()) {
+    const size_t newline = text.find('\n');
+    const std::string_view line = text.substr(0, newline);
+    if (const size_t bad = FindControlCharacter(line); bad != std::string_view::npos)
+      return Error::WrongParameters(
+          FormatMsg(_("Unit text line {} holds control character 0x{:02x}; it is not written."),
+                    line_number, static_cast<unsigned>(static_cast<unsigned char>(line[bad]))));
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    ++line_number;
+  }
+  return Status::Ok();
+}
 
 std::string SystemdEscape(std::string_view s) {
   std::string out;

@@ -102,6 +102,11 @@ TEST(CrypttabParse, GoodLines) {
       {"crlf /dev/sdg - discard\r", "crlf", "/dev/sdg", "",
        With([](CrypttabOptions* o) { o->discard = true; })},
       {std::string(127, 'n') + " /dev/sdh", std::string(127, 'n'), "/dev/sdh", "", Defaults()},
+      // device-mapper takes names that look like options; the units pass them after "--".
+      {"--all /dev/sdi", "--all", "/dev/sdi", "", Defaults()},
+      {"-q /dev/sdi", "-q", "/dev/sdi", "", Defaults()},
+      {".hidden /dev/sdi", ".hidden", "/dev/sdi", "", Defaults()},
+      {"controller /dev/sdi", "controller", "/dev/sdi", "", Defaults()},
   };
   for (const GoodLine& row : table) {
     SCOPED_TRACE(row.text);
@@ -132,6 +137,7 @@ TEST(CrypttabParse, BadLinesAreProblemsAndSkipped) {
       {"/dev/mapper/x /dev/sda", "'/'"},
       {". /dev/sda", "not a valid"},
       {".. /dev/sda", "not a valid"},
+      {"control /dev/sda", "not a valid"},  // the kernel keeps it for /dev/mapper/control
       {std::string(128, 'n') + " /dev/sda", "longer than 127"},
       {"a /dev/sda - luks extra", "Too many fields (5)"},
       {"a UUID= -", "names no value"},
@@ -174,6 +180,54 @@ TEST(CrypttabParse, BadLinesAreProblemsAndSkipped) {
     EXPECT_NE(strict.error().message().find("line 2"), std::string::npos)
         << strict.error().message();
   }
+}
+
+// A control character in a line would reach the generated units, where systemd ends a line
+// at a CR or NUL too: "/k\rExecStartPre=/bin/evil" as a key file is an injected command.
+TEST(CrypttabParse, ControlCharactersMakeABadLine) {
+  using namespace std::string_literals;
+  const std::vector<std::string> table = {
+      "a\rExecStartPre=/bin/evil /dev/sda",          // in the name
+      "a /dev/sda\rExecStartPre=/bin/evil",          // in the device
+      "a /dev/sda /k\rExecStartPre=/bin/evil",       // in the key file
+      "a /dev/sda - force-inline,header=/h\r/x",     // in an option value
+      "a /dev/sda - force-inline,x-\rExecStart=/x",  // in an unknown option
+      "a /dev/sda /k\0x"s,                           // NUL
+      "a\x01 /dev/sda",
+      "a /dev/sda\x1b[2J",
+      "a /dev/sda\x7f",
+      "a /dev/sda\v",
+      "a /dev/sda\f",
+      "a /dev/sda - luks\r\r",  // only one CR ends a line
+      "# a comment\rExecStartPre=/bin/evil",  // anywhere in a line, comments too
+      "\0"s,
+  };
+  for (const std::string& line : table) {
+    SCOPED_TRACE(testing::PrintToString(line));
+    std::vector<CrypttabProblem> problems;
+    auto entries = ParseCrypttab("# header comment\n" + line + "\ngood /dev/sdz\n", &problems);
+    ASSERT_TRUE(entries.ok());
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].line, 2);
+    EXPECT_NE(problems[0].message.find("control character"), std::string::npos)
+        << problems[0].message;
+    // The message names the byte, never echoes the line (it goes to the journal).
+    EXPECT_EQ(problems[0].message.find_first_of("\r\n"s + '\0'), std::string::npos);
+    ASSERT_EQ(entries->size(), 1u);
+    EXPECT_EQ((*entries)[0].name, "good");
+
+    auto strict = ParseCrypttab(line + "\n", nullptr);
+    ASSERT_FALSE(strict.ok());
+    EXPECT_EQ(strict.error().code(), ExitCode::kWrongParameters);
+  }
+  // A tab separates fields, and one trailing CR (a CRLF file) ends the line.
+  std::vector<CrypttabProblem> problems;
+  auto entries = ParseCrypttab("a\t/dev/sda\t-\tluks\r\nb /dev/sdb\r", &problems);
+  ASSERT_TRUE(entries.ok());
+  EXPECT_TRUE(problems.empty()) << problems[0].message;
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_TRUE((*entries)[0].options.luks);
+  EXPECT_EQ((*entries)[1].device, "/dev/sdb");
 }
 
 TEST(CrypttabParse, WholeFileWithCommentsBlanksCrlfAndDuplicates) {

@@ -2,6 +2,7 @@
 // of Exec*= arguments. Pure functions; used by zcryptsetup-generator.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +10,17 @@
 #include "luks2ext/error.h"
 
 namespace luks2ext {
+
+// The bytes that must never reach a unit file: ASCII control characters, 0x00 to 0x1f except
+// tab, and 0x7f. systemd ends a unit-file line at CR and NUL as well as LF, so one of them in a
+// value starts a line of the attacker's choosing (an ExecStartPre=, say). Returns the offset
+// of the first one, or std::string_view::npos.
+size_t FindControlCharacter(std::string_view text);
+
+// A whole unit file about to be written: every line (the text split at '\n') must be free of
+// control characters. WrongParameters naming the line otherwise. The generator's last line of
+// defence, should a value ever reach a unit without passing the crypttab parser's check.
+Status CheckUnitText(std::string_view text);
 
 // `systemd-escape STRING`: '/' becomes '-'; letters, digits, ':' and '_' stay, as does '.'
 // except in first place; every other byte (including '-' and '\') becomes \xNN.
