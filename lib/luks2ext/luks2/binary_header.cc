@@ -148,6 +148,13 @@ Status WriteHeaderCopy(const BinaryHeader& header, std::span<std::uint8_t> copy_
   return Status::Ok();
 }
 
+std::optional<std::uint16_t> LuksMagicVersion(std::span<const std::uint8_t> first_bytes) {
+  if (first_bytes.size() < kVersionOffset + 2 ||
+      !std::equal(std::begin(kPrimaryMagic), std::end(kPrimaryMagic), first_bytes.begin()))
+    return std::nullopt;
+  return LoadBigEndian<std::uint16_t>(first_bytes.data() + kVersionOffset);
+}
+
 bool IsLuks1Header(std::span<const std::uint8_t> first_bytes) {
   return first_bytes.size() >= kVersionOffset + 2 &&
          std::equal(std::begin(kPrimaryMagic), std::end(kPrimaryMagic), first_bytes.begin()) &&

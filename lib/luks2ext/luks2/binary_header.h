@@ -21,6 +21,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -104,6 +105,10 @@ struct BinaryHeader {
 // True when `first_bytes` start with a LUKS1 header: LUKS2's magic with version 1 (LUKS1 and
 // LUKS2 share the magic; the version, a big-endian u16 at 6, tells them apart).
 bool IsLuks1Header(std::span<const std::uint8_t> first_bytes);
+
+// The version field of bytes that start with the primary LUKS magic ("LUKS\xba\xbe"), whatever
+// the version; nullopt when the magic is not there (or fewer than 8 bytes are given).
+std::optional<std::uint16_t> LuksMagicVersion(std::span<const std::uint8_t> first_bytes);
 
 Result<BinaryHeader> DecodeBinaryHeader(std::span<const std::uint8_t> binary_header,
                                         std::uint64_t read_offset);

@@ -143,6 +143,13 @@ Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
   std::vector<uint8_t> head;
   ASSIGN_OR_RETURN(head, ReadBytes(device, slot.offset,
                                    std::min<uint64_t>(2 * kDefaultHeaderSize, readable)));
+  // LUKS's magic with another version is another format, not a damaged primary: stock
+  // cryptsetup refuses it ("Unsupported LUKS version") rather than look for a secondary.
+  if (const auto version = LuksMagicVersion(head); version && *version != kLuks2Version) {
+    state.problem = FormatMsg(_("the header at offset {} is LUKS version {}, not LUKS2"),
+                              slot.offset, *version);
+    return state;
+  }
   uint64_t needed = 2 * kMaxHdrSize;  // primary unusable: let the parser scan for a secondary
   if (auto bytes = Luks2Image::HeaderBytesNeeded(std::span(head).first(kBinaryHeaderSize));
       bytes.ok())

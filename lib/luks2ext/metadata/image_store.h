@@ -40,9 +40,12 @@ struct CopyState {
   std::optional<CommitRecord> record;  // set when a record decodes and matches the seqid
   bool record_read = false;            // kCheap may skip it
   bool image_present = false;  // the write pointer (or in-place storage) covers the image
+  // libcryptsetup's own load refuses the headers (its JSON rules are stricter than the
+  // codec's, which reads only what placement needs): such a copy is never chosen.
+  bool refused_by_libcryptsetup = false;
   std::string problem;          // why the copy is unusable or suspect; empty when fine
 
-  bool usable() const { return headers.has_value() && image_present; }
+  bool usable() const { return headers.has_value() && image_present && !refused_by_libcryptsetup; }
   uint64_t seqid() const { return headers ? headers->seqid() : 0; }
 };
 
