@@ -32,11 +32,20 @@ struct Action {
   const char* usage;
   ActionHandler run;
   std::vector<std::string_view> options;  // long names allowed beyond the common ones
+  // The verb reads a passphrase or handles key material: before it runs, its memory is locked
+  // and the process made non-dumpable (ProtectSecrets).
+  bool handles_keys = false;
 };
 
 // Runs the parsed command line: finds the action, checks its arguments and options against the
-// table, and calls it.
+// table, protects secrets if the action handles keys, and calls it.
 luks2ext::Status RunAction(const ParsedCommandLine& command);
+
+// Keeps this process's secrets out of swap and core dumps: mlockall(MCL_CURRENT | MCL_FUTURE)
+// and PR_SET_DUMPABLE 0. A memory lock that cannot be had is only a warning (with --verbose),
+// as in cryptsetup. Memory locks are not inherited across fork(2): a child that handles keys
+// calls this again.
+void ProtectSecrets(const Options& options);
 
 // The PBKDF options for new keyslots (luksFormat, luksAddKey, luksChangeKey).
 luks2ext::PbkdfOptions PbkdfFrom(const Options& o);

@@ -83,7 +83,9 @@ Status ActionStatus(const Invocation& call) {
   const std::string& name = call.args[0];
   auto mapping = luks2ext::QueryMapping(name);
   if (!mapping.ok()) {
-    if (mapping.error().code() == ExitCode::kWrongDevice)
+    // A mapping that exists but is not one we can read (another target, a table the parser
+    // refuses) is not "inactive": only its error is shown.
+    if (mapping.error().code() == ExitCode::kWrongDevice && !luks2ext::MappingExists(name))
       std::cout << FormatMsg(_("/dev/mapper/{} is inactive."), name) << '\n';
     return mapping.error();
   }
@@ -92,6 +94,8 @@ Status ActionStatus(const Invocation& call) {
   std::cout << "  type:    " << (m.type.empty() ? "n/a" : m.type) << '\n';
   std::cout << "  cipher:  " << m.cipher << '\n';
   std::cout << "  keysize: " << m.key_bits << " bits\n";
+  // cryptsetup's wording: where dm-crypt got the key from.
+  std::cout << "  key location: " << (m.key_in_keyring ? "keyring" : "dm-crypt") << '\n';
   std::cout << "  device:  " << DeviceName(m.device) << '\n';
   std::cout << "  sector size:  " << m.sector_size << '\n';
   std::cout << "  offset:  " << m.offset_sectors << " sectors\n";

@@ -3,32 +3,51 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include "activation/activate.h"
 #include "activation/dm_task.h"
+#include "activation/kernel_keyring.h"
 #include "i18n.h"
 #include "metadata/crypt_device.h"
 
 namespace luks2ext {
 namespace {
 
-// The RFC's feature argument. ZCRYPTSETUP_NATIVE_FEATURE_ARG replaces it, so the VM tests can
-// prove that the hand-built table equals libcryptsetup's on a kernel without the patch.
-std::string NativeFeatureArg() {
-  const char* override_arg = std::getenv("ZCRYPTSETUP_NATIVE_FEATURE_ARG");
-  return override_arg && *override_arg ? override_arg : "force_inline";
-}
+Error WrongPassphrase() { return Error::NoPermission(_("No key available with this passphrase.")); }
 
-Error WrongPassphrase() {
-  return Error::NoPermission(_("No key available with this passphrase."));
+// The table's key field: a kernel keyring reference when this kernel's dm-crypt takes one, so
+// that the key never travels in a table; else the key in hex. `keyring_key` holds the keyring
+// key, if any, until the caller drops it.
+Status AppendKeyField(const Secret& volume_key, const std::string& luks_uuid,
+                      const CryptTargetVersion& dm_crypt, Secret& params,
+                      std::optional<KeyringKey>& keyring_key) {
+  if (dm_crypt.SupportsKeyringKeys() && KernelHasKeyring()) {
+    // Digest 0 is the one digest of the volumes luksFormat writes (ours and cryptsetup's); the
+    // description is libcryptsetup's, so its tools recognise the key.
+    ASSIGN_OR_RETURN(KeyringKey key,
+                     KeyringKey::Add(VolumeKeyDescription(luks_uuid, 0), volume_key));
+    params.Append(key.TableKeyField());
+    keyring_key.emplace(std::move(key));
+    return Status::Ok();
+  }
+  // dm-crypt before 1.15 (Linux 4.10), or a kernel built without keyrings, takes the key only
+  // in the table itself, as libcryptsetup then passes it too: in hex, in wiped memory.
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < volume_key.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(volume_key.data()[i]);
+    params.Append(kHex[byte >> 4]);
+    params.Append(kHex[byte & 15]);
+  }
+  return Status::Ok();
 }
 
 // Builds the dm-crypt table by hand, as libcryptsetup would, plus the native feature
 // argument: libcryptsetup has no way to pass an argument it does not know.
-Status ActivateNative(crypt_device* cd, const ActivationRequest& request,
-                      const Secret& passphrase, const std::string& data_path,
-                      uint64_t data_size) {
+Status ActivateNative(crypt_device* cd, const ActivationRequest& request, const Secret& passphrase,
+                      const std::string& data_path, uint64_t data_size,
+                      const CryptTargetVersion& dm_crypt) {
   const int key_size = crypt_get_volume_key_size(cd);
   if (key_size <= 0) return Error::WrongDevice(_("The header names no volume key size."));
   Secret volume_key = Secret::Zeroed(static_cast<size_t>(key_size));
@@ -37,6 +56,7 @@ Status ActivateNative(crypt_device* cd, const ActivationRequest& request,
                                passphrase.size());
   if (r == -EPERM) return WrongPassphrase();
   if (r < 0) return CryptError(r, _("Cannot unlock the volume key"));
+  volume_key.Truncate(got);
 
   uint32_t persistent = 0;
   crypt_persistent_flags_get(cd, CRYPT_FLAGS_ACTIVATION, &persistent);
@@ -55,28 +75,27 @@ Status ActivateNative(crypt_device* cd, const ActivationRequest& request,
     return Error::WrongDevice(_("The data device is smaller than the data offset."));
   const uint64_t length = data_size / 512 - offset;
 
-  const std::string prefix = fmt::format("{}-{} ", crypt_get_cipher(cd), crypt_get_cipher_mode(cd));
-  std::string suffix = fmt::format(" {} {} {} {}", crypt_get_iv_offset(cd), data_path, offset,
-                                   args.size());
+  const std::string luks_uuid = crypt_get_uuid(cd) ? crypt_get_uuid(cd) : "";
+  std::string suffix =
+      fmt::format(" {} {} {} {}", crypt_get_iv_offset(cd), data_path, offset, args.size());
   for (const auto& arg : args) suffix += " " + arg;
 
-  static constexpr char kHex[] = "0123456789abcdef";
   Secret params;
-  params.Append(prefix);
-  for (size_t i = 0; i < got; ++i) {
-    const auto byte = static_cast<unsigned char>(volume_key.data()[i]);
-    params.Append(kHex[byte >> 4]);
-    params.Append(kHex[byte & 15]);
-  }
+  std::optional<KeyringKey> keyring_key;
+  params.Append(fmt::format("{}-{} ", crypt_get_cipher(cd), crypt_get_cipher_mode(cd)));
+  RETURN_IF_ERROR(AppendKeyField(volume_key, luks_uuid, dm_crypt, params, keyring_key));
   params.Append(suffix);
   params.Append('\0');
 
   std::string uuid_hex;
-  for (const char* c = crypt_get_uuid(cd); c && *c; ++c)
-    if (*c != '-') uuid_hex += *c;
+  for (const char c : luks_uuid)
+    if (c != '-') uuid_hex += c;
   const std::string dm_uuid = fmt::format("CRYPT-LUKS2-{}-{}", uuid_hex, request.name);
   Status created =
       CreateDmDevice(request.name, dm_uuid, length, "crypt", params.data(), request.read_only);
+  // dm-crypt copied the key when it loaded the table, or the load failed: either way nothing
+  // needs it in the keyring any more.
+  if (keyring_key) keyring_key->Drop();
   if (!created.ok() && created.error().code() == ExitCode::kWrongParameters)
     return Error::WrongParameters(FormatMsg(
         _("The kernel rejected dm-crypt's '{}' argument (native force_inline needs a kernel "
@@ -88,21 +107,36 @@ Status ActivateNative(crypt_device* cd, const ActivationRequest& request,
 
 }  // namespace
 
+std::string NativeFeatureArg() {
+#ifdef ZCRYPTSETUP_TEST_HOOKS
+  const char* override_arg = std::getenv("ZCRYPTSETUP_NATIVE_FEATURE_ARG");
+  if (override_arg && *override_arg) return override_arg;
+#endif
+  return "force_inline";
+}
+
+bool TestHooksCompiledIn() {
+#ifdef ZCRYPTSETUP_TEST_HOOKS
+  return true;
+#else
+  return false;
+#endif
+}
+
 Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
                             const Secret& passphrase, const std::string& data_path,
                             uint64_t data_size) {
   if (!request.name.empty() && MappingExists(request.name))
     return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
+  std::optional<CryptTargetVersion> dm_crypt;
   if ((request.inline_mode || request.no_read_workqueue || request.no_write_workqueue) &&
       !request.name.empty()) {
-    ASSIGN_OR_RETURN(const CryptTargetVersion version, QueryCryptTarget());
+    ASSIGN_OR_RETURN(dm_crypt, QueryCryptTarget());
     RETURN_IF_ERROR(
-        CheckInlineSupport(version, request.inline_mode.value_or(InlineMode::kWorkqueueFlags)));
+        CheckInlineSupport(*dm_crypt, request.inline_mode.value_or(InlineMode::kWorkqueueFlags)));
   }
-  if (request.inline_mode && !request.name.empty()) {
-    if (*request.inline_mode == InlineMode::kNative)
-      return ActivateNative(cd, request, passphrase, data_path, data_size);
-  }
+  if (request.inline_mode == InlineMode::kNative && !request.name.empty())
+    return ActivateNative(cd, request, passphrase, data_path, data_size, *dm_crypt);
 
   uint32_t flags = 0;
   if (request.read_only) flags |= CRYPT_ACTIVATE_READONLY;
@@ -111,13 +145,12 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
     flags |= CRYPT_ACTIVATE_NO_READ_WORKQUEUE;
   if (request.inline_mode == InlineMode::kWorkqueueFlags || request.no_write_workqueue)
     flags |= CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE;
-  const int r = crypt_activate_by_passphrase(
-      cd, request.name.empty() ? nullptr : request.name.c_str(), request.keyslot,
-      passphrase.data(), passphrase.size(), flags);
+  const int r =
+      crypt_activate_by_passphrase(cd, request.name.empty() ? nullptr : request.name.c_str(),
+                                   request.keyslot, passphrase.data(), passphrase.size(), flags);
   if (r == -EPERM) return WrongPassphrase();
   if (r < 0) {
-    if (r == -EEXIST)
-      return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
+    if (r == -EEXIST) return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
     return CryptError(r, FormatMsg(_("Cannot activate {}"), request.name));
   }
   return Status::Ok();

@@ -1,19 +1,17 @@
 // What the running kernel's dm-crypt supports, and what an active mapping runs with.
 #include <fmt/format.h>
 #include <libcryptsetup.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
-#include <cerrno>
 #include <cstring>
-#include <sstream>
+#include <optional>
+#include <utility>
 
+#include "activation/crypt_table.h"
 #include "activation/dm_task.h"
+#include "activation/kernel_module.h"
 #include "i18n.h"
 #include "luks2ext/activation.h"
 #include "metadata/crypt_device.h"
-
-extern char** environ;
 
 namespace luks2ext {
 namespace {
@@ -34,26 +32,6 @@ std::optional<CryptTargetVersion> ListedCryptTarget() {
   return std::nullopt;
 }
 
-// The kernel lists a target only once its module is loaded; cryptsetup relies on the kernel
-// loading it at the first table load, but the version must be known before that.
-void LoadCryptModule() {
-  pid_t pid = 0;
-  const char* argv[] = {"modprobe", "-q", "dm_crypt", nullptr};
-  if (posix_spawnp(&pid, "modprobe", nullptr, nullptr, const_cast<char* const*>(argv),
-                   environ) != 0)
-    return;
-  int status = 0;
-  waitpid(pid, &status, 0);
-}
-
-uint64_t ParseUnsigned(const std::string& text) {
-  try {
-    return std::stoull(text);
-  } catch (...) {
-    return 0;
-  }
-}
-
 }  // namespace
 
 std::string CryptTargetVersion::ToString() const {
@@ -62,11 +40,14 @@ std::string CryptTargetVersion::ToString() const {
 
 Result<CryptTargetVersion> QueryCryptTarget() {
   if (auto version = ListedCryptTarget()) return *version;
-  LoadCryptModule();
+  // The kernel lists a target only once its module is loaded; cryptsetup relies on the kernel
+  // loading it at the first table load, but the version must be known before that.
+  const Status loaded = LoadKernelModule("dm_crypt");
   if (auto version = ListedCryptTarget()) return *version;
   return Error::WrongDevice(
-      _("The kernel has no dm-crypt target (module dm_crypt), or device-mapper is not "
-        "available (is /dev/mapper/control there, and are you root?)."));
+      FormatMsg(_("The kernel has no dm-crypt target (module dm_crypt), or device-mapper is not "
+                  "available (is /dev/mapper/control there, and are you root?).{}"),
+                loaded.ok() ? "" : " " + loaded.error().message()));
 }
 
 Status CheckInlineSupport(const CryptTargetVersion& version, InlineMode mode) {
@@ -92,41 +73,41 @@ bool ActiveMapping::RunsInline() const {
 }
 
 bool MappingExists(const std::string& name) {
-  auto table = ReadDmTable(name, false);
-  return table.ok() && table->has_value();
+  auto info = QueryDmInfo(name);
+  return info.ok() && info->has_value();
 }
 
 Result<ActiveMapping> QueryMapping(const std::string& name) {
-  ASSIGN_OR_RETURN(auto table, ReadDmTable(name, false));
-  if (!table) return Error::WrongDevice(FormatMsg(_("Device {} is not active."), name));
-  if (table->targets.size() != 1 || table->targets[0].type != "crypt")
-    return Error::WrongDevice(FormatMsg(_("Device {} is not a dm-crypt device."), name));
-
   ActiveMapping mapping;
   mapping.name = name;
-  mapping.uuid = table->uuid;
-  mapping.read_only = table->read_only;
-  mapping.size_sectors = table->targets[0].length;
+  size_t targets = 0;
+  // The table is parsed inside libdevmapper's buffer (wiped when the query ends): the hex key
+  // it may hold is never copied.
+  ASSIGN_OR_RETURN(
+      const std::optional<DmDeviceInfo> info,
+      VisitDmTable(name, [&](const DmTargetView& target) -> Status {
+        if (++targets > 1 || target.type != "crypt")
+          return Error::WrongDevice(FormatMsg(_("Device {} is not a dm-crypt device."), name));
+        ASSIGN_OR_RETURN(CryptTable table, ParseCryptTable(target.params));
+        mapping.size_sectors = target.length;
+        mapping.cipher = std::move(table.cipher);
+        mapping.key_bits = 8 * table.key_bytes;
+        mapping.key_in_keyring = table.key_in_keyring;
+        mapping.device = std::move(table.device);
+        mapping.offset_sectors = table.offset_sectors;
+        mapping.sector_size = table.sector_size;
+        mapping.feature_args = std::move(table.feature_args);
+        return Status::Ok();
+      }));
+  if (!info) return Error::WrongDevice(FormatMsg(_("Device {} is not active."), name));
+  if (targets != 1)
+    return Error::WrongDevice(FormatMsg(_("Device {} is not a dm-crypt device."), name));
+  mapping.uuid = info->uuid;
+  mapping.read_only = info->read_only;
   // "CRYPT-LUKS2-<uuid>-<name>": libcryptsetup's naming, which stock tools rely on.
   if (mapping.uuid.rfind("CRYPT-", 0) == 0) {
     const auto dash = mapping.uuid.find('-', 6);
     mapping.type = mapping.uuid.substr(6, dash == std::string::npos ? dash : dash - 6);
-  }
-  // dm-crypt's table: <cipher> <key> <iv_offset> <device> <offset> [<#args> <arg>...]
-  std::istringstream params(table->targets[0].params);
-  std::string key, iv_offset, offset, count;
-  params >> mapping.cipher >> key >> iv_offset >> mapping.device >> offset >> count;
-  mapping.offset_sectors = ParseUnsigned(offset);
-  if (!key.empty() && key[0] == ':') {  // ":<bytes>:<keyring type>:<description>"
-    mapping.key_bits = 8 * ParseUnsigned(key.substr(1, key.find(':', 1) - 1));
-  } else {
-    mapping.key_bits = 4 * key.size();  // hex, usually shown as zeros without --showkeys
-  }
-  std::string arg;
-  while (params >> arg) {
-    if (arg.rfind("sector_size:", 0) == 0)
-      mapping.sector_size = static_cast<uint32_t>(ParseUnsigned(arg.substr(12)));
-    mapping.feature_args.push_back(arg);
   }
   return mapping;
 }

@@ -8,10 +8,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 #include "i18n.h"
 
 namespace luks2ext {
+
+struct DeviceLock::Yielding {
+  int fd = -1;  // -1 once it gave way
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
 namespace {
 
 // cryptsetup's lock directory (its default --with-luks2-lock-path).
@@ -22,9 +31,48 @@ Error LockError(const std::string& what, const std::string& path) {
                                std::strerror(errno)));
 }
 
-}  // namespace
+// This process's yielding locks. The mutex also guards each one's fd.
+std::mutex& YieldingMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+std::vector<std::weak_ptr<DeviceLock::Yielding>>& YieldingLocks() {
+  static std::vector<std::weak_ptr<DeviceLock::Yielding>> locks;
+  return locks;
+}
 
-Result<DeviceLock> DeviceLock::Acquire(const std::string& device_path, LockMode mode) {
+// Before `fd` (open on a lock file, not yet locked) is locked exclusively: lets go of this
+// process's yielding locks on the same file, which the exclusive lock would wait for forever.
+void YieldTo(int fd) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return;
+  std::lock_guard guard(YieldingMutex());
+  auto& locks = YieldingLocks();
+  for (auto it = locks.begin(); it != locks.end();) {
+    const std::shared_ptr<DeviceLock::Yielding> lock = it->lock();
+    if (!lock) {
+      it = locks.erase(it);
+      continue;
+    }
+    if (lock->fd >= 0 && lock->dev == st.st_dev && lock->ino == st.st_ino) {
+      close(lock->fd);
+      lock->fd = -1;
+    }
+    ++it;
+  }
+}
+
+// flock() on `fd`, retried on EINTR; exclusive after the yielding locks gave way.
+bool Lock(int fd, LockMode mode) {
+  if (mode == LockMode::kExclusive) YieldTo(fd);
+  while (flock(fd, mode == LockMode::kExclusive ? LOCK_EX : LOCK_SH) != 0)
+    if (errno != EINTR) return false;
+  return true;
+}
+
+// The locked descriptor: the file itself for a regular file, cryptsetup's lock file for a
+// block device.
+Result<int> OpenAndLock(const std::string& device_path, LockMode mode) {
   struct stat st {};
   if (stat(device_path.c_str(), &st) != 0)
     return Error::WrongDevice(
@@ -32,13 +80,12 @@ Result<DeviceLock> DeviceLock::Acquire(const std::string& device_path, LockMode 
   if (!S_ISBLK(st.st_mode)) {
     const int fd = open(device_path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return LockError(device_path, device_path);
-    while (flock(fd, mode == LockMode::kExclusive ? LOCK_EX : LOCK_SH) != 0) {
-      if (errno == EINTR) continue;
+    if (!Lock(fd, mode)) {
       Error error = LockError(device_path, device_path);
       close(fd);
       return error;
     }
-    return DeviceLock(fd);
+    return fd;
   }
   // cryptsetup creates the directory on demand, mode 0700; so do we.
   if (mkdir(kLockDirectory, 0700) != 0 && errno != EEXIST)
@@ -48,11 +95,7 @@ Result<DeviceLock> DeviceLock::Acquire(const std::string& device_path, LockMode 
   for (;;) {
     const int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return LockError(lock_path, device_path);
-    if (flock(fd, mode == LockMode::kExclusive ? LOCK_EX : LOCK_SH) != 0) {
-      if (errno == EINTR) {
-        close(fd);
-        continue;
-      }
+    if (!Lock(fd, mode)) {
       Error error = LockError(lock_path, device_path);
       close(fd);
       return error;
@@ -60,18 +103,62 @@ Result<DeviceLock> DeviceLock::Acquire(const std::string& device_path, LockMode 
     // cryptsetup unlinks the lock file when it releases a lock nobody else holds. If that
     // happened between our open and flock, we hold a lock on an orphan inode that excludes
     // nobody: start again with the file now at the path.
-    struct stat held {}, current {};
+    struct stat held {
+    }, current{};
     if (fstat(fd, &held) == 0 && stat(lock_path.c_str(), &current) == 0 &&
         held.st_ino == current.st_ino && held.st_dev == current.st_dev)
-      return DeviceLock(fd);
+      return fd;
     close(fd);
   }
 }
 
-DeviceLock::~DeviceLock() {
+}  // namespace
+
+Result<DeviceLock> DeviceLock::Acquire(const std::string& device_path, LockMode mode) {
+  ASSIGN_OR_RETURN(const int fd, OpenAndLock(device_path, mode));
+  return DeviceLock(fd);
+}
+
+Result<DeviceLock> DeviceLock::AcquireYielding(const std::string& device_path) {
+  ASSIGN_OR_RETURN(const int fd, OpenAndLock(device_path, LockMode::kShared));
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    Error error = LockError(device_path, device_path);
+    close(fd);
+    return error;
+  }
+  auto yielding = std::make_shared<Yielding>(Yielding{fd, st.st_dev, st.st_ino});
+  std::lock_guard guard(YieldingMutex());
+  YieldingLocks().push_back(yielding);
+  return DeviceLock(std::move(yielding));
+}
+
+DeviceLock::DeviceLock(DeviceLock&& other) noexcept
+    : fd_(other.fd_), yielding_(std::move(other.yielding_)) {
+  other.fd_ = -1;
+}
+
+DeviceLock::~DeviceLock() { Release(); }
+
+bool DeviceLock::held() const {
+  if (yielding_) {
+    std::lock_guard guard(YieldingMutex());
+    return yielding_->fd >= 0;
+  }
+  return fd_ >= 0;
+}
+
+void DeviceLock::Release() {
   // The lock file stays: cryptsetup removes it only when it can prove nobody waits on it,
   // and a stale empty file is harmless.
+  if (yielding_) {
+    std::lock_guard guard(YieldingMutex());
+    if (yielding_->fd >= 0) close(yielding_->fd);
+    yielding_->fd = -1;
+    yielding_.reset();
+  }
   if (fd_ >= 0) close(fd_);
+  fd_ = -1;
 }
 
 }  // namespace luks2ext

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <optional>
 
 #include "activation/activate.h"
 #include "i18n.h"
@@ -37,15 +38,22 @@ Result<Memfd> LoadChosenHeaders(const VolumeState& state) {
 
 }  // namespace
 
-Volume::Volume(std::unique_ptr<VolumeState> state) : state_(std::move(state)) {}
+Volume::Volume(std::unique_ptr<VolumeState> state, std::unique_ptr<DeviceLock> unlock_lock)
+    : state_(std::move(state)), unlock_lock_(std::move(unlock_lock)) {}
 Volume::~Volume() = default;
 
 Result<std::unique_ptr<Volume>> Volume::Open(BlockDevice& device, ReadScope scope) {
-  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kShared));
-  ASSIGN_OR_RETURN(auto state, ReadCopies(device, scope == ReadScope::kForOpen
-                                                      ? InspectDepth::kCheap
-                                                      : InspectDepth::kFull));
-  return std::unique_ptr<Volume>(new Volume(std::move(state)));
+  if (scope == ReadScope::kEverything) {
+    ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kShared));
+    ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
+    return std::unique_ptr<Volume>(new Volume(std::move(state), nullptr));
+  }
+  // Kept until Activate has read the keyslot areas of the headers read now; yielding, so that
+  // an update this process makes next (open --persistent, luksAddKey) does not wait for it.
+  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::AcquireYielding(device.path()));
+  ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kCheap));
+  return std::unique_ptr<Volume>(
+      new Volume(std::move(state), std::make_unique<DeviceLock>(std::move(lock))));
 }
 
 const Layout& Volume::layout() const { return state_->layout; }
@@ -113,7 +121,11 @@ Status Volume::Activate(const OpenRequest& request, const Secret& passphrase) {
 
   BlockDevice& device = *state_->device;
   if (state_->layout.placement == Placement::kStandard) {
-    // An ordinary disk: libcryptsetup works on it directly, exactly as cryptsetup does.
+    // An ordinary disk: libcryptsetup works on it directly, exactly as cryptsetup does,
+    // reading the header and keyslots again under its own locks. Ours goes first: when a
+    // header copy needs repair, libcryptsetup takes the exclusive lock, which would wait for
+    // our shared one forever.
+    unlock_lock_.reset();
     ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::Init(device.path()));
     RETURN_IF_ERROR(cd.LoadLuks2(device.path()));
     RETURN_IF_ERROR(ActivateByPassphrase(cd.get(), activation, passphrase, device.path(),
@@ -121,7 +133,14 @@ Status Volume::Activate(const OpenRequest& request, const Secret& passphrase) {
   } else {
     // A zoned drive: libcryptsetup sees the chosen copy in a memfd as a detached header and
     // the drive only as the data device, so it can never write to a sequential zone. Each
-    // keyslot area is read just before it is tried, in libcryptsetup's order.
+    // keyslot area is read just before it is tried, in libcryptsetup's order, under the lock
+    // the headers were read with (or, for a Volume opened for everything or whose lock gave
+    // way to an update, under a fresh one).
+    std::optional<DeviceLock> fresh_lock;
+    if (!unlock_lock_ || !unlock_lock_->held()) {
+      ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kShared));
+      fresh_lock.emplace(std::move(lock));
+    }
     ASSIGN_OR_RETURN(Memfd memfd, LoadChosenHeaders(*state_));
     ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::InitDetached(memfd.path(), device.path()));
     RETURN_IF_ERROR(cd.LoadLuks2(device.path()));
@@ -136,6 +155,9 @@ Status Volume::Activate(const OpenRequest& request, const Secret& passphrase) {
       if (unlocked.ok() || unlocked.error().code() != ExitCode::kNoPermission) break;
     }
     RETURN_IF_ERROR(unlocked);
+    // Unlocked: the metadata has served its purpose; writers need not wait for the rest of
+    // this process (a wrong passphrase returned above and kept the lock for --tries).
+    unlock_lock_.reset();
   }
   if (!request.persistent || request.name.empty()) return Status::Ok();
   std::optional<bool> inline_flag;

@@ -29,10 +29,13 @@ struct CryptTargetVersion {
     return major > ma || (major == ma && minor >= mi);
   }
   bool SupportsWorkqueueFlags() const { return AtLeast(1, 22); }
+  // The table's key field may name a kernel keyring key (dm-crypt 1.15.0, Linux 4.10).
+  bool SupportsKeyringKeys() const { return AtLeast(1, 15); }
   std::string ToString() const;
 };
 
-// The dm-crypt target version of the running kernel, loading the module if needed.
+// The dm-crypt target version of the running kernel, loading the module (through libkmod, in
+// this process) if needed.
 Result<CryptTargetVersion> QueryCryptTarget();
 
 // Refuses, with a message naming the kernel's dm-crypt version, a mode it cannot run.
@@ -44,6 +47,7 @@ struct ActiveMapping {
   std::string uuid;    // the dm UUID
   std::string cipher;  // "aes-xts-plain64"
   uint64_t key_bits = 0;
+  bool key_in_keyring = false;  // dm-crypt took the key from the kernel keyring
   std::string device;  // backing device, "major:minor" as dm reports it
   uint64_t offset_sectors = 0;
   uint64_t size_sectors = 0;
@@ -56,7 +60,10 @@ struct ActiveMapping {
   bool RunsInline() const;
 };
 
+// Whether a device-mapper device of that name exists (any target; its table is not read).
 bool MappingExists(const std::string& name);
+// The mapping's dm-crypt table, read without copying its key. A table the parser cannot read
+// is Error::WrongDevice.
 Result<ActiveMapping> QueryMapping(const std::string& name);
 // Removes the mapping (cryptsetup close). Busy mappings are Error::Busy.
 Status Deactivate(const std::string& name);

@@ -82,12 +82,16 @@ Result<std::optional<std::string>> CurrentUuid(BlockDevice& device);
 Result<std::string> BackupUuid(BlockDevice& device, const std::string& backup_path);
 
 struct VolumeState;  // what Volume::Open read, private to the library
+class DeviceLock;    // cryptsetup's metadata lock, private to the library
 
 class Volume {
  public:
   enum class ReadScope {
     // What unlocking needs, reading no more than stock cryptsetup: home's headers (its record
     // only when the zone report cannot prove the copy complete) and the journal's seqid.
+    // cryptsetup's shared lock stays held until Activate has unlocked, so that the keyslot
+    // areas it reads belong to the headers read here; an update through this Volume (or any
+    // exclusive lock of the device this process takes) makes it give way first.
     kForOpen,
     // Every copy's headers and commit record: luksDump, isLuks, updates.
     kEverything,
@@ -119,7 +123,9 @@ class Volume {
 
   // Unlocks and maps (or, with an empty name, only checks the passphrase). Inline mode comes
   // from the request, else from the header's force-inline flag. With `persistent`, the
-  // requested flags are then stored through the update protocol.
+  // requested flags are then stored through the update protocol. Keyslot areas are read under
+  // cryptsetup's shared lock: the one Open kept (kForOpen), released once a keyslot opened; a
+  // wrong passphrase keeps it for the next try.
   Status Activate(const OpenRequest& request, const Secret& passphrase);
 
   // Stores or clears force_inline (and its upstream flags) in the header, crash-safely.
@@ -163,8 +169,9 @@ class Volume {
   Result<std::string> Repair();
 
  private:
-  explicit Volume(std::unique_ptr<VolumeState> state);
+  Volume(std::unique_ptr<VolumeState> state, std::unique_ptr<DeviceLock> unlock_lock);
   std::unique_ptr<VolumeState> state_;
+  std::unique_ptr<DeviceLock> unlock_lock_;  // kForOpen: held from Open until an unlock
 };
 
 }  // namespace luks2ext
