@@ -118,7 +118,8 @@ Status OpenEntry(const CrypttabEntry& entry, const std::string& device_path,
 // exit code; wait4() gives that code and the child's own peak memory, measured by the kernel.
 class ForkedOpeners : public luks2ext::OpenerProcesses {
  public:
-  explicit ForkedOpeners(const std::vector<Job>& jobs) : jobs_(jobs) {}
+  ForkedOpeners(const std::vector<Job>& jobs, const Options& options)
+      : jobs_(jobs), options_(options) {}
 
   int Start(size_t index) override {
     const Job& job = jobs_[index];
@@ -126,6 +127,8 @@ class ForkedOpeners : public luks2ext::OpenerProcesses {
     std::cerr.flush();
     const pid_t pid = fork();
     if (pid == 0) {
+      // Memory locks are not inherited across fork(2); the opener unlocks a volume key.
+      ProtectSecrets(options_);
       const Status status = OpenEntry(*job.entry, job.device, job.passphrase);
       if (!status.ok()) std::cerr << job.entry->name << ": " << status.error().message() << '\n';
       std::cerr.flush();
@@ -147,6 +150,7 @@ class ForkedOpeners : public luks2ext::OpenerProcesses {
 
  private:
   const std::vector<Job>& jobs_;
+  const Options& options_;
 };
 
 // SIGCHLD set to "ignore" (inherited through exec from whoever started us) makes the kernel
@@ -170,7 +174,7 @@ class DefaultSigchld {
   bool restore_ = false;
 };
 
-Status OpenAll(const std::vector<CrypttabEntry>& entries, uint64_t budget) {
+Status OpenAll(const std::vector<CrypttabEntry>& entries, uint64_t budget, const Options& options) {
   const auto started = std::chrono::steady_clock::now();
   std::vector<Job> jobs;
   Status first_failure;
@@ -209,7 +213,7 @@ Status OpenAll(const std::vector<CrypttabEntry>& entries, uint64_t budget) {
   for (const Job& job : jobs) memory.push_back(job.memory);
   size_t done = 0;
   DefaultSigchld sigchld;
-  ForkedOpeners processes(jobs);
+  ForkedOpeners processes(jobs, options);
   const luks2ext::OpenerRun run = luks2ext::RunOpeners(
       memory, budget, processes, [&](size_t index, const luks2ext::OpenerResult& result) {
         Job& job = jobs[index];
@@ -296,7 +300,8 @@ Status ActionCrypttab(const Invocation& call) {
     return Status::Ok();
   }
   if (verb == "open") {
-    if (o.all) return OpenAll(entries, o.memory_budget ? o.memory_budget : DefaultMemoryBudget());
+    if (o.all)
+      return OpenAll(entries, o.memory_budget ? o.memory_budget : DefaultMemoryBudget(), o);
     const CrypttabEntry* entry = luks2ext::FindCrypttabEntry(entries, name);
     if (!entry)
       return Error::WrongParameters(FormatMsg(_("No entry named {} in {}."), name, path));

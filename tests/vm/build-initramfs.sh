@@ -56,6 +56,11 @@ bins=(cryptsetup dmsetup blkzone blkid flock)
 if [[ ${ZC_VM_WITH_FIO:-} == 1 ]] || { ((${#suites[@]})) && grep -qw fio "${suites[@]}"; }; then
   bins+=(fio)
 fi
+# The differential suite's corpus generator, built with the project, when a suite uses it.
+if ((${#suites[@]})) && grep -qw make_corpus "${suites[@]}" &&
+   [[ -x $build_dir/tests/differential/make_corpus ]]; then
+  bins+=("$build_dir/tests/differential/make_corpus")
+fi
 # shellcheck disable=SC2206
 bins+=(${ZC_VM_EXTRA_BINS:-})
 

@@ -48,9 +48,9 @@ bool HoldsLuks1Header(BlockDevice& device) {
 // headers: otherwise isLuks says yes to metadata that open then refuses, and a newer copy
 // with JSON libcryptsetup rejects would hide an older copy that opens. No device I/O: the
 // headers are already in memory.
-void JudgeWithLibcryptsetup(const std::string& data_path, CopyState& copy) {
+void JudgeWithLibcryptsetup(CopyState& copy) {
   if (!copy.headers || !copy.image_present) return;
-  if (Status loads = CheckLoadsInLibcryptsetup(*copy.headers, data_path); !loads.ok()) {
+  if (Status loads = CheckLoadsInLibcryptsetup(*copy.headers); !loads.ok()) {
     copy.refused_by_libcryptsetup = true;
     copy.problem = FormatMsg(_("libcryptsetup refuses its metadata ({})"), loads.error().message());
   }
@@ -92,7 +92,7 @@ Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDept
   const CopySlot home_slot = SlotAt("home", 0, state->zones, zoned);
   ASSIGN_OR_RETURN(CopyState home,
                    InspectCopy(device, home_slot, ZoneAt(state->zones, 0), depth));
-  JudgeWithLibcryptsetup(device.path(), home);
+  JudgeWithLibcryptsetup(home);
   state->copies.push_back(std::move(home));
 
   if (zoned) {
@@ -128,7 +128,7 @@ Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDept
       const CopySlot slot = SlotAt("journal", offset, state->zones, zoned);
       ASSIGN_OR_RETURN(CopyState journal,
                        InspectCopy(device, slot, ZoneAt(state->zones, offset), depth));
-      JudgeWithLibcryptsetup(device.path(), journal);
+      JudgeWithLibcryptsetup(journal);
       if (!journal.headers && !home_state.headers) continue;  // searching: not here
       state->copies.push_back(std::move(journal));
       break;

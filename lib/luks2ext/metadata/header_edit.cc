@@ -27,11 +27,11 @@ Status EditWithLibcryptsetup(Luks2Image& image, const std::string& data_path,
   return Status::Ok();
 }
 
-Status CheckLoadsInLibcryptsetup(const Luks2Image& image, const std::string& data_path) {
+Status CheckLoadsInLibcryptsetup(const Luks2Image& image) {
   ASSIGN_OR_RETURN(Memfd memfd, Memfd::Create("zcryptsetup-check", image.image_size()));
   RETURN_IF_ERROR(memfd.WriteAt(0, AsBytes(image.bytes())));
-  ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::InitDetached(memfd.path(), data_path));
-  return cd.LoadLuks2(data_path);
+  ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::Init(memfd.path()));
+  return cd.LoadLuks2(_("the metadata"));
 }
 
 Status ApplyPbkdf(crypt_device* cd, const PbkdfOptions& options) {

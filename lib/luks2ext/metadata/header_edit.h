@@ -21,11 +21,12 @@ using CryptEdit = std::function<Status(crypt_device* cd)>;
 Status EditWithLibcryptsetup(Luks2Image& image, const std::string& data_path,
                              const CryptEdit& edit);
 
-// Whether libcryptsetup itself loads `image` as LUKS2 (crypt_load on a scratch memfd copy, with
-// `data_path` as the data device): its JSON validation is stricter than our codec's, which
-// only reads what placement needs. A header it refuses would leave a volume nobody can open.
-// Error::WrongDevice with libcryptsetup's reason when it refuses.
-Status CheckLoadsInLibcryptsetup(const Luks2Image& image, const std::string& data_path);
+// Whether libcryptsetup itself loads `image` as LUKS2 (crypt_load on a scratch memfd copy, which
+// is its only device: loading needs no data device, and opening the drive as one would cost a
+// read that stock cryptsetup does not make). Its JSON validation is stricter than our codec's,
+// which reads only what placement needs; a header it refuses would leave a volume nobody can
+// open. Error::WrongDevice with libcryptsetup's reason when it refuses.
+Status CheckLoadsInLibcryptsetup(const Luks2Image& image);
 
 // The PBKDF for new keyslots: libcryptsetup's LUKS2 defaults with the user's overrides.
 Status ApplyPbkdf(crypt_device* cd, const PbkdfOptions& options);

@@ -77,8 +77,8 @@ Result<std::vector<uint8_t>> ReadBackupFile(const std::string& path) {
 
 // A backup file, checked as far as can be without the drive's lock: a whole LUKS2 image of
 // exactly its declared size, that libcryptsetup itself loads (as stock's restore demands: it
-// reads the backup with its full JSON validation), with `data_path` as the data device.
-Result<Luks2Image> LoadBackup(const std::string& path, const std::string& data_path) {
+// reads the backup with its full JSON validation).
+Result<Luks2Image> LoadBackup(const std::string& path) {
   ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadBackupFile(path));
   auto not_luks2 = [&path](const std::string& why) {
     return Error::WrongParameters(FormatMsg(
@@ -93,7 +93,7 @@ Result<Luks2Image> LoadBackup(const std::string& path, const std::string& data_p
                                headers->image_size()));
   auto image = Luks2Image::Parse(std::move(bytes));
   if (!image.ok()) return not_luks2(image.error().message());
-  if (Status loads = CheckLoadsInLibcryptsetup(*image, data_path); !loads.ok())
+  if (Status loads = CheckLoadsInLibcryptsetup(*image); !loads.ok())
     return not_luks2(loads.error().message());
   return std::move(image).value();
 }
@@ -258,7 +258,7 @@ Result<std::string> Volume::Repair() {
 }
 
 Result<std::string> BackupUuid(BlockDevice& device, const std::string& backup_path) {
-  ASSIGN_OR_RETURN(Luks2Image image, LoadBackup(backup_path, device.path()));
+  ASSIGN_OR_RETURN(Luks2Image image, LoadBackup(backup_path));
   ASSIGN_OR_RETURN(auto target, StateForImage(device, image));
   return image.uuid();
 }
@@ -274,7 +274,7 @@ Result<std::optional<std::string>> CurrentUuid(BlockDevice& device) {
 
 Result<std::string> RestoreHeader(BlockDevice& device, const std::string& backup_path) {
   // Every check of the file comes before the lock and before any write.
-  ASSIGN_OR_RETURN(Luks2Image image, LoadBackup(backup_path, device.path()));
+  ASSIGN_OR_RETURN(Luks2Image image, LoadBackup(backup_path));
   ASSIGN_OR_RETURN(auto target, StateForImage(device, image));
   ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
   // Newer than every copy on the drive, valid or not, so no recovery prefers what it replaced.

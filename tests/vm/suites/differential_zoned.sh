@@ -3,9 +3,8 @@
 # home (zone 0) and journal (zone 1) copies, written into the zones sequentially, then
 # zcryptsetup's and stock cryptsetup's isLuks, luksDump and open --test-passphrase compared.
 #
-# Needs tests/differential/make_corpus in the image:
-#   ZC_BUILD_DIR=build-diff ZC_VM_EXTRA_BINS=$PWD/build-diff/tests/differential/make_corpus \
-#     tests/vm/run.sh differential_zoned
+# Needs tests/differential/make_corpus in the image (build-initramfs.sh adds it from the build
+# tree; with another build, ZC_BUILD_DIR=build-diff tests/vm/run.sh differential_zoned)
 # (found through zc.make_corpus=PATH on the kernel command line, PATH, or a search of /).
 #
 # Stock cryptsetup reads home only. Per variant and command (a cell):
