@@ -105,6 +105,17 @@ Result<Luks2Image> Luks2Image::ParseImpl(std::vector<std::uint8_t> bytes, bool f
   // Header-only: bytes past the input belong to an invalid (truncated) copy; zeros will do.
   image.bytes_.resize(keep);
   image.has_keyslots_area_ = full;
+  if (!full) {
+    // Nor may these bytes keep a copy the parser refused. Zero-filling a cut secondary can
+    // leave one whose checksum now matches (a real JSON area ends in zeros too), and a
+    // re-parse (Clone) or libcryptsetup, which loads these bytes, would take it.
+    const std::uint64_t hdr_size = image.hdr_size();
+    if (!image.primary_state_.valid)
+      std::fill_n(image.bytes_.begin(), std::min<std::uint64_t>(hdr_size, keep), 0);
+    if (!image.secondary_state_.valid && keep > hdr_size)
+      std::fill(image.bytes_.begin() + static_cast<std::ptrdiff_t>(hdr_size), image.bytes_.end(),
+                0);
+  }
   return image;
 }
 

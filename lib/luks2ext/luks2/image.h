@@ -58,7 +58,8 @@ class Luks2Image {
   // Header-only parse from the leading bytes of a device (at least 4096; copies that do not fit
   // count as invalid). Finds the secondary at the primary's hdr_size, or, when the primary is
   // unusable, at the first legal offset that holds a valid secondary. Keeps bytes
-  // [0, 2 * hdr_size) (zero-filled past the input); has_keyslots_area() is false.
+  // [0, 2 * hdr_size) (zero-filled past the input, and zero over a copy judged invalid, so the
+  // bytes never hold a copy the parser refused); has_keyslots_area() is false.
   // Fails (WrongDevice) when neither copy is valid or the newest JSON is malformed.
   static Result<Luks2Image> ParseHeaders(std::span<const std::uint8_t> leading_bytes);
 

@@ -203,6 +203,44 @@ TEST_F(Luks2ImageTest, NewerCopyWinsOverAStaleOne) {
   }
 }
 
+// Found by the image fuzzer: leading bytes that end inside the zero padding of a NEWER
+// secondary. The parser judges that secondary truncated and uses the primary; the kept bytes
+// were zero-filled past the input, which restored the secondary exactly, so a re-parse (Clone)
+// or libcryptsetup loading bytes() took the newer copy the parser had refused.
+TEST_F(Luks2ImageTest, HeaderOnlyImageKeepsNoBytesOfARefusedCopy) {
+  auto updated = fixture_.Load(image_);
+  ASSERT_NE(updated, nullptr);
+  ASSERT_GE(crypt_keyslot_add_by_passphrase(updated.get(), CRYPT_ANY_SLOT,
+                                            Luks2Fixture::kPassphrase,
+                                            sizeof(Luks2Fixture::kPassphrase) - 1, "second", 6),
+            0);
+  updated.reset();
+  std::vector<std::uint8_t> mixed = Luks2Fixture::ReadFile(fixture_.last_header_path());
+  // The primary stays at the old seqid; the secondary is the newer one.
+  std::copy_n(image_.begin(), kHdr, mixed.begin());
+  const Luks2Image whole = MustParse(mixed);
+  ASSERT_EQ(whole.secondary().seqid, whole.primary().seqid + 1);
+  // Cut inside the secondary's JSON padding: its text is all there, its trailing zeros are not.
+  const std::uint64_t cut = 2 * kHdr - 512;
+  ASSERT_EQ(mixed[cut], 0) << "the cut must fall in the zero padding";
+  auto headers = Luks2Image::ParseHeaders(std::span(mixed).first(cut));
+  ASSERT_TRUE(headers.ok()) << headers.error().message();
+  ASSERT_FALSE(headers->secondary().valid);
+  EXPECT_EQ(headers->seqid(), whole.primary().seqid);
+
+  auto clone = headers->Clone();
+  ASSERT_TRUE(clone.ok()) << clone.error().message();
+  EXPECT_EQ(clone->seqid(), headers->seqid()) << "the clone took the refused newer copy";
+  EXPECT_FALSE(clone->secondary().valid);
+  // What libcryptsetup is given (LoadHeaders) describes the same copy.
+  std::vector<std::uint8_t> given(headers->bytes().begin(), headers->bytes().end());
+  given.resize(kImageSize);
+  auto cd = MustLoad(given);
+  ASSERT_NE(cd, nullptr);
+  EXPECT_EQ(crypt_keyslot_status(cd.get(), 1), CRYPT_SLOT_INACTIVE)
+      << "libcryptsetup saw the newer copy's second keyslot";
+}
+
 // Cutting the image anywhere never crashes and never yields a result that differs from the
 // whole image's.
 TEST_F(Luks2ImageTest, TruncationSweep) {
