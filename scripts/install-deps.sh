@@ -13,9 +13,13 @@ build_packages=(
 vm_packages=(
   qemu-system-x86 busybox-static cpio kmod cryptsetup-bin util-linux zbd-utils dmsetup fio
 )
+# Sanitizer and fuzz builds (scripts/sanitize-and-fuzz.sh): clang with libFuzzer and its
+# sanitizer runtimes; ccache keeps the three builds (test, ASan, fuzz) from compiling twice;
+# binutils' readelf checks the hardened binary.
+test_packages=(clang libclang-rt-14-dev llvm ccache binutils)
 
 missing=()
-for p in "${build_packages[@]}" "${vm_packages[@]}"; do
+for p in "${build_packages[@]}" "${vm_packages[@]}" "${test_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then
