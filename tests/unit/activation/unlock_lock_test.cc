@@ -15,6 +15,7 @@
 #include <ostream>
 #include <thread>
 
+#include "support/forwarding_device.h"
 #include "support/volume_fixture.h"
 
 namespace luks2ext::testing {
@@ -32,34 +33,20 @@ bool LockHeldOn(const std::string& path) {
 }
 
 // Forwards to the emulator; at every read, notes whether the lock was held.
-class LockCheckingDevice : public BlockDevice {
+class LockCheckingDevice : public testing::ForwardingDevice {
  public:
-  explicit LockCheckingDevice(BlockDevice& inner) : inner_(inner) {}
+  using ForwardingDevice::ForwardingDevice;
 
-  const Geometry& geometry() const override { return inner_.geometry(); }
-  std::string path() const override { return inner_.path(); }
-  Result<std::vector<Zone>> ReportZones(uint64_t offset, uint32_t max_zones) override {
-    return inner_.ReportZones(offset, max_zones);
-  }
   Status Read(uint64_t offset, std::span<std::byte> out) override {
     ++reads;
     bytes_read += out.size();
-    if (!LockHeldOn(inner_.path())) unlocked_reads.push_back(offset);
-    return inner_.Read(offset, out);
+    if (!LockHeldOn(inner().path())) unlocked_reads.push_back(offset);
+    return inner().Read(offset, out);
   }
-  Status Write(uint64_t offset, std::span<const std::byte> data) override {
-    return inner_.Write(offset, data);
-  }
-  Status ResetZone(uint64_t zone_start) override { return inner_.ResetZone(zone_start); }
-  Status FinishZone(uint64_t zone_start) override { return inner_.FinishZone(zone_start); }
-  Status Flush() override { return inner_.Flush(); }
 
   size_t reads = 0;
   uint64_t bytes_read = 0;
   std::vector<uint64_t> unlocked_reads;  // offsets read while nobody held the lock
-
- private:
-  BlockDevice& inner_;
 };
 
 std::string Offsets(const std::vector<uint64_t>& offsets) {

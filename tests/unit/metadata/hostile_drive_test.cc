@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "metadata/copy_reader.h"
+#include "support/forwarding_device.h"
 #include "support/volume_fixture.h"
 
 namespace luks2ext {
@@ -23,16 +24,15 @@ using testing::Formatted;
 
 // Forwards everything to a real (emulated) drive, but reports what the test says: a changed
 // geometry and zone reports passed through `edit_zones`.
-class LyingDevice : public BlockDevice {
+class LyingDevice : public testing::ForwardingDevice {
  public:
   LyingDevice(BlockDevice& real, Geometry geometry,
               std::function<void(std::vector<Zone>&)> edit_zones)
-      : real_(real), geometry_(geometry), edit_zones_(std::move(edit_zones)) {}
+      : ForwardingDevice(real), geometry_(geometry), edit_zones_(std::move(edit_zones)) {}
 
   const Geometry& geometry() const override { return geometry_; }
-  std::string path() const override { return real_.path(); }
   Result<std::vector<Zone>> ReportZones(uint64_t offset, uint32_t max_zones) override {
-    ASSIGN_OR_RETURN(std::vector<Zone> zones, real_.ReportZones(offset, max_zones));
+    ASSIGN_OR_RETURN(std::vector<Zone> zones, inner().ReportZones(offset, max_zones));
     edit_zones_(zones);
     return zones;
   }
@@ -42,17 +42,10 @@ class LyingDevice : public BlockDevice {
     EXPECT_EQ(offset % geometry_.logical_block_size, 0u) << "unaligned read";
     if (offset + out.size() > geometry_.size)
       return Error::WrongParameters("read past the claimed end");
-    return real_.Read(offset, out);
+    return inner().Read(offset, out);
   }
-  Status Write(uint64_t offset, std::span<const std::byte> data) override {
-    return real_.Write(offset, data);
-  }
-  Status ResetZone(uint64_t zone_start) override { return real_.ResetZone(zone_start); }
-  Status FinishZone(uint64_t zone_start) override { return real_.FinishZone(zone_start); }
-  Status Flush() override { return real_.Flush(); }
 
  private:
-  BlockDevice& real_;
   Geometry geometry_;
   std::function<void(std::vector<Zone>&)> edit_zones_;
 };
