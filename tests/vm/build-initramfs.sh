@@ -56,11 +56,6 @@ bins=(cryptsetup dmsetup blkzone blkid flock)
 if [[ ${ZC_VM_WITH_FIO:-} == 1 ]] || { ((${#suites[@]})) && grep -qw fio "${suites[@]}"; }; then
   bins+=(fio)
 fi
-# The differential suite's corpus generator, built with the project, when a suite uses it.
-if ((${#suites[@]})) && grep -qw make_corpus "${suites[@]}" &&
-   [[ -x $build_dir/tests/differential/make_corpus ]]; then
-  bins+=("$build_dir/tests/differential/make_corpus")
-fi
 # shellcheck disable=SC2206
 bins+=(${ZC_VM_EXTRA_BINS:-})
 
@@ -108,6 +103,14 @@ for b in "${bins[@]}"; do
   path=$(command -v "$b") || die "$b not found on the host (see scripts/install-deps.sh)"
   copy_with_libs "$path" "$(readlink -f "$path")"
 done
+# The differential suite's corpus generator, built with the project, when a suite uses it. In
+# /usr/local/bin, not at its host path: a checkout under /tmp would be hidden by the guest's
+# tmpfs on /tmp.
+if ((${#suites[@]})) && grep -qw make_corpus "${suites[@]}" &&
+   [[ -x $build_dir/tests/differential/make_corpus ]]; then
+  copy_with_libs "$build_dir/tests/differential/make_corpus" /usr/local/bin/make_corpus
+  echo "build-initramfs: including $build_dir/tests/differential/make_corpus" >&2
+fi
 if [[ -x $build_dir/src/zcryptsetup ]]; then
   copy_with_libs "$build_dir/src/zcryptsetup" /usr/local/bin/zcryptsetup
   echo "build-initramfs: including $build_dir/src/zcryptsetup" >&2
