@@ -46,6 +46,19 @@ read_pattern() {
     iflag=direct 2>/dev/null && cmp "/tmp/pattern-$_seek" "/tmp/readback-$_seek"
 }
 
+# kib_read_to_unlock DEV CMD...: KiB the kernel read from DEV while CMD unlocked it (the test
+# passphrase on CMD's standard input), page cache dropped first. Fails when CMD fails.
+kib_read_to_unlock() {
+  _dev=$1
+  shift
+  sync
+  echo 3 >/proc/sys/vm/drop_caches
+  _before=$(awk '{ print $3 }' "/sys/block/${_dev#/dev/}/stat")
+  printf %s "$ZC_PASS" | "$@" >/dev/null 2>&1 || return 1
+  _after=$(awk '{ print $3 }' "/sys/block/${_dev#/dev/}/stat")
+  echo $(( (_after - _before) * 512 / 1024 ))
+}
+
 # zone_is DEV INDEX COND: zone INDEX of DEV is in condition COND (blkzone's em, fu, oi...).
 zone_is() { [ "$(zone_cond "$1" "$2")" = "$3" ]; }
 

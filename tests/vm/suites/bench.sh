@@ -42,15 +42,7 @@ remove_nullb "$lat"
 # Bytes read to unlock (--test-passphrase: the metadata reads only), caches dropped first.
 dev=$(make_nullb_zoned zone_size=64 zone_nr_conv=0 gb=2 bs=4096)
 check "format the zoned drive" zc_format "$dev"
-sectors_read() { awk '{print $3}' "/sys/block/${1#/dev/}/stat"; }
-measure_unlock() {
-  sync
-  echo 3 >/proc/sys/vm/drop_caches
-  _before=$(sectors_read "$dev")
-  printf %s "$ZC_PASS" | "$@" >/dev/null 2>&1 || return 1
-  echo $(( ($(sectors_read "$dev") - _before) * 512 / 1024 ))
-}
-stock_kib=$(measure_unlock cryptsetup open --test-passphrase --key-file - "$dev")
-zc_kib=$(measure_unlock zcryptsetup open --test-passphrase --key-file - "$dev")
+stock_kib=$(kib_read_to_unlock "$dev" cryptsetup open --test-passphrase --key-file - "$dev")
+zc_kib=$(kib_read_to_unlock "$dev" zcryptsetup open --test-passphrase --key-file - "$dev")
 check "both tools unlock the drive" test -n "$stock_kib" -a -n "$zc_kib"
 info "FIGURE unlock reads: zcryptsetup ${zc_kib} KiB, stock cryptsetup ${stock_kib} KiB"

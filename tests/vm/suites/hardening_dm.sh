@@ -138,20 +138,12 @@ check "luksAddKey after Open's shared lock does not hang" \
   timeout 120 sh -c "printf %s '$ZC_PASS' | $ZC luksAddKey $ZC_FAST_PBKDF --key-file - $dev /tmp/second.key"
 
 # ---------------------------------------------------------------- figures
-sectors_read() { awk '{ print $3 }' "/sys/block/${1#/dev/}/stat"; }
-measure_unlock() {
-  sync
-  echo 3 >/proc/sys/vm/drop_caches
-  _before=$(sectors_read "$dev")
-  printf %s "$ZC_PASS" | "$@" >/dev/null 2>&1 || return 1
-  echo $(( ($(sectors_read "$dev") - _before) * 512 / 1024 ))
-}
 check "format again for the figure" zc_format "$dev"
 # Three rounds, alternated: a single reading can be off by a readahead page.
 zc_all= stock_all=
 for round in 1 2 3; do
-  stock_kib=$(measure_unlock cryptsetup open --test-passphrase --key-file - "$dev")
-  zc_kib=$(measure_unlock "$ZC" open --test-passphrase --key-file - "$dev")
+  stock_kib=$(kib_read_to_unlock "$dev" cryptsetup open --test-passphrase --key-file - "$dev")
+  zc_kib=$(kib_read_to_unlock "$dev" "$ZC" open --test-passphrase --key-file - "$dev")
   check "round $round: both tools unlock the drive" test -n "$stock_kib" -a -n "$zc_kib"
   zc_all="$zc_all ${zc_kib:-?}" stock_all="$stock_all ${stock_kib:-?}"
 done
