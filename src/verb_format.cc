@@ -4,6 +4,7 @@
 #include "actions.h"
 #include "i18n.h"
 #include "layout_text.h"
+#include "luks2ext/signature.h"
 #include "luks2ext/volume.h"
 
 namespace zcryptsetup {

@@ -22,8 +22,8 @@
 #include "luks2/image.h"
 #include "metadata/copy_reader.h"
 #include "metadata/image_store.h"
-#include "metadata/memfd.h"
-#include "zoned/memory_device.h"
+#include "base/memfd.h"
+#include "testing/memory_device.h"
 
 using namespace luks2ext;
 namespace fs = std::filesystem;

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "activation/activate.h"
-#include "activation/dm_task.h"
+#include "cryptsetup/dm_task.h"
 #include "activation/kernel_keyring.h"
-#include "i18n.h"
-#include "metadata/crypt_device.h"
+#include "base/i18n.h"
+#include "cryptsetup/crypt_device.h"
 
 namespace luks2ext {
 namespace {

@@ -3,7 +3,7 @@
 #include <limits>
 #include <optional>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2ext/number.h"
 
 namespace luks2ext {

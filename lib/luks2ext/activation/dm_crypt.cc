@@ -7,11 +7,11 @@
 #include <utility>
 
 #include "activation/crypt_table.h"
-#include "activation/dm_task.h"
+#include "cryptsetup/dm_task.h"
 #include "activation/kernel_module.h"
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2ext/activation.h"
-#include "metadata/crypt_device.h"
+#include "cryptsetup/crypt_device.h"
 
 namespace luks2ext {
 namespace {

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <utility>
 
-#include "i18n.h"
+#include "base/i18n.h"
 
 namespace luks2ext {
 

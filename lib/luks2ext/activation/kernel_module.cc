@@ -8,7 +8,7 @@
 #include <cstring>
 #include <memory>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2ext/log.h"
 
 namespace luks2ext {

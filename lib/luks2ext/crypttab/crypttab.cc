@@ -14,7 +14,7 @@
 #include <optional>
 #include <set>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2ext/number.h"
 #include "luks2ext/systemd_unit.h"
 

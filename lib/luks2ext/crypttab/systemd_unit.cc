@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "i18n.h"
+#include "base/i18n.h"
 
 namespace luks2ext {
 namespace {

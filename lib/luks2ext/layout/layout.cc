@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "i18n.h"
+#include "base/i18n.h"
 
 namespace luks2ext {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2/big_endian.h"
 #include "luks2/digest.h"
 

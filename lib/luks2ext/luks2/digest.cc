@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <string>
 
-#include "i18n.h"
+#include "base/i18n.h"
 
 namespace luks2ext {
 

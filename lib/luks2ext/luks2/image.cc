@@ -4,7 +4,7 @@
 #include <cstring>
 #include <limits>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2/digest.h"
 
 namespace luks2ext {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "metadata/header_edit.h"
 
 namespace luks2ext {

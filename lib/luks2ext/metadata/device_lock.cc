@@ -11,7 +11,7 @@
 #include <mutex>
 #include <vector>
 
-#include "i18n.h"
+#include "base/i18n.h"
 
 namespace luks2ext {
 

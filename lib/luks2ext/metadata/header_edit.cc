@@ -3,10 +3,10 @@
 #include <cstring>
 #include <vector>
 
-#include "i18n.h"
-#include "metadata/crypt_device.h"
+#include "base/i18n.h"
+#include "cryptsetup/crypt_device.h"
 #include "metadata/image_store.h"
-#include "metadata/memfd.h"
+#include "base/memfd.h"
 
 namespace luks2ext {
 

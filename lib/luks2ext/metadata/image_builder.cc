@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <cstring>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2ext/activation.h"
-#include "metadata/crypt_device.h"
+#include "cryptsetup/crypt_device.h"
 #include "metadata/header_edit.h"
-#include "metadata/memfd.h"
+#include "base/memfd.h"
 
 namespace luks2ext {
 namespace {

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "i18n.h"
+#include "base/i18n.h"
 
 namespace luks2ext {
 namespace {

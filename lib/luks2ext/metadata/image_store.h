@@ -10,7 +10,7 @@
 #include "luks2/commit_record.h"
 #include "luks2/image.h"
 #include "luks2ext/block_device.h"
-#include "metadata/memfd.h"
+#include "base/memfd.h"
 
 namespace luks2ext {
 

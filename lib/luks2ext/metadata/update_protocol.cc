@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2/commit_record.h"
 #include "metadata/device_lock.h"
 

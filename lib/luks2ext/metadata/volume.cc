@@ -11,15 +11,15 @@
 #include <optional>
 
 #include "activation/activate.h"
-#include "i18n.h"
-#include "metadata/crypt_device.h"
+#include "base/i18n.h"
+#include "cryptsetup/crypt_device.h"
 #include "metadata/device_lock.h"
 #include "metadata/image_builder.h"
 #include "metadata/image_store.h"
-#include "metadata/keyslot_order.h"
+#include "luks2/keyslot_order.h"
 #include "metadata/update_protocol.h"
 #include "metadata/copy_reader.h"
-#include "metadata/memfd.h"
+#include "base/memfd.h"
 
 namespace luks2ext {
 

@@ -11,11 +11,11 @@
 #include <cstring>
 #include <limits>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2/commit_record.h"
 #include "luks2ext/volume.h"
 #include "metadata/copy_reader.h"
-#include "metadata/crypt_device.h"
+#include "cryptsetup/crypt_device.h"
 #include "metadata/device_lock.h"
 #include "metadata/header_edit.h"
 #include "metadata/update_protocol.h"

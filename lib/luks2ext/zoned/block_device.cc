@@ -8,8 +8,8 @@
 
 #include <cerrno>
 
-#include "i18n.h"
-#include "zoned/errno_error.h"
+#include "base/i18n.h"
+#include "base/errno_error.h"
 #include "zoned/plain_device.h"
 #include "zoned/zbd_device.h"
 

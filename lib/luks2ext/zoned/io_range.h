@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2ext/block_device.h"
 
 namespace luks2ext {

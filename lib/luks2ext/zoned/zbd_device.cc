@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "i18n.h"
-#include "zoned/errno_error.h"
+#include "base/i18n.h"
+#include "base/errno_error.h"
 #include "zoned/io_range.h"
 
 namespace luks2ext {

@@ -26,7 +26,7 @@
 
 #include "luks2ext/volume.h"
 #include "support/volume_fixture.h"
-#include "zoned/memory_device.h"
+#include "testing/memory_device.h"
 
 namespace luks2ext {
 namespace {

@@ -16,7 +16,7 @@
 
 #include "luks2/image.h"
 #include "support/volume_fixture.h"
-#include "zoned/memory_device.h"
+#include "testing/memory_device.h"
 
 namespace luks2ext {
 namespace {

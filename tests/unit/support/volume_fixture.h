@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "luks2ext/volume.h"
-#include "zoned/memory_device.h"
+#include "testing/memory_device.h"
 
 namespace luks2ext::testing {
 

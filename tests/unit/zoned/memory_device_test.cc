@@ -1,5 +1,5 @@
 // The emulator must refuse what the kernel refuses; each rule has a test here.
-#include "zoned/memory_device.h"
+#include "testing/memory_device.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

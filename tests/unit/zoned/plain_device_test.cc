@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "luks2ext/block_device.h"
-#include "zoned/errno_error.h"
+#include "base/errno_error.h"
 
 namespace luks2ext {
 namespace {

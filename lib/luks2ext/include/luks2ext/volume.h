@@ -40,10 +40,6 @@ Result<Layout> PlanFormat(BlockDevice& device, const FormatOptions& options);
 Result<std::string> FormatVolume(BlockDevice& device, const Layout& layout,
                                  const FormatOptions& options, const Secret& passphrase);
 
-// The filesystem/RAID/crypto signature blkid finds on the device ("ext4", "crypto_LUKS"...),
-// or nullopt when there is none.
-Result<std::optional<std::string>> ProbeSignature(const std::string& path);
-
 struct OpenRequest {
   std::string name;                       // empty with test_passphrase
   bool read_only = false;

@@ -1,4 +1,4 @@
-#include "metadata/memfd.h"
+#include "base/memfd.h"
 
 #include <fmt/format.h>
 #include <sys/mman.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "i18n.h"
+#include "base/i18n.h"
 
 namespace luks2ext {
 namespace {

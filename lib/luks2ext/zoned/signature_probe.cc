@@ -3,8 +3,8 @@
 
 #include <memory>
 
-#include "i18n.h"
-#include "luks2ext/volume.h"
+#include "base/i18n.h"
+#include "luks2ext/signature.h"
 
 namespace luks2ext {
 namespace {

@@ -1,4 +1,4 @@
-#include "zoned/memory_device.h"
+#include "testing/memory_device.h"
 
 #include <fmt/format.h>
 #include <sys/mman.h>
@@ -8,7 +8,7 @@
 #include <cassert>
 #include <cstring>
 
-#include "i18n.h"
+#include "base/i18n.h"
 
 namespace luks2ext {
 namespace {

@@ -1,12 +1,12 @@
-#include "metadata/crypt_device.h"
+#include "cryptsetup/crypt_device.h"
 
 #include <fmt/format.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "crypt_log.h"
-#include "i18n.h"
+#include "cryptsetup/crypt_log.h"
+#include "base/i18n.h"
 
 namespace luks2ext {
 
@@ -41,6 +41,7 @@ Error CryptError(int result, const std::string& what) {
 Result<CryptDevice> CryptDevice::InitDetached(const std::string& header_path,
                                               const std::string& data_path) {
   crypt_device* cd = nullptr;
+  RouteCryptLog();
   const int r = crypt_init_data_device(&cd, header_path.c_str(), data_path.c_str());
   if (r < 0) return CryptError(r, FormatMsg(_("Cannot use device {}"), data_path));
   InstallCryptLogCallback(cd);
@@ -49,6 +50,7 @@ Result<CryptDevice> CryptDevice::InitDetached(const std::string& header_path,
 
 Result<CryptDevice> CryptDevice::Init(const std::string& device_path) {
   crypt_device* cd = nullptr;
+  RouteCryptLog();
   const int r = crypt_init(&cd, device_path.c_str());
   if (r < 0) return CryptError(r, FormatMsg(_("Cannot use device {}"), device_path));
   InstallCryptLogCallback(cd);
@@ -57,6 +59,7 @@ Result<CryptDevice> CryptDevice::Init(const std::string& device_path) {
 
 Result<CryptDevice> CryptDevice::InitByName(const std::string& name) {
   crypt_device* cd = nullptr;
+  RouteCryptLog();
   const int r = crypt_init_by_name(&cd, name.c_str());
   if (r == -ENODEV) return Error::WrongDevice(FormatMsg(_("Device {} is not active."), name));
   if (r < 0) return CryptError(r, FormatMsg(_("Cannot query active device {}"), name));

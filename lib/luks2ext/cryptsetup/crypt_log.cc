@@ -1,18 +1,14 @@
-#include "luks2ext/log.h"
+#include "cryptsetup/crypt_log.h"
 
 #include <libcryptsetup.h>
 
 #include <string>
+#include <string_view>
 
-#include "crypt_log.h"
+#include "luks2ext/log.h"
 
 namespace luks2ext {
 namespace {
-
-LogSink& Sink() {
-  static LogSink sink;
-  return sink;
-}
 
 // libcryptsetup's messages end in a newline; ours do not.
 std::string_view Chomp(std::string_view text) {
@@ -44,14 +40,11 @@ void CryptLogCallback(int level, const char* message, void* /*usrptr*/) {
 
 }  // namespace
 
-void SetLogSink(LogSink sink, bool debug) {
-  Sink() = std::move(sink);
+void RouteCryptLog() {
+  // The program may change its sink or debug setting between contexts (tests do): apply the
+  // current one each time rather than once.
   crypt_set_log_callback(nullptr, CryptLogCallback, nullptr);
-  crypt_set_debug_level(debug ? CRYPT_DEBUG_ALL : CRYPT_DEBUG_NONE);
-}
-
-void Log(LogLevel level, std::string_view message) {
-  if (Sink()) Sink()(level, message);
+  crypt_set_debug_level(DebugLogging() ? CRYPT_DEBUG_ALL : CRYPT_DEBUG_NONE);
 }
 
 void InstallCryptLogCallback(crypt_device* cd) {

@@ -1,11 +1,11 @@
-#include "metadata/keyslot_order.h"
+#include "luks2/keyslot_order.h"
 
 #include <json-c/json.h>
 
 #include <algorithm>
 #include <string>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2/json.h"
 
 namespace luks2ext {

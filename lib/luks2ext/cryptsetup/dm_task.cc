@@ -1,4 +1,4 @@
-#include "activation/dm_task.h"
+#include "cryptsetup/dm_task.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <utility>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2ext/log.h"
 
 namespace luks2ext {

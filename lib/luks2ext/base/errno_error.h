@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "i18n.h"
+#include "base/i18n.h"
 #include "luks2ext/error.h"
 
 namespace luks2ext {
