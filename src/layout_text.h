@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "luks2ext/layout.h"
+#include "luks2ext/format_volume.h"
 #include "luks2ext/volume.h"
 
 namespace zcryptsetup {

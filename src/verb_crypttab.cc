@@ -53,8 +53,8 @@ Result<std::vector<CrypttabEntry>> LoadEntries(const std::string& path, bool rep
   return entries;
 }
 
-luks2ext::OpenRequest RequestFor(const CrypttabEntry& entry) {
-  luks2ext::OpenRequest request;
+luks2ext::ActivationRequest RequestFor(const CrypttabEntry& entry) {
+  luks2ext::ActivationRequest request;
   request.name = entry.name;
   request.read_only = entry.options.read_only;
   request.allow_discards = entry.options.discard;
@@ -95,7 +95,7 @@ Status OpenEntry(const CrypttabEntry& entry, const std::string& device_path,
   ASSIGN_OR_RETURN(auto volume,
                    luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
   PrintWarnings(*volume, entry.name + ": ");
-  const luks2ext::OpenRequest request = RequestFor(entry);
+  const luks2ext::ActivationRequest request = RequestFor(entry);
   if (given) return volume->Activate(request, *given);
   PassphraseSource source{entry.key_file, entry.options.keyfile_offset,
                           entry.options.keyfile_size};

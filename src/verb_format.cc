@@ -5,6 +5,7 @@
 #include "i18n.h"
 #include "layout_text.h"
 #include "luks2ext/signature.h"
+#include "luks2ext/format_volume.h"
 #include "luks2ext/volume.h"
 
 namespace zcryptsetup {

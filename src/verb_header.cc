@@ -3,6 +3,7 @@
 
 #include "actions.h"
 #include "i18n.h"
+#include "luks2ext/header_backup.h"
 #include "luks2ext/volume.h"
 
 namespace zcryptsetup {

@@ -4,6 +4,7 @@
 #include "actions.h"
 #include "i18n.h"
 #include "layout_text.h"
+#include "luks2ext/format_volume.h"
 #include "luks2ext/volume.h"
 
 namespace zcryptsetup {

@@ -35,7 +35,7 @@ std::string Join(const std::vector<std::string>& words) {
 Status ActionOpen(const Invocation& call) {
   const Options& o = call.options;
   const std::string& path = call.args[0];
-  luks2ext::OpenRequest request;
+  luks2ext::ActivationRequest request;
   if (call.args.size() > 1) request.name = call.args[1];
   if (request.name.empty() && !o.test_passphrase)
     return Error::WrongParameters(_("Usage: zcryptsetup open <device> <name>"));
@@ -44,7 +44,6 @@ Status ActionOpen(const Invocation& call) {
     return Error::WrongParameters(_("Option --persistent is not allowed with --test-passphrase."));
   request.read_only = o.readonly;
   request.allow_discards = o.allow_discards;
-  request.persistent = o.persistent;
   request.keyslot = o.key_slot;
   if (o.perf_force_inline == "off")
     return Error::WrongParameters(
@@ -70,7 +69,9 @@ Status ActionOpen(const Invocation& call) {
     ASSIGN_OR_RETURN(const luks2ext::Secret passphrase,
                      ReadPassphrase(call.passphrase_source(),
                                     FormatMsg(_("Enter passphrase for {}: "), path), false));
-    Status status = volume->Activate(request, passphrase);
+    Status status = volume->Activate(request, passphrase,
+                                     o.persistent ? luks2ext::Volume::FlagStorage::kPersistent
+                                                  : luks2ext::Volume::FlagStorage::kThisActivationOnly);
     if (status.ok() || status.error().code() != ExitCode::kNoPermission || attempt >= attempts)
       return status;
     std::cerr << status.error().message() << '\n';

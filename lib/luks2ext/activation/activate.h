@@ -12,16 +12,6 @@ struct crypt_device;
 
 namespace luks2ext {
 
-struct ActivationRequest {
-  std::string name;  // empty: only check the passphrase (cryptsetup --test-passphrase)
-  bool read_only = false;
-  bool allow_discards = false;
-  std::optional<InlineMode> inline_mode;  // nullopt: what the header's flags say, nothing more
-  bool no_read_workqueue = false;         // one direction only
-  bool no_write_workqueue = false;
-  int keyslot = -1;                       // -1: any keyslot (CRYPT_ANY_SLOT)
-};
-
 // Activates `cd` (loaded, data device set). `data_path` and `data_size` describe the data
 // device, needed to build the table by hand for InlineMode::kNative. A wrong passphrase is
 // Error::NoPermission and maps nothing; on any failure nothing is left mapped.

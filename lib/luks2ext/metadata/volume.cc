@@ -1,5 +1,6 @@
 // The volume façade: reading the drive's copies and choosing one (design section 5),
 // formatting, activation, and the update protocol (section 4).
+#include "luks2ext/format_volume.h"
 #include "luks2ext/volume.h"
 
 #include <json-c/json.h>
@@ -107,15 +108,9 @@ Result<std::string> Volume::DumpText() {
 // ---------------------------------------------------------------------------------------------
 // Activation
 
-Status Volume::Activate(const OpenRequest& request, const Secret& passphrase) {
-  ActivationRequest activation;
-  activation.name = request.name;
-  activation.read_only = request.read_only;
-  activation.allow_discards = request.allow_discards;
-  activation.keyslot = request.keyslot;
-  activation.inline_mode = request.inline_mode;
-  activation.no_read_workqueue = request.no_read_workqueue;
-  activation.no_write_workqueue = request.no_write_workqueue;
+Status Volume::Activate(const ActivationRequest& request, const Secret& passphrase,
+                        FlagStorage storage) {
+  ActivationRequest activation = request;
   if (!activation.inline_mode && force_inline())
     activation.inline_mode = InlineMode::kWorkqueueFlags;
 
@@ -159,7 +154,7 @@ Status Volume::Activate(const OpenRequest& request, const Secret& passphrase) {
     // this process (a wrong passphrase returned above and kept the lock for --tries).
     unlock_lock_.reset();
   }
-  if (!request.persistent || request.name.empty()) return Status::Ok();
+  if (storage != FlagStorage::kPersistent || request.name.empty()) return Status::Ok();
   std::optional<bool> inline_flag;
   if (request.inline_mode) inline_flag = true;
   std::optional<bool> discards;
@@ -169,10 +164,6 @@ Status Volume::Activate(const OpenRequest& request, const Secret& passphrase) {
 
 // ---------------------------------------------------------------------------------------------
 // Writing: format and the update protocol
-
-namespace {
-
-}  // namespace
 
 Status Volume::SetPersistentFlags(std::optional<bool> force_inline,
                                   std::optional<bool> allow_discards) {

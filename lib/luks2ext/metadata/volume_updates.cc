@@ -13,6 +13,7 @@
 
 #include "base/i18n.h"
 #include "luks2/commit_record.h"
+#include "luks2ext/header_backup.h"
 #include "luks2ext/volume.h"
 #include "metadata/copy_reader.h"
 #include "cryptsetup/crypt_device.h"

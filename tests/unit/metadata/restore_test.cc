@@ -14,6 +14,7 @@
 
 #include "luks2/binary_header.h"
 #include "luks2/image.h"
+#include "luks2ext/header_backup.h"
 #include "luks2ext/volume.h"
 #include "support/volume_fixture.h"
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "luks2ext/header_backup.h"
 #include "luks2ext/volume.h"
 #include "support/volume_fixture.h"
 #include "testing/memory_device.h"

@@ -2,6 +2,7 @@
 // zone rules allow, in the order the update protocol needs; Volume::Open finds and chooses the
 // copies; a torn home, a power cut at any op of an update, and a foreign in-place rewrite are
 // all survived without rolling back to an older seqid.
+#include "luks2ext/format_volume.h"
 #include "luks2ext/volume.h"
 
 #include <gtest/gtest.h>

@@ -91,7 +91,7 @@ std::unique_ptr<Volume> MustOpen(BlockDevice& device) {
 }
 
 Status CheckPassphrase(Volume& volume, const char* passphrase) {
-  return volume.Activate(OpenRequest{}, Secret(passphrase));
+  return volume.Activate(ActivationRequest{}, Secret(passphrase));
 }
 
 void MirrorIntoStandIn(MemoryZonedDevice& device, uint64_t length) {

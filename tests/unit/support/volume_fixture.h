@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "luks2ext/format_volume.h"
 #include "luks2ext/volume.h"
 #include "testing/memory_device.h"
 

@@ -22,6 +22,19 @@ enum class InlineMode {
 // The name zcryptsetup persists in LUKS2 config.flags, beside the upstream flags.
 inline constexpr const char* kForceInlineFlag = "force-inline";
 
+// What to map and how: cryptsetup open's options.
+struct ActivationRequest {
+  std::string name;  // empty: only check the passphrase (cryptsetup --test-passphrase)
+  bool read_only = false;
+  bool allow_discards = false;
+  // --perf-force_inline; nullopt: what the header's flags say, nothing more.
+  std::optional<InlineMode> inline_mode;
+  // One direction only (crypttab's no-read-workqueue / no-write-workqueue options).
+  bool no_read_workqueue = false;
+  bool no_write_workqueue = false;
+  int keyslot = -1;  // -1: any keyslot (CRYPT_ANY_SLOT)
+};
+
 struct CryptTargetVersion {
   uint32_t major = 0, minor = 0, patch = 0;
 

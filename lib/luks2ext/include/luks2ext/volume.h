@@ -1,6 +1,6 @@
-// A LUKS2 volume on a drive, zoned or not: what the CLI formats, opens, dumps and updates.
-// The only public entry to the metadata layer; it hides the codec, the memfd images and
-// libcryptsetup.
+// A LUKS2 volume on a drive, zoned or not: what the CLI opens, dumps and updates once it
+// exists (format_volume.h makes one, header_backup.h restores one). It hides the codec, the
+// memfd images and libcryptsetup.
 #pragma once
 
 #include <cstdint>
@@ -17,41 +17,6 @@
 
 namespace luks2ext {
 
-// What a drive is, as far as placing metadata goes: its geometry, the conventional zones at LBA
-// 0 (counted among the first kZonesToReport zones), the capacity of zone 0.
-struct DriveSummary {
-  Geometry geometry;
-  uint32_t conventional_zones = 0;
-  bool conventional_zones_at_least = false;  // every reported zone was conventional
-  uint64_t zone0_capacity = 0;
-};
-Result<DriveSummary> SummarizeDrive(BlockDevice& device);
-
-// The layout luksFormat would choose for these options on this drive (no read-only check).
-Result<Layout> PlanLayoutFor(BlockDevice& device, const FormatOptions& options);
-
-// Checks the drive and the options and plans the layout, without writing: the step before
-// asking for confirmation and a passphrase. A read-only drive is refused here.
-Result<Layout> PlanFormat(BlockDevice& device, const FormatOptions& options);
-
-// Writes a new LUKS2 volume as planned: on zoned drives the journal copy first, then home,
-// each reset, appended, finished and verified; on ordinary disks in place, like cryptsetup.
-// Holds cryptsetup's device lock throughout. Returns the new volume's UUID.
-Result<std::string> FormatVolume(BlockDevice& device, const Layout& layout,
-                                 const FormatOptions& options, const Secret& passphrase);
-
-struct OpenRequest {
-  std::string name;                       // empty with test_passphrase
-  bool read_only = false;
-  bool allow_discards = false;
-  std::optional<InlineMode> inline_mode;  // --perf-force_inline; nullopt: as the header says
-  // One direction only (crypttab's no-read-workqueue / no-write-workqueue options).
-  bool no_read_workqueue = false;
-  bool no_write_workqueue = false;
-  bool persistent = false;                // store the requested flags in the header
-  int keyslot = -1;
-};
-
 // One metadata copy as found on the drive.
 struct CopySummary {
   std::string name;  // "home", "journal"
@@ -63,19 +28,6 @@ struct CopySummary {
   bool chosen = false;
   std::string problem;
 };
-
-// luksHeaderRestore: checks `backup_path` (a LUKS2 metadata image of exactly its declared
-// size, made by zcryptsetup or stock cryptsetup, whose data segment fits this drive's layout)
-// before anything is reset, then writes it as every copy with a seqid above every copy on the
-// drive, so that recovery never prefers the header it replaced. The drive need not hold a
-// valid header. Returns the UUID of the restored header.
-Result<std::string> RestoreHeader(BlockDevice& device, const std::string& backup_path);
-
-// What RestoreHeader would replace: the UUID on the drive now (nullopt when there is no valid
-// LUKS2 header), so the CLI can ask before replacing a different volume's header.
-Result<std::optional<std::string>> CurrentUuid(BlockDevice& device);
-// The UUID a backup file holds, after the same checks RestoreHeader makes on it.
-Result<std::string> BackupUuid(BlockDevice& device, const std::string& backup_path);
 
 struct VolumeState;  // what Volume::Open read, private to the library
 class DeviceLock;    // cryptsetup's metadata lock, private to the library
@@ -117,12 +69,16 @@ class Volume {
   // libcryptsetup's own luksDump text for the chosen copy.
   Result<std::string> DumpText();
 
+  // Whether open stores the flags it was asked for in the header (cryptsetup --persistent).
+  enum class FlagStorage { kThisActivationOnly, kPersistent };
+
   // Unlocks and maps (or, with an empty name, only checks the passphrase). Inline mode comes
-  // from the request, else from the header's force-inline flag. With `persistent`, the
+  // from the request, else from the header's force-inline flag. With kPersistent, the
   // requested flags are then stored through the update protocol. Keyslot areas are read under
   // cryptsetup's shared lock: the one Open kept (kForOpen), released once a keyslot opened; a
   // wrong passphrase keeps it for the next try.
-  Status Activate(const OpenRequest& request, const Secret& passphrase);
+  Status Activate(const ActivationRequest& request, const Secret& passphrase,
+                  FlagStorage storage = FlagStorage::kThisActivationOnly);
 
   // Stores or clears force_inline (and its upstream flags) in the header, crash-safely.
   Status SetPersistentFlags(std::optional<bool> force_inline, std::optional<bool> allow_discards);

@@ -1,0 +1,37 @@
+// luksFormat: what a drive is, the layout chosen for it, and writing a new volume.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "luks2ext/block_device.h"
+#include "luks2ext/format_options.h"
+#include "luks2ext/layout.h"
+#include "luks2ext/secret.h"
+
+namespace luks2ext {
+
+// What a drive is, as far as placing metadata goes: its geometry, the conventional zones at LBA
+// 0 (counted among the first kZonesToReport zones), the capacity of zone 0.
+struct DriveSummary {
+  Geometry geometry;
+  uint32_t conventional_zones = 0;
+  bool conventional_zones_at_least = false;  // every reported zone was conventional
+  uint64_t zone0_capacity = 0;
+};
+Result<DriveSummary> SummarizeDrive(BlockDevice& device);
+
+// The layout luksFormat would choose for these options on this drive (no read-only check).
+Result<Layout> PlanLayoutFor(BlockDevice& device, const FormatOptions& options);
+
+// Checks the drive and the options and plans the layout, without writing: the step before
+// asking for confirmation and a passphrase. A read-only drive is refused here.
+Result<Layout> PlanFormat(BlockDevice& device, const FormatOptions& options);
+
+// Writes a new LUKS2 volume as planned: on zoned drives the journal copy first, then home,
+// each reset, appended, finished and verified; on ordinary disks in place, like cryptsetup.
+// Holds cryptsetup's device lock throughout. Returns the new volume's UUID.
+Result<std::string> FormatVolume(BlockDevice& device, const Layout& layout,
+                                 const FormatOptions& options, const Secret& passphrase);
+
+}  // namespace luks2ext
