@@ -34,6 +34,7 @@ PUBLIC = {
     "log.h": "base",
     "number.h": "base",
     "secret.h": "base",
+    "units.h": "base",
     "block_device.h": "zoned",
     "signature.h": "zoned",
     "layout.h": "layout",

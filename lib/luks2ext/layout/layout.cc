@@ -5,30 +5,23 @@
 #include <algorithm>
 
 #include "base/i18n.h"
+#include "luks2/format.h"
 
 namespace luks2ext {
 
 namespace {
 
-constexpr uint64_t kMetadataAlignment = 4 * KiB;  // LUKS2 areas are 4 KiB aligned
 constexpr uint64_t kStandardDataAlignment = 1 * MiB;
 
 uint64_t RoundUp(uint64_t value, uint64_t unit) { return (value + unit - 1) / unit * unit; }
 uint64_t RoundDown(uint64_t value, uint64_t unit) { return value / unit * unit; }
 
-bool IsValidHeaderSize(uint64_t size) {
-  // LUKS2 allows 16 KiB ... 4 MiB, powers of two (binary header + JSON area).
-  for (uint64_t s = 16 * KiB; s <= 4 * MiB; s *= 2)
-    if (size == s) return true;
-  return false;
-}
-
 Status CheckRequest(const LayoutRequest& request) {
-  if (request.header_size != 0 && !IsValidHeaderSize(request.header_size))
+  if (request.header_size != 0 && !IsValidHdrSize(request.header_size))
     return Error::WrongParameters(FormatMsg(
         _("Unsupported LUKS2 metadata size {}: use a power of two from 16 KiB to 4 MiB."),
         SizeText(request.header_size)));
-  if (request.keyslots_size % kMetadataAlignment != 0 ||
+  if (request.keyslots_size % kLuks2Alignment != 0 ||
       request.keyslots_size > kMaxKeyslotsSize)
     return Error::WrongParameters(FormatMsg(
         _("Unsupported LUKS2 keyslots area size {}: use a multiple of 4 KiB up to 128 MiB."),
@@ -41,7 +34,7 @@ Status CheckRequest(const LayoutRequest& request) {
 // cryptsetup's defaults: the keyslots area fills what the headers leave of 16 MiB.
 uint64_t DefaultKeyslotsSizeText(uint64_t header_size) {
   return header_size == kDefaultHeaderSize ? kDefaultKeyslotsSize
-                                           : 16 * MiB - 2 * std::min(header_size, 4 * MiB);
+                                           : 16 * MiB - 2 * std::min(header_size, kMaxHdrSize);
 }
 
 // Chooses the keyslots area so that image + commit record fit in `room` bytes: the user's size
@@ -60,7 +53,7 @@ Result<uint64_t> FitKeyslots(const LayoutRequest& request, uint64_t header_size,
     return request.keyslots_size;
   }
   const uint64_t wanted = DefaultKeyslotsSizeText(header_size);
-  const uint64_t available = room > fixed ? RoundDown(room - fixed, kMetadataAlignment) : 0;
+  const uint64_t available = room > fixed ? RoundDown(room - fixed, kLuks2Alignment) : 0;
   const uint64_t minimum = KeyslotsAreaFor(kMinKeyslots, request.volume_key_bytes);
   if (available < minimum)
     return Error::WrongDevice(FormatMsg(
@@ -90,12 +83,129 @@ Result<Layout> PlanStandard(const Geometry& geometry, const LayoutRequest& reque
   return layout;
 }
 
+// What the leading zones offer a metadata copy. A copy lies either wholly in the conventional
+// zones at LBA 0 (written in place, across their boundaries) or wholly in one zone.
+class MetadataRoom {
+ public:
+  MetadataRoom(std::span<const Zone> zones, uint64_t zone_size)
+      : zones_(zones), zone_size_(zone_size), conventional_bytes_(ConventionalBytes(zones)) {}
+
+  uint64_t conventional_bytes() const { return conventional_bytes_; }
+
+  // The bytes a copy starting at `offset` may use; an error when none may start there.
+  Result<uint64_t> At(uint64_t offset) const {
+    if (offset < conventional_bytes_) return ConventionalRoomAt(offset);
+    const uint64_t index = offset / zone_size_;
+    if (offset % zone_size_ != 0 || index >= zones_.size())
+      return Error::WrongDevice(_("The drive has too few zones for the metadata."));
+    const Zone& zone = zones_[index];
+    RETURN_IF_ERROR(CheckWritable(zone, index));
+    if (zone.capacity == 0)
+      return Error::WrongDevice(FormatMsg(_("Zone {} reports a capacity of 0 bytes."), index));
+    return std::min(zone.capacity, zone.length);  // a copy never crosses the zone end
+  }
+
+  std::string Describe(uint64_t offset) const {
+    return offset < conventional_bytes_ ? std::string(_("the conventional zones at LBA 0"))
+                                        : FormatMsg(_("zone {} (capacity)"), offset / zone_size_);
+  }
+
+ private:
+  static Status CheckWritable(const Zone& zone, uint64_t index) {
+    if (zone.condition == ZoneCondition::kReadOnly || zone.condition == ZoneCondition::kOffline)
+      return Error::WrongDevice(FormatMsg(_("Zone {} is {}; it cannot hold LUKS2 metadata."),
+                                          index, ZoneConditionName(zone.condition)));
+    return Status::Ok();
+  }
+
+  // In the conventional run: up to its end, or to the first zone that takes no writes.
+  Result<uint64_t> ConventionalRoomAt(uint64_t offset) const {
+    uint64_t end = offset;
+    for (uint64_t index = offset / zone_size_; end < conventional_bytes_; ++index) {
+      const Zone& zone = zones_[index];
+      if (zone.condition == ZoneCondition::kReadOnly ||
+          zone.condition == ZoneCondition::kOffline) {
+        if (end == offset) return CheckWritable(zone, index).error();
+        break;
+      }
+      end = zone.start + zone.length;
+    }
+    return std::min(end, conventional_bytes_) - offset;
+  }
+
+  std::span<const Zone> zones_;
+  uint64_t zone_size_;
+  uint64_t conventional_bytes_;
+};
+
+// Both copies placed with the keyslots area sized to some room.
+struct CopyPlan {
+  uint64_t keyslots_size = 0;
+  uint64_t copy_size = 0;  // image and commit record
+  std::optional<uint64_t> journal_offset;
+  uint64_t journal_room = 0;
+  uint64_t end = 0;  // past the last copy
+
+  bool JournalFits() const { return !journal_offset || copy_size <= journal_room; }
+};
+
+Result<CopyPlan> TryPlaceCopies(const LayoutRequest& request, uint64_t header_size,
+                                uint64_t room, const MetadataRoom& rooms, uint64_t zone_size) {
+  CopyPlan plan;
+  ASSIGN_OR_RETURN(plan.keyslots_size, FitKeyslots(request, header_size, room, rooms.Describe(0)));
+  const uint64_t image_size = 2 * header_size + plan.keyslots_size;
+  plan.copy_size = image_size + kCommitRecordSize;
+  plan.end = plan.copy_size;
+  if (!request.zone_journal) return plan;
+  plan.journal_offset = JournalOffsetFor(image_size, zone_size, rooms.conventional_bytes());
+  ASSIGN_OR_RETURN(plan.journal_room, rooms.At(*plan.journal_offset));
+  plan.end = *plan.journal_offset + plan.copy_size;
+  return plan;
+}
+
+// The primary header must sit at offset 0: home is zone 0 (and the conventional zones after
+// it). The journal starts at the next zone boundary, so a reader finds it by zone even when
+// home is torn. The keyslots area is sized to home's room; when the journal's zone holds less
+// (a ZNS zone capacity, the end of the conventional zones), it is sized once more to that,
+// unless the user chose its size.
+Result<CopyPlan> PlaceCopies(const LayoutRequest& request, uint64_t header_size,
+                             const MetadataRoom& rooms, uint64_t zone_size) {
+  ASSIGN_OR_RETURN(const uint64_t home_room, rooms.At(0));
+  ASSIGN_OR_RETURN(CopyPlan plan,
+                   TryPlaceCopies(request, header_size, home_room, rooms, zone_size));
+  if (!plan.JournalFits() && request.keyslots_size == 0) {
+    ASSIGN_OR_RETURN(plan, TryPlaceCopies(request, header_size,
+                                          std::min(home_room, plan.journal_room), rooms,
+                                          zone_size));
+  }
+  if (!plan.JournalFits())
+    return Error::WrongParameters(FormatMsg(
+        _("The journal copy ({}) does not fit in {} of {}."), SizeText(plan.copy_size),
+        rooms.Describe(*plan.journal_offset), SizeText(plan.journal_room)));
+  return plan;
+}
+
+// The user's --offset, when given, replaces the first zone boundary past the metadata.
+Status ApplyDataOffset(const LayoutRequest& request, Layout& layout) {
+  if (!request.data_offset) return Status::Ok();
+  if (*request.data_offset % layout.zone_size != 0)
+    return Error::WrongParameters(FormatMsg(
+        _("Requested data offset {} is not a multiple of the zone size {}."),
+        SizeText(*request.data_offset), SizeText(layout.zone_size)));
+  if (*request.data_offset < layout.data_offset)
+    return Error::WrongParameters(FormatMsg(
+        _("Requested data offset {} overlaps the metadata zones; the smallest is {}."),
+        SizeText(*request.data_offset), SizeText(layout.data_offset)));
+  layout.data_offset = *request.data_offset;
+  return Status::Ok();
+}
+
 Result<Layout> PlanZoned(const Geometry& geometry, std::span<const Zone> zones,
                          const LayoutRequest& request) {
   const uint64_t zone_size = geometry.zone_size;
   if (zone_size == 0 || zones.empty())
     return Error::WrongDevice(_("The drive reports a zoned model but no zones."));
-  if (zone_size % kMetadataAlignment != 0)
+  if (zone_size % kLuks2Alignment != 0)
     return Error::WrongDevice(FormatMsg(
         _("Zone size {} is not a multiple of 4 KiB; zcryptsetup cannot place LUKS2 metadata."),
         SizeText(zone_size)));
@@ -103,79 +213,16 @@ Result<Layout> PlanZoned(const Geometry& geometry, std::span<const Zone> zones,
   Layout layout;
   layout.zone_size = zone_size;
   layout.header_size = request.header_size ? request.header_size : kDefaultHeaderSize;
-
-  // Conventional zones at LBA 0 take random writes, so a copy there is written in place.
-  uint64_t conventional_bytes = 0;
-  for (const Zone& zone : zones) {
-    if (zone.is_sequential()) break;
-    // A read-only or offline zone takes no metadata: the writable space ends before it.
-    if (zone.condition == ZoneCondition::kReadOnly || zone.condition == ZoneCondition::kOffline)
-      break;
-    conventional_bytes += zone.length;
-  }
-  // A copy lies either wholly in the conventional space or wholly in one sequential zone.
-  auto room_at = [&](uint64_t offset) -> Result<uint64_t> {
-    if (offset < conventional_bytes) return conventional_bytes - offset;
-    const uint64_t index = offset / zone_size;
-    if (offset % zone_size != 0 || index >= zones.size())
-      return Error::WrongDevice(_("The drive has too few zones for the metadata."));
-    const Zone& zone = zones[index];
-    if (zone.condition == ZoneCondition::kReadOnly || zone.condition == ZoneCondition::kOffline)
-      return Error::WrongDevice(FormatMsg(_("Zone {} is {}; it cannot hold LUKS2 metadata."),
-                                          index, ZoneConditionName(zone.condition)));
-    if (zone.capacity == 0)
-      return Error::WrongDevice(FormatMsg(_("Zone {} reports a capacity of 0 bytes."), index));
-    return std::min(zone.capacity, zone.length);  // a copy never crosses the zone end
-  };
-  auto describe = [&](uint64_t offset) {
-    return offset < conventional_bytes ? std::string(_("the conventional zones at LBA 0"))
-                                       : FormatMsg(_("zone {} (capacity)"), offset / zone_size);
-  };
-
-  // The primary header must sit at offset 0: home is zone 0 (and following conventional
-  // zones). The journal starts at the next zone boundary, so a reader finds it by zone even
-  // when home is torn; it may be conventional or sequential.
-  ASSIGN_OR_RETURN(const uint64_t home_room, room_at(0));
-  uint64_t room = home_room;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    ASSIGN_OR_RETURN(layout.keyslots_size,
-                     FitKeyslots(request, layout.header_size, room, describe(0)));
-    const uint64_t copy_size = layout.image_size() + kCommitRecordSize;
-    uint64_t end = copy_size;
-    layout.journal_offset.reset();
-    if (request.zone_journal) {
-      const uint64_t journal =
-          JournalOffsetFor(layout.image_size(), zone_size, conventional_bytes);
-      ASSIGN_OR_RETURN(const uint64_t journal_room, room_at(journal));
-      if (copy_size > journal_room) {
-        if (request.keyslots_size != 0 || attempt == 1)
-          return Error::WrongParameters(FormatMsg(
-              _("The journal copy ({}) does not fit in {} of {}."), SizeText(copy_size),
-              describe(journal), SizeText(journal_room)));
-        room = std::min(room, journal_room);  // shrink the keyslots area for both copies
-        continue;
-      }
-      layout.journal_offset = journal;
-      end = journal + copy_size;
-    }
-    layout.data_offset = RoundUp(end, zone_size);
-    break;
-  }
-  layout.placement =
-      conventional_bytes > 0 ? Placement::kConventionalZones : Placement::kSequentialZones;
+  const MetadataRoom rooms(zones, zone_size);
+  ASSIGN_OR_RETURN(const CopyPlan plan,
+                   PlaceCopies(request, layout.header_size, rooms, zone_size));
+  layout.keyslots_size = plan.keyslots_size;
+  layout.journal_offset = plan.journal_offset;
+  layout.data_offset = RoundUp(plan.end, zone_size);
+  layout.placement = rooms.conventional_bytes() > 0 ? Placement::kConventionalZones
+                                                    : Placement::kSequentialZones;
   layout.zone_capacity = zones.front().capacity;  // as Volume::Open reports it
-
-  if (request.data_offset) {
-    if (*request.data_offset % zone_size != 0)
-      return Error::WrongParameters(FormatMsg(
-          _("Requested data offset {} is not a multiple of the zone size {}."),
-          SizeText(*request.data_offset), SizeText(zone_size)));
-    if (*request.data_offset < layout.data_offset)
-      return Error::WrongParameters(FormatMsg(
-          _("Requested data offset {} overlaps the metadata zones; the smallest is {}."),
-          SizeText(*request.data_offset), SizeText(layout.data_offset)));
-    layout.data_offset = *request.data_offset;
-  }
+  RETURN_IF_ERROR(ApplyDataOffset(request, layout));
   layout.metadata_zones = static_cast<uint32_t>(layout.data_offset / zone_size);
   if (geometry.size < layout.data_offset + zone_size)
     return Error::WrongDevice(FormatMsg(
@@ -202,6 +249,15 @@ const char* PlacementName(Placement placement) {
   return "unknown";
 }
 
+uint64_t ConventionalBytes(std::span<const Zone> zones) {
+  uint64_t bytes = 0;
+  for (const Zone& zone : zones) {
+    if (zone.is_sequential()) break;
+    bytes += zone.length;
+  }
+  return bytes;
+}
+
 uint64_t JournalOffsetFor(uint64_t image_size, uint64_t zone_size, uint64_t conventional_bytes) {
   const uint64_t copy = image_size + kCommitRecordSize;
   uint64_t journal = RoundUp(copy, zone_size);
@@ -211,7 +267,7 @@ uint64_t JournalOffsetFor(uint64_t image_size, uint64_t zone_size, uint64_t conv
 }
 
 uint64_t KeyslotsAreaFor(uint32_t keyslots, uint32_t volume_key_bytes) {
-  return keyslots * RoundUp(uint64_t{volume_key_bytes} * kAfStripes, kMetadataAlignment);
+  return keyslots * RoundUp(uint64_t{volume_key_bytes} * kAfStripes, kLuks2Alignment);
 }
 
 Result<Layout> PlanLayout(const Geometry& geometry, std::span<const Zone> leading_zones,

@@ -37,10 +37,6 @@ Status WriteStringField(std::uint8_t* field, std::size_t size, const std::string
 
 }  // namespace
 
-bool IsValidHdrSize(std::uint64_t hdr_size) {
-  return hdr_size >= kMinHdrSize && hdr_size <= kMaxHdrSize && (hdr_size & (hdr_size - 1)) == 0;
-}
-
 Result<BinaryHeader> DecodeBinaryHeader(std::span<const std::uint8_t> binary_header,
                                         std::uint64_t read_offset) {
   if (binary_header.size() < kBinaryHeaderSize) {

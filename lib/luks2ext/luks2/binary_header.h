@@ -25,57 +25,10 @@
 #include <span>
 #include <string>
 
+#include "luks2/format.h"
 #include "luks2ext/error.h"
 
 namespace luks2ext {
-
-inline constexpr std::size_t kBinaryHeaderSize = 4096;
-
-inline constexpr std::size_t kMagicOffset = 0;
-inline constexpr std::size_t kMagicSize = 6;
-inline constexpr std::size_t kVersionOffset = 6;
-inline constexpr std::size_t kHdrSizeOffset = 8;
-inline constexpr std::size_t kSeqidOffset = 16;
-inline constexpr std::size_t kLabelOffset = 24;
-inline constexpr std::size_t kLabelSize = 48;
-inline constexpr std::size_t kCsumAlgOffset = 72;
-inline constexpr std::size_t kCsumAlgSize = 32;
-inline constexpr std::size_t kSaltOffset = 104;
-inline constexpr std::size_t kSaltSize = 64;
-inline constexpr std::size_t kUuidOffset = 168;
-inline constexpr std::size_t kUuidSize = 40;
-inline constexpr std::size_t kSubsystemOffset = 208;
-inline constexpr std::size_t kSubsystemSize = 48;
-inline constexpr std::size_t kHdrOffsetOffset = 256;
-inline constexpr std::size_t kCsumOffset = 448;
-inline constexpr std::size_t kCsumSize = 64;
-
-static_assert(kMagicOffset + kMagicSize == kVersionOffset);
-static_assert(kVersionOffset + 2 == kHdrSizeOffset);
-static_assert(kHdrSizeOffset + 8 == kSeqidOffset);
-static_assert(kSeqidOffset + 8 == kLabelOffset);
-static_assert(kLabelOffset + kLabelSize == kCsumAlgOffset);
-static_assert(kCsumAlgOffset + kCsumAlgSize == kSaltOffset);
-static_assert(kSaltOffset + kSaltSize == kUuidOffset);
-static_assert(kUuidOffset + kUuidSize == kSubsystemOffset);
-static_assert(kSubsystemOffset + kSubsystemSize == kHdrOffsetOffset);
-static_assert(kHdrOffsetOffset + 8 + 184 == kCsumOffset);
-static_assert(kCsumOffset + kCsumSize == 512);
-static_assert(512 + 7 * 512 == kBinaryHeaderSize);
-
-inline constexpr std::uint16_t kLuks2Version = 2;
-inline constexpr std::uint64_t kMinHdrSize = 16 * 1024;
-inline constexpr std::uint64_t kMaxHdrSize = 4 * 1024 * 1024;
-
-// Where a secondary copy may sit: every legal hdr_size. Used to find the secondary when the
-// primary cannot tell its own size (it is corrupt), as cryptsetup does.
-inline constexpr std::array<std::uint64_t, 9> kSecondaryHeaderOffsets = {
-    0x4000, 0x8000, 0x10000, 0x20000, 0x40000, 0x80000, 0x100000, 0x200000, 0x400000};
-static_assert(kSecondaryHeaderOffsets.front() == kMinHdrSize);
-static_assert(kSecondaryHeaderOffsets.back() == kMaxHdrSize);
-
-// True for a power of two in [kMinHdrSize, kMaxHdrSize].
-bool IsValidHdrSize(std::uint64_t hdr_size);
 
 // Which of the two copies a binary header belongs to; decided by its magic.
 enum class HeaderCopy { kPrimary, kSecondary };

@@ -14,7 +14,7 @@ static_assert(kMaxRecordedImageSize == kMaxImageSize);
 
 bool ImageSizeInBounds(std::uint64_t image_size) {
   return image_size >= kMinRecordedImageSize && image_size <= kMaxRecordedImageSize &&
-         image_size % kRecordedImageAlignment == 0;
+         image_size % kLuks2Alignment == 0;
 }
 
 Error BadRecord(const std::string& why) {

@@ -24,44 +24,11 @@
 
 #include "luks2/digest.h"
 #include "luks2ext/error.h"
-#include "luks2ext/layout.h"
+#include "luks2/format.h"
 
 namespace luks2ext {
 
 class Luks2Image;
-
-// kCommitRecordSize (4096) comes from luks2ext/layout.h, which places the record.
-inline constexpr std::array<std::uint8_t, 8> kCommitRecordMagic = {'Z', 'C', 'L', 'U',
-                                                                   'K', 'S', '2', 'C'};
-inline constexpr std::uint32_t kCommitRecordVersion = 1;
-
-inline constexpr std::size_t kRecordMagicOffset = 0;
-inline constexpr std::size_t kRecordVersionOffset = 8;
-inline constexpr std::size_t kRecordReservedOffset = 12;
-inline constexpr std::size_t kRecordSeqidOffset = 16;
-inline constexpr std::size_t kRecordImageSizeOffset = 24;
-inline constexpr std::size_t kRecordImageSha256Offset = 32;
-inline constexpr std::size_t kRecordUuidOffset = 64;
-inline constexpr std::size_t kRecordUuidSize = 40;
-inline constexpr std::size_t kRecordPaddingOffset = 104;
-inline constexpr std::size_t kRecordSha256Offset = kCommitRecordSize - kSha256Size;
-
-static_assert(kRecordMagicOffset + kCommitRecordMagic.size() == kRecordVersionOffset);
-static_assert(kRecordVersionOffset + 4 == kRecordReservedOffset);
-static_assert(kRecordReservedOffset + 4 == kRecordSeqidOffset);
-static_assert(kRecordSeqidOffset + 8 == kRecordImageSizeOffset);
-static_assert(kRecordImageSizeOffset + 8 == kRecordImageSha256Offset);
-static_assert(kRecordImageSha256Offset + kSha256Size == kRecordUuidOffset);
-static_assert(kRecordUuidOffset + kRecordUuidSize == kRecordPaddingOffset);
-static_assert(kRecordPaddingOffset < kRecordSha256Offset);
-static_assert(kRecordSha256Offset == 4064);
-static_assert(kRecordSha256Offset + kSha256Size == kCommitRecordSize);
-
-// Bounds on M a record may claim: two minimal header areas, at most two maximal ones plus
-// libcryptsetup's largest keyslots area; always a multiple of 4096.
-inline constexpr std::uint64_t kMinRecordedImageSize = 2 * 16 * 1024;
-inline constexpr std::uint64_t kMaxRecordedImageSize = 2 * 4 * 1024 * 1024 + 128ull * 1024 * 1024;
-inline constexpr std::uint64_t kRecordedImageAlignment = 4096;
 
 struct CommitRecord {
   std::uint64_t seqid = 0;

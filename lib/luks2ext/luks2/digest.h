@@ -14,11 +14,11 @@
 #include <string_view>
 #include <vector>
 
+#include "luks2/format.h"
 #include "luks2ext/error.h"
 
 namespace luks2ext {
 
-inline constexpr std::size_t kSha256Size = 32;
 using Sha256Digest = std::array<std::uint8_t, kSha256Size>;
 
 // Largest digest any LUKS2 checksum field can hold (the csum field is 64 bytes).

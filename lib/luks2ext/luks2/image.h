@@ -23,16 +23,11 @@
 #include <vector>
 
 #include "luks2/binary_header.h"
+#include "luks2/format.h"
 #include "luks2/json.h"
 #include "luks2ext/error.h"
-#include "luks2ext/layout.h"
 
 namespace luks2ext {
-
-// kMaxKeyslotsSize, libcryptsetup's ceiling for config.keyslots_size, is in luks2ext/layout.h.
-inline constexpr std::uint64_t kMaxImageSize = 2 * kMaxHdrSize + kMaxKeyslotsSize;
-// Keyslot areas and the keyslots area are aligned to this.
-inline constexpr std::uint64_t kLuks2Alignment = 4096;
 
 // One keyslot's binary area (keyslots.N.area) inside the keyslots area, in image bytes.
 struct KeyslotArea {

@@ -18,15 +18,6 @@ std::optional<Zone> ZoneAt(const std::vector<Zone>& zones, uint64_t offset) {
   return std::nullopt;
 }
 
-uint64_t ConventionalBytes(const std::vector<Zone>& zones) {
-  uint64_t bytes = 0;
-  for (const Zone& zone : zones) {
-    if (zone.is_sequential()) break;
-    bytes += zone.length;
-  }
-  return bytes;
-}
-
 // Bytes a copy at `offset` inside `zone` can use: to the capacity of a sequential zone; to the
 // end of the conventional zones at LBA 0 (written in place across their boundaries); just this
 // zone for a conventional zone further on, which the leading run does not include.

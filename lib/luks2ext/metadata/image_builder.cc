@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "base/i18n.h"
-#include "luks2ext/activation.h"
 #include "cryptsetup/crypt_device.h"
 #include "metadata/header_edit.h"
 #include "base/memfd.h"
@@ -14,7 +13,7 @@
 namespace luks2ext {
 namespace {
 
-constexpr const char* kUpstreamInlineFlags[] = {"no-read-workqueue", "no-write-workqueue"};
+constexpr const char* kUpstreamInlineFlags[] = {kNoReadWorkqueueFlag, kNoWriteWorkqueueFlag};
 
 Result<uint32_t> ChooseSectorSize(uint32_t requested, uint32_t logical, uint32_t physical,
                                   uint64_t data_offset) {

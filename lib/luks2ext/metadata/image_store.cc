@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "base/i18n.h"
+#include "luks2ext/layout.h"
+#include "luks2ext/units.h"
 
 namespace luks2ext {
 namespace {

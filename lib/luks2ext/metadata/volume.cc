@@ -171,9 +171,9 @@ Status Volume::SetPersistentFlags(std::optional<bool> force_inline,
     if (force_inline) RETURN_IF_ERROR(PersistForceInline(image, *force_inline));
     if (allow_discards) {
       if (*allow_discards)
-        RETURN_IF_ERROR(image.AddConfigFlag("allow-discards"));
+        RETURN_IF_ERROR(image.AddConfigFlag(kAllowDiscardsFlag));
       else
-        RETURN_IF_ERROR(image.RemoveConfigFlag("allow-discards"));
+        RETURN_IF_ERROR(image.RemoveConfigFlag(kAllowDiscardsFlag));
     }
     return Status::Ok();
   });

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "luks2/format.h"
 #include "support/zone_geometry.h"
 
 namespace luks2ext {

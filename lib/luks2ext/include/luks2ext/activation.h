@@ -19,9 +19,6 @@ enum class InlineMode {
   kNative,
 };
 
-// The name zcryptsetup persists in LUKS2 config.flags, beside the upstream flags.
-inline constexpr const char* kForceInlineFlag = "force-inline";
-
 // What to map and how: cryptsetup open's options.
 struct ActivationRequest {
   std::string name;  // empty: only check the passphrase (cryptsetup --test-passphrase)

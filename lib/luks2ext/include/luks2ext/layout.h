@@ -10,24 +10,17 @@
 
 #include "luks2ext/block_device.h"
 #include "luks2ext/error.h"
+#include "luks2ext/units.h"
 
 namespace luks2ext {
 
-inline constexpr uint64_t KiB = 1024;
-inline constexpr uint64_t MiB = 1024 * KiB;
-inline constexpr uint64_t GiB = 1024 * MiB;
-
+// The planner's choices; the limits of the format itself are in luks2/format.h.
 // LUKS2 defaults, as cryptsetup picks them: one header copy (binary header + JSON area) is
 // 16 KiB, and the keyslots area fills the rest of the first 16 MiB.
 inline constexpr uint64_t kDefaultHeaderSize = 16 * KiB;
 inline constexpr uint64_t kDefaultKeyslotsSize = 16 * MiB - 2 * kDefaultHeaderSize;
-inline constexpr uint64_t kMaxKeyslotsSize = 128 * MiB;  // LUKS2's own limit
-// zcryptsetup's commit record, right after the image in each metadata zone.
-inline constexpr uint64_t kCommitRecordSize = 4 * KiB;
 // A smaller keyslots area is chosen for small zones only while it still holds this many keyslots.
 inline constexpr uint32_t kMinKeyslots = 8;
-// LUKS2 keyslots use 4000 anti-forensic stripes of the volume key, in 4 KiB-aligned areas.
-inline constexpr uint64_t kAfStripes = 4000;
 
 // How metadata is written.
 enum class Placement {
@@ -69,6 +62,11 @@ std::string SizeText(uint64_t bytes);
 
 // The smallest keyslots area that holds `keyslots` keyslots of a volume key of this size.
 uint64_t KeyslotsAreaFor(uint32_t keyslots, uint32_t volume_key_bytes);
+
+// Bytes of the conventional zones at LBA 0 (the run before the first sequential zone), by zone
+// type only: a type never changes, so the planner and every later reader agree on it even
+// when a zone's condition does (a read-only or offline zone is refused where a copy would go).
+uint64_t ConventionalBytes(std::span<const Zone> zones);
 
 // Where the journal copy of an image of `image_size` bytes starts: the first zone boundary at
 // or after home's image and record, moved to the first zone past the conventional ones when a
