@@ -194,9 +194,9 @@ void WriteCopies(MemoryZonedDevice& drive, const Luks2Image& image, bool journal
     const uint64_t at = JournalOffsetFor(image.image_size(), drive.geometry().zone_size, conventional);
     Luks2Image copy = Must(image.Clone(), "clone");
     Must(copy.ResealWithFreshSalts(), "reseal");
-    Must(WriteCopy(drive, SlotAt("journal", at, zones, zoned), copy), "write journal");
+    Must(WriteCopy(drive, SlotAt(CopyRole::kJournal, at, zones, zoned), copy), "write journal");
   }
-  Must(WriteCopy(drive, SlotAt("home", 0, zones, zoned), image), "write home");
+  Must(WriteCopy(drive, SlotAt(CopyRole::kHome, 0, zones, zoned), image), "write home");
 }
 
 }  // namespace

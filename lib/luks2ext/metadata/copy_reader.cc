@@ -8,7 +8,6 @@
 namespace luks2ext {
 namespace {
 
-
 // How many zone starts after zone 0 are searched for the journal when home is unreadable.
 constexpr uint32_t kJournalSearchZones = 4;
 
@@ -49,7 +48,7 @@ void JudgeWithLibcryptsetup(CopyState& copy) {
 
 CopySummary Summarize(const CopyState& state) {
   CopySummary summary;
-  summary.name = state.slot.name;
+  summary.name = CopyRoleName(state.slot.role);
   summary.offset = state.slot.offset;
   summary.headers_valid = state.headers.has_value();
   summary.image_present = state.image_present;
@@ -61,139 +60,177 @@ CopySummary Summarize(const CopyState& state) {
 
 }  // namespace
 
-CopySlot SlotAt(const char* name, uint64_t offset, const std::vector<Zone>& zones, bool zoned) {
+CopySlot SlotAt(CopyRole role, uint64_t offset, const std::vector<Zone>& zones, bool zoned) {
   const std::optional<Zone> zone = ZoneAt(zones, offset);
-  return CopySlot{name, offset, zone && zone->is_sequential(), zoned};
+  return CopySlot{role, offset, zone && zone->is_sequential(), zoned};
 }
 
-Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDepth depth) {
+namespace {
+
+Result<std::unique_ptr<VolumeState>> NewState(BlockDevice& device) {
   auto state = std::make_unique<VolumeState>();
   state->device = &device;
   state->geometry = device.geometry();
-  const bool zoned = state->geometry.is_zoned();
-  if (zoned) {
+  if (state->geometry.is_zoned()) {
     ASSIGN_OR_RETURN(state->zones, device.ReportZones(0, kZonesToReport));
     if (state->zones.empty())
       return Error::WrongDevice(_("The drive reports a zoned model but no zones."));
   }
   RETURN_IF_ERROR(CheckZoneReport(state->geometry, 0, state->zones));
-  const uint64_t zone_size = state->geometry.zone_size;
-  const uint64_t conventional = ConventionalBytes(state->zones);
+  return state;
+}
 
-  const CopySlot home_slot = SlotAt("home", 0, state->zones, zoned);
-  ASSIGN_OR_RETURN(CopyState home,
-                   InspectCopy(device, home_slot, ZoneAt(state->zones, 0), depth));
-  JudgeWithLibcryptsetup(home);
-  state->copies.push_back(std::move(home));
+Result<CopyState> InspectJudged(const VolumeState& state, CopyRole role, uint64_t offset,
+                                InspectDepth depth) {
+  const CopySlot slot = SlotAt(role, offset, state.zones, state.geometry.is_zoned());
+  ASSIGN_OR_RETURN(CopyState copy,
+                   InspectCopy(*state.device, slot, ZoneAt(state.zones, offset), depth));
+  JudgeWithLibcryptsetup(copy);
+  return copy;
+}
 
-  if (zoned) {
-    const CopyState& home_state = state->copies[0];
-    std::vector<uint64_t> candidates;
-    if (home_state.headers) {
-      const uint64_t journal =
-          JournalOffsetFor(home_state.headers->image_size(), zone_size, conventional);
-      // A volume formatted without a journal has its data segment there instead.
-      auto data_offset = home_state.headers->data_segment_offset();
-      if (data_offset.ok() && *data_offset > journal) candidates.push_back(journal);
-    } else {
-      for (uint32_t i = 1; i <= kJournalSearchZones && i < state->zones.size(); ++i)
-        candidates.push_back(i * zone_size);
-    }
-    if (depth == InspectDepth::kCheap && home_state.usable() && candidates.size() == 1) {
-      // Only a journal newer than home matters to an open (a crash between the two writes
-      // of an update); its seqid is in the first 4 KiB.
-      const std::optional<Zone> zone = ZoneAt(state->zones, candidates[0]);
-      std::optional<uint64_t> seqid;
-      if (!zone || !zone->is_sequential() || zone->written() > 0) {
-        ASSIGN_OR_RETURN(seqid, PeekSeqid(device, candidates[0]));
-      }
-      state->journal_offset = candidates[0];
-      // Home is proven complete by its record, or by a sequential zone's write pointer.
-      const std::optional<Zone> home_zone = ZoneAt(state->zones, 0);
-      const bool home_proven =
-          home_state.record.has_value() || (home_zone && home_zone->is_sequential());
-      if (!seqid || *seqid < home_state.seqid() || (*seqid == home_state.seqid() && home_proven))
-        candidates.clear();
-    }
-    for (uint64_t offset : candidates) {
-      const CopySlot slot = SlotAt("journal", offset, state->zones, zoned);
-      ASSIGN_OR_RETURN(CopyState journal,
-                       InspectCopy(device, slot, ZoneAt(state->zones, offset), depth));
-      JudgeWithLibcryptsetup(journal);
-      if (!journal.headers && !home_state.headers) continue;  // searching: not here
-      state->copies.push_back(std::move(journal));
-      break;
-    }
+// Where the journal may be: where home's size puts it (unless the volume was formatted without
+// one, and its data segment starts there); or, when home's headers are unreadable, each of the
+// first zone boundaries.
+std::vector<uint64_t> JournalCandidates(const VolumeState& state, const CopyState& home) {
+  const uint64_t zone_size = state.geometry.zone_size;
+  std::vector<uint64_t> candidates;
+  if (home.headers) {
+    const uint64_t journal =
+        JournalOffsetFor(home.headers->image_size(), zone_size, ConventionalBytes(state.zones));
+    auto data_offset = home.headers->data_segment_offset();
+    if (data_offset.ok() && *data_offset > journal) candidates.push_back(journal);
+  } else {
+    for (uint32_t i = 1; i <= kJournalSearchZones && i < state.zones.size(); ++i)
+      candidates.push_back(i * zone_size);
   }
+  return candidates;
+}
 
-  // Section 5: among usable copies the highest seqid wins, never an older one, even when the
-  // newer lacks our record (stock cryptsetup rewrites headers in place where it can). On a
-  // tie, a copy whose commit record matches beats one without (an in-place rewrite cut after
-  // its headers); then home.
+// For an open (kCheap) with a usable home: whether the journal at `offset` can matter. Only a
+// journal newer than home does (a crash between the two writes of an update), and its seqid
+// is in its first 4 KiB; an empty sequential zone holds none.
+Result<bool> JournalMayBeNewer(const VolumeState& state, const CopyState& home, uint64_t offset) {
+  const std::optional<Zone> zone = ZoneAt(state.zones, offset);
+  std::optional<uint64_t> seqid;
+  if (!zone || !zone->is_sequential() || zone->written() > 0) {
+    ASSIGN_OR_RETURN(seqid, PeekSeqid(*state.device, offset));
+  }
+  // Home is proven complete by its record, or by a sequential zone's write pointer.
+  const std::optional<Zone> home_zone = ZoneAt(state.zones, 0);
+  const bool home_proven = home.record.has_value() || (home_zone && home_zone->is_sequential());
+  return seqid && (*seqid > home.seqid() || (*seqid == home.seqid() && !home_proven));
+}
+
+Status AddJournal(VolumeState& state, InspectDepth depth) {
+  const CopyState& home = state.copies[0];
+  std::vector<uint64_t> candidates = JournalCandidates(state, home);
+  if (depth == InspectDepth::kCheap && home.usable() && candidates.size() == 1) {
+    state.journal_offset = candidates[0];
+    ASSIGN_OR_RETURN(const bool may_be_newer, JournalMayBeNewer(state, home, candidates[0]));
+    if (!may_be_newer) return Status::Ok();
+  }
+  for (uint64_t offset : candidates) {
+    ASSIGN_OR_RETURN(CopyState journal, InspectJudged(state, CopyRole::kJournal, offset, depth));
+    if (!journal.headers && !home.headers) continue;  // searching: not here
+    state.copies.push_back(std::move(journal));
+    break;
+  }
+  return Status::Ok();
+}
+
+// docs/design.md#choosing-a-copy: among usable copies the highest seqid wins, never an older
+// one, even when the newer lacks our record (stock cryptsetup rewrites headers in place where
+// it can). On a tie, a copy whose commit record matches beats one without (an in-place rewrite
+// cut after its headers); then home.
+std::optional<size_t> ChooseCopy(const std::vector<CopyState>& copies) {
   std::optional<size_t> best;
-  for (size_t i = 0; i < state->copies.size(); ++i) {
-    const CopyState& copy = state->copies[i];
+  for (size_t i = 0; i < copies.size(); ++i) {
+    const CopyState& copy = copies[i];
     if (!copy.usable()) continue;
     if (!best) {
       best = i;
       continue;
     }
-    const CopyState& current = state->copies[*best];
+    const CopyState& current = copies[*best];
     if (copy.seqid() > current.seqid() ||
         (copy.seqid() == current.seqid() && copy.record && !current.record))
       best = i;
   }
-  if (!best) {
-    if (HoldsLuks1Header(device))
-      return Error::WrongDevice(FormatMsg(
-          _("Device {} holds a LUKS1 header; zcryptsetup handles LUKS2 only (stock cryptsetup "
-            "opens it, and 'cryptsetup convert --type luks2' converts it)."),
-          device.path()));
-    const CopyState& home_state = state->copies[0];
-    return Error::WrongDevice(FormatMsg(_("Device {} is not a valid LUKS2 device{}."),
-                                        device.path(),
-                                        home_state.problem.empty()
-                                            ? std::string()
-                                            : " (" + home_state.problem + ")"));
-  }
-  state->chosen = *best;
+  return best;
+}
 
-  for (const CopyState& copy : state->copies) {
-    state->summaries.push_back(Summarize(copy));
-  }
-  state->summaries[state->chosen].chosen = true;
-  if (state->chosen != 0) {
-    state->warnings.push_back(FormatMsg(
+Error NoUsableCopy(BlockDevice& device, const CopyState& home) {
+  if (HoldsLuks1Header(device))
+    return Error::WrongDevice(FormatMsg(
+        _("Device {} holds a LUKS1 header; zcryptsetup handles LUKS2 only (stock cryptsetup "
+          "opens it, and 'cryptsetup convert --type luks2' converts it)."),
+        device.path()));
+  if (home.problem.empty())
+    return Error::WrongDevice(FormatMsg(_("Device {} is not a valid LUKS2 device."), device.path()));
+  return Error::WrongDevice(FormatMsg(_("Device {} is not a valid LUKS2 device ({})."),
+                                      device.path(), home.problem));
+}
+
+// What a user should know about the copies not chosen.
+std::optional<std::string> CopiesWarning(const VolumeState& state) {
+  const CopyState& home = state.copies[0];
+  if (state.chosen != 0) {
+    const std::string why = home.usable()        ? FormatMsg(_("older (seqid {})"), home.seqid())
+                            : home.problem.empty() ? std::string(_("invalid"))
+                                                   : home.problem;
+    return FormatMsg(
         _("The home metadata copy at offset 0 is {}; using the journal copy (seqid {}). "
           "Stock cryptsetup cannot open this drive until 'zcryptsetup repair' rewrites home."),
-        state->copies[0].usable()
-            ? FormatMsg(_("older (seqid {})"), state->copies[0].seqid())
-            : (state->copies[0].problem.empty() ? std::string(_("invalid"))
-                                                : state->copies[0].problem),
-        state->copies[state->chosen].seqid()));
-  } else if (state->copies.size() > 1 && !state->copies[1].usable()) {
-    state->warnings.push_back(FormatMsg(_("The journal copy is unusable ({})."),
-                                        state->copies[1].problem));
-  } else if (state->copies.size() > 1 && state->copies[1].seqid() != state->copies[0].seqid()) {
-    state->warnings.push_back(FormatMsg(_("The journal copy is older (seqid {}) than home ({})."),
-                                        state->copies[1].seqid(), state->copies[0].seqid()));
+        why, state.chosen_copy().seqid());
   }
+  if (state.copies.size() < 2) return std::nullopt;
+  const CopyState& journal = state.copies[1];
+  if (!journal.usable())
+    return FormatMsg(_("The journal copy is unusable ({})."), journal.problem);
+  if (journal.seqid() != home.seqid())
+    return FormatMsg(_("The journal copy is older (seqid {}) than home ({})."), journal.seqid(),
+                     home.seqid());
+  return std::nullopt;
+}
 
-  // The layout, as far as the chosen copy describes it.
-  const Luks2Image& headers = *state->copies[state->chosen].headers;
-  Layout& layout = state->layout;
-  layout.placement = !zoned ? Placement::kStandard
-                     : conventional > 0 ? Placement::kConventionalZones
-                                        : Placement::kSequentialZones;
+// The layout, as far as the chosen copy describes it.
+Status DescribeLayout(VolumeState& state) {
+  const bool zoned = state.geometry.is_zoned();
+  const uint64_t zone_size = state.geometry.zone_size;
+  const Luks2Image& headers = state.headers();
+  Layout& layout = state.layout;
+  layout.placement = !zoned                                ? Placement::kStandard
+                     : ConventionalBytes(state.zones) > 0 ? Placement::kConventionalZones
+                                                           : Placement::kSequentialZones;
   layout.header_size = headers.hdr_size();
   layout.keyslots_size = headers.keyslots_size();
   layout.zone_size = zone_size;
-  layout.zone_capacity = zoned ? state->zones[0].capacity : 0;
-  layout.journal_offset = state->journal_offset;
-  for (const CopyState& copy : state->copies)
-    if (std::string(copy.slot.name) == "journal") layout.journal_offset = copy.slot.offset;
+  layout.zone_capacity = zoned ? state.zones[0].capacity : 0;
+  layout.journal_offset = state.journal_offset;
+  for (const CopyState& copy : state.copies)
+    if (copy.slot.role == CopyRole::kJournal) layout.journal_offset = copy.slot.offset;
   ASSIGN_OR_RETURN(layout.data_offset, headers.data_segment_offset());
   layout.metadata_zones = zoned ? static_cast<uint32_t>(layout.data_offset / zone_size) : 0;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDepth depth) {
+  ASSIGN_OR_RETURN(std::unique_ptr<VolumeState> state, NewState(device));
+  ASSIGN_OR_RETURN(CopyState home, InspectJudged(*state, CopyRole::kHome, 0, depth));
+  state->copies.push_back(std::move(home));
+  if (state->geometry.is_zoned()) RETURN_IF_ERROR(AddJournal(*state, depth));
+
+  const std::optional<size_t> chosen = ChooseCopy(state->copies);
+  if (!chosen) return NoUsableCopy(device, state->copies[0]);
+  state->chosen = *chosen;
+  for (const CopyState& copy : state->copies) state->summaries.push_back(Summarize(copy));
+  state->summaries[state->chosen].chosen = true;
+  if (std::optional<std::string> warning = CopiesWarning(*state))
+    state->warnings.push_back(std::move(*warning));
+  RETURN_IF_ERROR(DescribeLayout(*state));
   return state;
 }
 

@@ -43,6 +43,6 @@ Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDept
 Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Luks2Image& image);
 
 // The slot of a copy at `offset`: sequential when its zone is, with a record when zoned.
-CopySlot SlotAt(const char* name, uint64_t offset, const std::vector<Zone>& zones, bool zoned);
+CopySlot SlotAt(CopyRole role, uint64_t offset, const std::vector<Zone>& zones, bool zoned);
 
 }  // namespace luks2ext

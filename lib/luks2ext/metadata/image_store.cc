@@ -38,11 +38,15 @@ Status VerifyWritten(BlockDevice& device, const CopySlot& slot, const Luks2Image
   if (!same)
     return Error::WrongDevice(FormatMsg(
         _("The {} metadata copy at offset {} reads back different from what was written."),
-        slot.name, slot.offset));
+        CopyRoleName(slot.role), slot.offset));
   return Status::Ok();
 }
 
 }  // namespace
+
+const char* CopyRoleName(CopyRole role) {
+  return role == CopyRole::kHome ? "home" : "journal";
+}
 
 Status WriteInPlaceOrdered(BlockDevice& device, uint64_t offset, const Luks2Image& image) {
   const std::span<const uint8_t> bytes = image.bytes();
@@ -89,7 +93,7 @@ Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& im
     ASSIGN_OR_RETURN(record, EncodeCommitRecord(made));
   }
   auto context = [&](const Error& e) {
-    return e.WithContext(FormatMsg(_("Cannot write the {} metadata copy"), slot.name));
+    return e.WithContext(FormatMsg(_("Cannot write the {} metadata copy"), CopyRoleName(slot.role)));
   };
   if (slot.sequential) {
     // A sequential zone takes the copy only in order: reset, append, record, flush, finish.
@@ -211,7 +215,7 @@ Result<std::optional<uint64_t>> PeekSeqid(BlockDevice& device, uint64_t offset) 
 Result<Luks2Image> ReadFullCopy(BlockDevice& device, const CopySlot& slot, uint64_t image_size) {
   if (device.geometry().size < slot.offset + image_size)
     return Error::WrongDevice(FormatMsg(_("The {} copy claims {} bytes, past the device end."),
-                                        slot.name, image_size));
+                                        CopyRoleName(slot.role), image_size));
   ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadBytes(device, slot.offset, image_size));
   return Luks2Image::Parse(std::move(bytes));
 }

@@ -14,9 +14,15 @@
 
 namespace luks2ext {
 
+// Which copy: home holds the primary header at offset 0, where stock cryptsetup reads it; the
+// journal, at the next zone boundary, is written first so that a cut never leaves none.
+enum class CopyRole { kHome, kJournal };
+// "home", "journal": the names messages and luksDump use.
+const char* CopyRoleName(CopyRole role);
+
 // Where a copy lives and how it must be written.
 struct CopySlot {
-  const char* name = "home";  // "home" or "journal", for messages
+  CopyRole role = CopyRole::kHome;
   uint64_t offset = 0;
   bool sequential = false;    // in a sequential zone: reset, append, finish
   bool with_record = false;   // a commit record follows the image

@@ -10,7 +10,7 @@
 namespace luks2ext {
 namespace {
 
-bool IsJournal(const CopySlot& slot) { return std::string(slot.name) == "journal"; }
+bool IsJournal(const CopySlot& slot) { return slot.role == CopyRole::kJournal; }
 
 // Writes one copy. The journal's headers always get fresh salts, so that home and journal
 // never hold identical header sectors (the LUKS2 spec's rule), whichever was the source.
@@ -23,9 +23,9 @@ Status WriteOne(BlockDevice& device, const CopySlot& slot, const Luks2Image& ima
 
 std::vector<CopySlot> LayoutSlots(const Layout& layout, const std::vector<Zone>& zones) {
   std::vector<CopySlot> slots;  // home first, as VolumeState lists copies
-  slots.push_back(SlotAt("home", layout.home_offset, zones, layout.is_zoned()));
+  slots.push_back(SlotAt(CopyRole::kHome, layout.home_offset, zones, layout.is_zoned()));
   if (layout.journal_offset)
-    slots.push_back(SlotAt("journal", *layout.journal_offset, zones, layout.is_zoned()));
+    slots.push_back(SlotAt(CopyRole::kJournal, *layout.journal_offset, zones, layout.is_zoned()));
   return slots;
 }
 
@@ -63,15 +63,15 @@ Status CheckActiveZoneBudget(BlockDevice& device, const std::vector<CopySlot>& s
 }  // namespace
 
 Status WriteCopies(BlockDevice& device, const VolumeState& state, const Luks2Image& image,
-                   int source) {
+                   std::optional<size_t> source) {
   if (!state.layout.is_zoned()) return WriteInPlaceOrdered(device, 0, image);
   std::vector<CopySlot> slots = LayoutSlots(state.layout, state.zones);
   // Journal before home in the normal case; whichever copy the image came from, last.
   std::stable_sort(slots.begin(), slots.end(), [](const CopySlot& a, const CopySlot& b) {
     return IsJournal(a) && !IsJournal(b);
   });
-  if (source >= 0 && static_cast<size_t>(source) < state.copies.size()) {
-    const uint64_t source_offset = state.copies[source].slot.offset;
+  if (source && *source < state.copies.size()) {
+    const uint64_t source_offset = state.copies[*source].slot.offset;
     std::stable_partition(slots.begin(), slots.end(), [source_offset](const CopySlot& slot) {
       return slot.offset != source_offset;
     });
@@ -98,7 +98,7 @@ Result<Luks2Image> ReadChosenImage(BlockDevice& device, const VolumeState& state
   if (chosen.record) {
     if (Status s = VerifyImage(*chosen.record, image.bytes()); !s.ok())
       return s.error().WithContext(FormatMsg(
-          _("The {} copy fails its commit record; nothing was changed"), chosen.slot.name));
+          _("The {} copy fails its commit record; nothing was changed"), CopyRoleName(chosen.slot.role)));
   }
   return image;
 }
@@ -118,7 +118,7 @@ Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
         _("The header's sequence number (seqid {}) cannot grow any further; nothing was "
           "changed. Back the header up and restore it after a fresh luksFormat."),
         before));
-  return WriteCopies(device, *state, image, static_cast<int>(state->chosen));
+  return WriteCopies(device, *state, image, state->chosen);
 }
 
 }  // namespace luks2ext

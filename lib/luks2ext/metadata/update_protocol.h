@@ -13,6 +13,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 
 #include "luks2/image.h"
 #include "luks2ext/block_device.h"
@@ -29,9 +30,10 @@ Result<Luks2Image> ReadChosenImage(BlockDevice& device, const VolumeState& state
 Status UpdateMetadata(BlockDevice& device, const MetadataChange& change);
 
 // Writes `image` to every copy of `state`'s layout, never the copy at index `source` (the one
-// the image was read from; -1 for none) before all the others are complete.
+// the image was read from; nullopt when it came from elsewhere, e.g. a backup file) before all
+// the others are complete.
 Status WriteCopies(BlockDevice& device, const VolumeState& state, const Luks2Image& image,
-                   int source);
+                   std::optional<size_t> source);
 
 // Writes `image` as a new volume's copies (format): journal, then home.
 Status WriteNewCopies(BlockDevice& device, const Layout& layout, const std::vector<Zone>& zones,

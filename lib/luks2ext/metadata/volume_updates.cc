@@ -253,9 +253,9 @@ Result<std::string> Volume::Repair() {
   if (healthy)
     return FormatMsg(_("Nothing to repair: every metadata copy is complete and agrees (seqid {})."),
                      chosen.seqid());
-  RETURN_IF_ERROR(WriteCopies(device, *state, image, static_cast<int>(state->chosen)));
+  RETURN_IF_ERROR(WriteCopies(device, *state, image, state->chosen));
   return FormatMsg(_("Rewrote the metadata copies from the {} copy (seqid {})."),
-                   chosen.slot.name, chosen.seqid());
+                   CopyRoleName(chosen.slot.role), chosen.seqid());
 }
 
 Result<std::string> BackupUuid(BlockDevice& device, const std::string& backup_path) {
@@ -290,7 +290,7 @@ Result<std::string> RestoreHeader(BlockDevice& device, const std::string& backup
           "largest value, and a restored header must be newer than both. Nothing was written."),
         backup_path, newest));
   RETURN_IF_ERROR(image.SetSeqid(newest + 1));
-  RETURN_IF_ERROR(WriteCopies(device, *target, image, /*source=*/-1));
+  RETURN_IF_ERROR(WriteCopies(device, *target, image, /*source=*/std::nullopt));
   return image.uuid();
 }
 
