@@ -40,35 +40,32 @@ Result<Luks2Image> Luks2Image::Parse(std::vector<std::uint8_t> bytes) {
 
 Result<Luks2Image> Luks2Image::Clone() const { return ParseImpl(bytes_, has_keyslots_area_); }
 
-Result<Luks2Image> Luks2Image::ParseImpl(std::vector<std::uint8_t> bytes, bool full) {
-  Luks2Image image;
-  const std::span<const std::uint8_t> all(bytes);
+// Secondary: where a valid primary says; otherwise where a primary that passes the cheap
+// checks says, then at every legal offset, as cryptsetup searches.
+std::vector<std::uint64_t> SecondaryCandidates(std::span<const std::uint8_t> all,
+                                               const Result<BinaryHeader>& primary) {
+  if (primary.ok()) return {primary->hdr_size};
+  std::vector<std::uint64_t> candidates;
+  if (auto cheap = DecodeBinaryHeader(all, 0); cheap.ok()) candidates.push_back(cheap->hdr_size);
+  for (std::uint64_t offset : kSecondaryHeaderOffsets) {
+    if (std::find(candidates.begin(), candidates.end(), offset) == candidates.end())
+      candidates.push_back(offset);
+  }
+  return candidates;
+}
 
-  // Primary: always at offset 0.
-  image.primary_state_.offset = 0;
+void Luks2Image::FindHeaderCopies(std::span<const std::uint8_t> all) {
+  primary_state_.offset = 0;  // always at offset 0
   auto primary = ParseHeaderCopy(all, 0);
   if (primary.ok()) {
-    image.primary_state_.valid = true;
-    image.primary_state_.seqid = primary->seqid;
-    image.primary_header_ = *primary;
+    primary_state_.valid = true;
+    primary_state_.seqid = primary->seqid;
+    primary_header_ = *primary;
   } else {
-    image.primary_state_.problem = primary.error().message();
+    primary_state_.problem = primary.error().message();
   }
-
-  // Secondary: where a valid primary says; otherwise where a primary that passes the cheap
-  // checks says, then at every legal offset, as cryptsetup searches.
-  std::vector<std::uint64_t> candidates;
-  if (primary.ok()) {
-    candidates.push_back(primary->hdr_size);
-  } else {
-    if (auto cheap = DecodeBinaryHeader(all, 0); cheap.ok()) candidates.push_back(cheap->hdr_size);
-    for (std::uint64_t offset : kSecondaryHeaderOffsets) {
-      if (std::find(candidates.begin(), candidates.end(), offset) == candidates.end()) {
-        candidates.push_back(offset);
-      }
-    }
-  }
-  image.secondary_state_.offset = candidates.front();
+  const std::vector<std::uint64_t> candidates = SecondaryCandidates(all, primary);
+  secondary_state_.offset = candidates.front();
   for (std::uint64_t offset : candidates) {
     Result<BinaryHeader> secondary =
         offset < all.size()
@@ -76,13 +73,30 @@ Result<Luks2Image> Luks2Image::ParseImpl(std::vector<std::uint8_t> bytes, bool f
             : Result<BinaryHeader>(Error::WrongDevice(FormatMsg(
                   _("No valid LUKS2 header at offset {}: header is truncated."), offset)));
     if (secondary.ok()) {
-      image.secondary_state_ = {true, offset, secondary->seqid, {}};
-      image.secondary_header_ = *secondary;
-      break;
+      secondary_state_ = {true, offset, secondary->seqid, {}};
+      secondary_header_ = *secondary;
+      return;
     }
-    if (offset == candidates.front()) image.secondary_state_.problem = secondary.error().message();
+    if (offset == candidates.front()) secondary_state_.problem = secondary.error().message();
   }
+}
 
+// Header-only: bytes past the input belong to an invalid (truncated) copy; zeros will do. Nor
+// may the kept bytes hold a copy the parser refused: zero-filling a cut secondary can leave one
+// whose checksum now matches (a real JSON area ends in zeros too), and a re-parse (Clone) or
+// libcryptsetup, which loads these bytes, would take it.
+void Luks2Image::KeepHeadersOnly() {
+  const std::uint64_t hdr_size = this->hdr_size();
+  const std::uint64_t keep = 2 * hdr_size;
+  bytes_.resize(keep);
+  if (!primary_state_.valid) std::fill_n(bytes_.begin(), hdr_size, 0);
+  if (!secondary_state_.valid)
+    std::fill(bytes_.begin() + static_cast<std::ptrdiff_t>(hdr_size), bytes_.end(), 0);
+}
+
+Result<Luks2Image> Luks2Image::ParseImpl(std::vector<std::uint8_t> bytes, bool full) {
+  Luks2Image image;
+  image.FindHeaderCopies(bytes);
   if (!image.primary_state_.valid && !image.secondary_state_.valid) {
     return Error::WrongDevice(FormatMsg(_("no valid header copy: {} {}"),
                                         image.primary_state_.problem,
@@ -96,26 +110,16 @@ Result<Luks2Image> Luks2Image::ParseImpl(std::vector<std::uint8_t> bytes, bool f
 
   image.bytes_ = std::move(bytes);
   RETURN_IF_ERROR(image.ReadJson());
-
-  const std::uint64_t keep = full ? image.image_size() : 2 * image.hdr_size();
-  if (full && image.bytes_.size() < keep) {
-    return Error::WrongDevice(FormatMsg(_("LUKS2 metadata image is truncated: {} of {} bytes."),
-                                        image.bytes_.size(), keep));
-  }
-  // Header-only: bytes past the input belong to an invalid (truncated) copy; zeros will do.
-  image.bytes_.resize(keep);
   image.has_keyslots_area_ = full;
   if (!full) {
-    // Nor may these bytes keep a copy the parser refused. Zero-filling a cut secondary can
-    // leave one whose checksum now matches (a real JSON area ends in zeros too), and a
-    // re-parse (Clone) or libcryptsetup, which loads these bytes, would take it.
-    const std::uint64_t hdr_size = image.hdr_size();
-    if (!image.primary_state_.valid)
-      std::fill_n(image.bytes_.begin(), std::min<std::uint64_t>(hdr_size, keep), 0);
-    if (!image.secondary_state_.valid && keep > hdr_size)
-      std::fill(image.bytes_.begin() + static_cast<std::ptrdiff_t>(hdr_size), image.bytes_.end(),
-                0);
+    image.KeepHeadersOnly();
+    return image;
   }
+  if (image.bytes_.size() < image.image_size()) {
+    return Error::WrongDevice(FormatMsg(_("LUKS2 metadata image is truncated: {} of {} bytes."),
+                                        image.bytes_.size(), image.image_size()));
+  }
+  image.bytes_.resize(image.image_size());
   return image;
 }
 

@@ -133,6 +133,10 @@ class Luks2Image {
 
   // Validates `bytes` and fills every member. `full` requires and keeps the keyslots area.
   static Result<Luks2Image> ParseImpl(std::vector<std::uint8_t> bytes, bool full);
+  // Parses both header copies of `all` into the *_state_ and *_header_ members.
+  void FindHeaderCopies(std::span<const std::uint8_t> all);
+  // Keeps bytes [0, 2 * hdr_size), zeroing any copy the parser refused.
+  void KeepHeadersOnly();
   Status ReadJson();
 
   // Writes both copies with `json_area` (exactly json_size bytes), `seqid`, and salts as

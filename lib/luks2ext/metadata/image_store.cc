@@ -121,40 +121,35 @@ Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& im
   return VerifyWritten(device, slot, image, record);
 }
 
-Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
-                              const std::optional<Zone>& zone, InspectDepth depth) {
-  CopyState state;
-  state.slot = slot;
-  const uint64_t written = zone ? zone->written() : UINT64_MAX;
-  if (zone && zone->is_sequential() && written == 0) {
-    state.problem = _("empty zone");
-    return state;
-  }
+namespace {
+
+// What may be read of a copy at slot.offset: never past the device, nor past what the zone can
+// hold from this offset; whole logical blocks only (every read below is a multiple of 4096,
+// which such a block divides).
+uint64_t ReadableBytes(BlockDevice& device, const CopySlot& slot, const std::optional<Zone>& zone) {
   const uint64_t device_size = device.geometry().size;
-  const uint64_t block = device.geometry().logical_block_size;
-  // Never read past the device, nor past what the zone can hold from this offset; whole
-  // logical blocks only (every read below is a multiple of 4096, which such a block divides).
   uint64_t readable = slot.offset < device_size ? device_size - slot.offset : 0;
   if (zone) {
     const uint64_t into_zone = slot.offset - zone->start;
     readable = std::min(readable, into_zone < zone->capacity ? zone->capacity - into_zone : 0);
   }
-  readable = readable / block * block;
-  if (readable < kBinaryHeaderSize) {
-    state.problem = _("too small to hold a LUKS2 header");
-    return state;
-  }
+  const uint64_t block = device.geometry().logical_block_size;
+  return readable / block * block;
+}
 
-  // One read for both copies at the default header size; more only when hdr_size says so.
+// The leading bytes that hold both header copies: one read at the default header size, more
+// only when hdr_size says so. Empty, with `problem` set, for a LUKS header of another version.
+Result<std::vector<uint8_t>> ReadHeaderArea(BlockDevice& device, const CopySlot& slot,
+                                            uint64_t readable, std::string& problem) {
   std::vector<uint8_t> head;
   ASSIGN_OR_RETURN(head, ReadBytes(device, slot.offset,
                                    std::min<uint64_t>(2 * kDefaultHeaderSize, readable)));
   // LUKS's magic with another version is another format, not a damaged primary: stock
   // cryptsetup refuses it ("Unsupported LUKS version") rather than look for a secondary.
   if (const auto version = LuksMagicVersion(head); version && *version != kLuks2Version) {
-    state.problem = FormatMsg(_("the header at offset {} is LUKS version {}, not LUKS2"),
-                              slot.offset, *version);
-    return state;
+    problem = FormatMsg(_("the header at offset {} is LUKS version {}, not LUKS2"), slot.offset,
+                        *version);
+    return std::vector<uint8_t>();
   }
   uint64_t needed = 2 * kMaxHdrSize;  // primary unusable: let the parser scan for a secondary
   if (auto bytes = Luks2Image::HeaderBytesNeeded(std::span(head).first(kBinaryHeaderSize));
@@ -166,6 +161,48 @@ Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
                      ReadBytes(device, slot.offset + head.size(), needed - head.size()));
     head.insert(head.end(), rest.begin(), rest.end());
   }
+  return head;
+}
+
+// The commit record after the image, when the slot has one and the depth asks for it (an open
+// trusts a write pointer past image and record instead).
+Status InspectRecord(BlockDevice& device, uint64_t written, bool record_proven_by_zone,
+                     InspectDepth depth, CopyState& state) {
+  const uint64_t image_size = state.headers->image_size();
+  const bool want_record = state.slot.with_record && written >= image_size + kCommitRecordSize &&
+                           (depth == InspectDepth::kFull || !record_proven_by_zone);
+  if (!want_record) return Status::Ok();
+  state.record_read = true;
+  ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                   ReadBytes(device, state.slot.offset + image_size, kCommitRecordSize));
+  auto record = DecodeCommitRecord(bytes);
+  if (record.ok() && record->seqid == state.seqid() && record->image_size == image_size)
+    state.record = *record;
+  else if (state.problem.empty())
+    state.problem = _("no matching commit record (written by another tool, or torn)");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
+                              const std::optional<Zone>& zone, InspectDepth depth) {
+  CopyState state;
+  state.slot = slot;
+  const bool sequential = zone && zone->is_sequential();
+  const uint64_t written = zone ? zone->written() : UINT64_MAX;
+  if (sequential && written == 0) {
+    state.problem = _("empty zone");
+    return state;
+  }
+  const uint64_t readable = ReadableBytes(device, slot, zone);
+  if (readable < kBinaryHeaderSize) {
+    state.problem = _("too small to hold a LUKS2 header");
+    return state;
+  }
+  ASSIGN_OR_RETURN(const std::vector<uint8_t> head,
+                   ReadHeaderArea(device, slot, readable, state.problem));
+  if (head.empty()) return state;
   auto headers = Luks2Image::ParseHeaders(head);
   if (!headers.ok()) {
     state.problem = headers.error().message();
@@ -175,32 +212,17 @@ Result<CopyState> InspectCopy(BlockDevice& device, const CopySlot& slot,
   const uint64_t image_size = state.headers->image_size();
   // As stock cryptsetup refuses it ("Device is too small"): a header whose own metadata areas
   // run past the end of the device describes no volume this device can hold.
-  if (image_size > device_size - slot.offset) {
-    state.image_present = false;
+  if (image_size > device.geometry().size - slot.offset) {
     state.problem = FormatMsg(_("the device is too small: its metadata needs at least {} bytes"),
                               slot.offset + image_size);
     return state;
   }
-
   // A sequential zone's write pointer says, without reading, how much of the copy is there.
-  const bool sequential = zone && zone->is_sequential();
   state.image_present = !sequential || written >= image_size;
   if (!state.image_present)
     state.problem = FormatMsg(_("torn: {} of {} bytes written"), written, image_size);
-
   const bool record_proven_by_zone = sequential && written >= image_size + kCommitRecordSize;
-  const bool want_record = slot.with_record && written >= image_size + kCommitRecordSize &&
-                           (depth == InspectDepth::kFull || !record_proven_by_zone);
-  if (want_record) {
-    state.record_read = true;
-    ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
-                     ReadBytes(device, slot.offset + image_size, kCommitRecordSize));
-    auto record = DecodeCommitRecord(bytes);
-    if (record.ok() && record->seqid == state.seqid() && record->image_size == image_size)
-      state.record = *record;
-    else if (state.problem.empty())
-      state.problem = _("no matching commit record (written by another tool, or torn)");
-  }
+  RETURN_IF_ERROR(InspectRecord(device, written, record_proven_by_zone, depth, state));
   return state;
 }
 
