@@ -22,9 +22,10 @@ bool InRange(uint64_t offset, uint64_t length, uint64_t size) {
 
 }  // namespace
 
-Result<std::unique_ptr<MemoryZonedDevice>> MemoryZonedDevice::Create(const Config& config) {
-  State state;
-  state.config = config;
+namespace {
+
+// Block sizes as the kernel accepts them; the physical block size defaults to the logical one.
+Result<Geometry> CheckBlocks(const MemoryZonedDevice::Config& config) {
   const uint32_t lbs = config.logical_block_size;
   if (lbs != 512 && lbs != 4096) {
     return Error::WrongParameters(
@@ -38,19 +39,20 @@ Result<std::unique_ptr<MemoryZonedDevice>> MemoryZonedDevice::Create(const Confi
     return Error::WrongParameters(FormatMsg(
         _("Device size {} is not a multiple of the logical block size {}."), config.size, lbs));
   }
-
-  Geometry& g = state.geometry;
+  Geometry g;
   g.model = config.model;
   g.size = config.size;
   g.logical_block_size = lbs;
   g.physical_block_size = pbs;
   g.read_only = config.read_only;
-  if (config.model == ZoneModel::kNone) {
-    return std::unique_ptr<MemoryZonedDevice>(new MemoryZonedDevice(std::move(state)));
-  }
+  return g;
+}
 
+// Zone size, capacity and counts as null_blk accepts them, added to `g`. Returns the capacity
+// of the sequential zones.
+Result<uint64_t> CheckZones(const MemoryZonedDevice::Config& config, Geometry& g) {
   // The kernel (6.1) accepts only power-of-two zone sizes; we also want whole zones only.
-  if (!IsPowerOfTwo(config.zone_size) || config.zone_size % lbs != 0 ||
+  if (!IsPowerOfTwo(config.zone_size) || config.zone_size % g.logical_block_size != 0 ||
       config.size % config.zone_size != 0) {
     return Error::WrongParameters(
         FormatMsg(_("Zone size {} must be a power of two, a multiple of the logical block size and "
@@ -58,7 +60,7 @@ Result<std::unique_ptr<MemoryZonedDevice>> MemoryZonedDevice::Create(const Confi
                   config.zone_size, config.size));
   }
   const uint64_t capacity = config.zone_capacity == 0 ? config.zone_size : config.zone_capacity;
-  if (capacity > config.zone_size || capacity % lbs != 0) {
+  if (capacity > config.zone_size || capacity % g.logical_block_size != 0) {
     return Error::WrongParameters(
         FormatMsg(_("Invalid zone capacity {} for zone size {}."), capacity, config.zone_size));
   }
@@ -76,26 +78,40 @@ Result<std::unique_ptr<MemoryZonedDevice>> MemoryZonedDevice::Create(const Confi
   if (g.max_active_zones != 0 && g.max_open_zones > g.max_active_zones) {
     g.max_open_zones = g.max_active_zones;
   }
+  return capacity;
+}
 
-  state.zones.reserve(nr_zones);
+// Every zone reset: conventional ones first, then empty sequential ones.
+std::vector<Zone> FreshZones(const MemoryZonedDevice::Config& config, const Geometry& g,
+                             uint64_t capacity) {
+  std::vector<Zone> zones;
+  zones.reserve(g.nr_zones);
   const ZoneType sequential_type = config.model == ZoneModel::kHostAware
                                        ? ZoneType::kSequentialPreferred
                                        : ZoneType::kSequentialRequired;
-  for (uint64_t i = 0; i < nr_zones; ++i) {
+  for (uint64_t i = 0; i < g.nr_zones; ++i) {
     Zone zone;
-    zone.start = i * config.zone_size;
-    zone.length = config.zone_size;
+    zone.start = i * g.zone_size;
+    zone.length = g.zone_size;
     zone.write_pointer = zone.start;
-    if (i < config.nr_conventional_zones) {
-      zone.capacity = config.zone_size;
-      zone.type = ZoneType::kConventional;
-      zone.condition = ZoneCondition::kNotWritePointer;
-    } else {
-      zone.capacity = capacity;
-      zone.type = sequential_type;
-      zone.condition = ZoneCondition::kEmpty;
-    }
-    state.zones.push_back(zone);
+    const bool conventional = i < config.nr_conventional_zones;
+    zone.capacity = conventional ? g.zone_size : capacity;
+    zone.type = conventional ? ZoneType::kConventional : sequential_type;
+    zone.condition = conventional ? ZoneCondition::kNotWritePointer : ZoneCondition::kEmpty;
+    zones.push_back(zone);
+  }
+  return zones;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<MemoryZonedDevice>> MemoryZonedDevice::Create(const Config& config) {
+  State state;
+  state.config = config;
+  ASSIGN_OR_RETURN(state.geometry, CheckBlocks(config));
+  if (config.model != ZoneModel::kNone) {
+    ASSIGN_OR_RETURN(const uint64_t capacity, CheckZones(config, state.geometry));
+    state.zones = FreshZones(config, state.geometry, capacity);
   }
   return std::unique_ptr<MemoryZonedDevice>(new MemoryZonedDevice(std::move(state)));
 }
