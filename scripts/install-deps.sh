@@ -15,8 +15,8 @@ vm_packages=(
 )
 # Sanitizer and fuzz builds (scripts/sanitize-and-fuzz.sh): clang with libFuzzer and its
 # sanitizer runtimes; ccache keeps the three builds (test, ASan, fuzz) from compiling twice;
-# binutils' readelf checks the hardened binary.
-test_packages=(clang libclang-rt-14-dev llvm ccache binutils)
+# binutils' readelf checks the hardened binary; python3 runs scripts/check-structure.py.
+test_packages=(clang libclang-rt-14-dev llvm ccache binutils python3)
 
 missing=()
 for p in "${build_packages[@]}" "${vm_packages[@]}" "${test_packages[@]}"; do

@@ -12,11 +12,11 @@
 //
 // Oracles: no crash or sanitizer report; every read is inside the device (the device aborts
 // otherwise); nothing is ever written, reset or finished; the chosen copy is usable and no
-// other usable copy has a higher seqid (design section 5); the layout describes the chosen
-// copy. A planned layout (for a zone report the libzbd backend would pass on, CheckZoneReport)
-// keeps design section 3: each copy and its record inside its zone's capacity (or the
-// conventional zones), home and journal apart, the data zone-aligned after them, inside the
-// drive.
+// other usable copy has a higher seqid (docs/design.md#choosing-a-copy); the layout describes
+// the chosen copy. A planned layout (for a zone report the libzbd backend would pass on,
+// CheckZoneReport) keeps docs/design.md#on-disk-placement: each copy and its record inside its
+// zone's capacity (or the conventional zones), home and journal apart, the data zone-aligned
+// after them, inside the drive.
 #include <algorithm>
 
 #include "fuzz_check.h"
@@ -62,7 +62,7 @@ FormatOptions RequestFrom(std::span<const uint8_t> input) {
   return options;
 }
 
-// The room a copy at `offset` has, as design section 3 wants it: inside the conventional
+// The room a copy at `offset` has, as docs/design.md#on-disk-placement wants it: inside the conventional
 // zones at LBA 0, or inside one sequential zone's capacity.
 uint64_t RoomAt(const std::vector<Zone>& zones, uint64_t offset) {
   uint64_t conventional = 0;

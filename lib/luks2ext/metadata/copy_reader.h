@@ -1,5 +1,5 @@
 // Finding a drive's metadata copies (home, journal), judging each, and choosing the one to
-// use (design section 5). Shared by the read-only verbs and the update protocol.
+// use (docs/design.md#choosing-a-copy). Shared by the read-only verbs and the update protocol.
 #pragma once
 
 #include <memory>

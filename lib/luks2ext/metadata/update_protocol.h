@@ -1,4 +1,5 @@
-// The update protocol (design section 4): every metadata change on any drive goes through here.
+// The update protocol (docs/design.md#update-protocol): every metadata change on any drive
+// goes through here.
 //
 //  1. cryptsetup's exclusive device lock for the whole read-modify-write;
 //  2. read every copy and choose the newest complete one; read it whole and check it against

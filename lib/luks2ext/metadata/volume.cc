@@ -1,6 +1,6 @@
-// The volume façade: reading the drive's copies and choosing one (design section 5),
-// formatting, activation, and the update protocol (section 4).
-#include "luks2ext/format_volume.h"
+// The volume façade: reading the drive's copies and choosing one
+// (docs/design.md#choosing-a-copy), activation, and flag updates through the update protocol
+// (docs/design.md#update-protocol). Key updates are in volume_updates.cc.
 #include "luks2ext/volume.h"
 
 #include <json-c/json.h>
@@ -163,7 +163,7 @@ Status Volume::Activate(const ActivationRequest& request, const Secret& passphra
 }
 
 // ---------------------------------------------------------------------------------------------
-// Writing: format and the update protocol
+// Writing through the update protocol
 
 Status Volume::SetPersistentFlags(std::optional<bool> force_inline,
                                   std::optional<bool> allow_discards) {
@@ -177,54 +177,6 @@ Status Volume::SetPersistentFlags(std::optional<bool> force_inline,
     }
     return Status::Ok();
   });
-}
-
-Result<DriveSummary> SummarizeDrive(BlockDevice& device) {
-  DriveSummary summary;
-  summary.geometry = device.geometry();
-  if (!summary.geometry.is_zoned()) return summary;
-  ASSIGN_OR_RETURN(const std::vector<Zone> zones, device.ReportZones(0, kZonesToReport));
-  for (const Zone& zone : zones) {
-    if (zone.is_sequential()) break;
-    ++summary.conventional_zones;
-  }
-  summary.conventional_zones_at_least =
-      !zones.empty() && summary.conventional_zones == zones.size() &&
-      zones.size() < summary.geometry.nr_zones;
-  if (!zones.empty()) summary.zone0_capacity = zones.front().capacity;
-  return summary;
-}
-
-Result<Layout> PlanLayoutFor(BlockDevice& device, const FormatOptions& options) {
-  std::vector<Zone> zones;
-  if (device.geometry().is_zoned()) {
-    ASSIGN_OR_RETURN(zones, device.ReportZones(0, kZonesToReport));
-  }
-  LayoutRequest request = options.layout;
-  request.volume_key_bytes = options.key_bits / 8;
-  return PlanLayout(device.geometry(), zones, request);
-}
-
-Result<Layout> PlanFormat(BlockDevice& device, const FormatOptions& options) {
-  if (device.geometry().read_only)
-    return Error::WrongDevice(FormatMsg(
-        _("Device {} is read-only; luksFormat needs to write to it."), device.path()));
-  return PlanLayoutFor(device, options);
-}
-
-Result<std::string> FormatVolume(BlockDevice& device, const Layout& layout,
-                                 const FormatOptions& options, const Secret& passphrase) {
-  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
-  const Geometry& geometry = device.geometry();
-  std::vector<Zone> zones;
-  if (geometry.is_zoned()) {
-    ASSIGN_OR_RETURN(zones, device.ReportZones(0, kZonesToReport));
-  }
-  ASSIGN_OR_RETURN(Luks2Image image,
-                   BuildImage(layout, options, passphrase, device.path(),
-                              geometry.logical_block_size, geometry.physical_block_size));
-  RETURN_IF_ERROR(WriteNewCopies(device, layout, zones, image));
-  return image.uuid();
 }
 
 }  // namespace luks2ext

@@ -83,7 +83,7 @@ class Volume {
   // Stores or clears force_inline (and its upstream flags) in the header, crash-safely.
   Status SetPersistentFlags(std::optional<bool> force_inline, std::optional<bool> allow_discards);
 
-  // --- Updates. Each goes through the update protocol (design section 4): cryptsetup's
+  // --- Updates. Each goes through the update protocol (docs/design.md#update-protocol): cryptsetup's
   // exclusive lock for the whole read-modify-write, the newest complete copy re-read and
   // checked, the change applied by libcryptsetup to that image in memory, every other copy
   // rewritten and verified before the copy it came from. A wrong passphrase is
