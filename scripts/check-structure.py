@@ -197,8 +197,9 @@ def check_design_citations():
         if not path.is_file() or ".git" in path.parts or path.suffix not in (
                 ".h", ".cc", ".md", ".sh", ".py", ".txt"):
             continue
-        if path.parts[len(ROOT.parts)] in ("build", "build-asan") or \
-                path.parts[len(ROOT.parts)].startswith("build"):
+        top = path.relative_to(ROOT).parts
+        # Build trees hold copies; the checker's self-test plants bad citations on purpose.
+        if top[0].startswith("build") or top[:2] == ("tests", "structure"):
             continue
         text = path.read_text(errors="replace")
         for number, text_line in enumerate(text.splitlines(), 1):
