@@ -50,11 +50,6 @@ struct BinaryHeader {
   std::uint64_t json_size() const { return hdr_size - kBinaryHeaderSize; }
 };
 
-// The cheap checks only, on the 4096 bytes read at device offset `read_offset`: magic (primary
-// at offset 0, secondary elsewhere), version, hdr_size, and hdr_offset == read_offset (for a
-// secondary also hdr_size == read_offset). Does not look at the JSON area or the checksum.
-// Lets a caller learn hdr_size from one 4096-byte read. Errors are WrongDevice.
-// REQUIRES: binary_header.size() >= kBinaryHeaderSize (shorter input is WrongDevice).
 // True when `first_bytes` start with a LUKS1 header: LUKS2's magic with version 1 (LUKS1 and
 // LUKS2 share the magic; the version, a big-endian u16 at 6, tells them apart).
 bool IsLuks1Header(std::span<const std::uint8_t> first_bytes);
@@ -63,6 +58,11 @@ bool IsLuks1Header(std::span<const std::uint8_t> first_bytes);
 // the version; nullopt when the magic is not there (or fewer than 8 bytes are given).
 std::optional<std::uint16_t> LuksMagicVersion(std::span<const std::uint8_t> first_bytes);
 
+// The cheap checks only, on the 4096 bytes read at device offset `read_offset`: magic (primary
+// at offset 0, secondary elsewhere), version, hdr_size, and hdr_offset == read_offset (for a
+// secondary also hdr_size == read_offset). Does not look at the JSON area or the checksum.
+// Lets a caller learn hdr_size from one 4096-byte read. Errors are WrongDevice.
+// REQUIRES: binary_header.size() >= kBinaryHeaderSize (shorter input is WrongDevice).
 Result<BinaryHeader> DecodeBinaryHeader(std::span<const std::uint8_t> binary_header,
                                         std::uint64_t read_offset);
 
