@@ -69,9 +69,6 @@ struct Verb {
   std::function<Status(Scene&)> setup;
   std::function<Status(const Scene&, BlockDevice&)> run;
   std::vector<KeyCase> keys;
-  // A key the verb removes may already fail while the old header is still the newest. Only on
-  // an ordinary disk, whose single copy is rewritten in place keyslots area first (as
-  // cryptsetup does it); with two copies the old state is a complete old copy.
   // Checks the dry run's before and after states beyond the key set.
   std::function<void(const Observed& before, const Observed& after)> expect;
   bool protocol_order = true;  // its ops follow ExpectMetadataOps (every copy rewritten)
