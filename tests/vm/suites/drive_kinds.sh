@@ -6,9 +6,10 @@
 # (drive_table below), which one loop runs. Each drive is created, tested and removed in turn:
 #   layout (the plan) and luksFormat --dry-run write nothing; luksFormat places the copies as
 #   planned; stock cryptsetup reads and opens the volume; zcryptsetup opens it inline; data
-#   round-trips; luksAddKey rewrites the metadata zones only; stock cryptsetup accepts the new
-#   key; the data still reads back; no kernel I/O errors. 4 KiB drives refuse --sector-size 512.
-#   Zones of 2 MiB are refused (nothing written).
+#   round-trips; with every active zone held by data zones (ZNS-like) luksAddKey refuses with
+#   exit 5 and changes nothing; luksAddKey rewrites the metadata zones only; stock cryptsetup
+#   accepts the new key; the data still reads back; no kernel I/O errors. 4 KiB drives refuse
+#   --sector-size 512. Zones of 2 MiB are refused (nothing written).
 # The end prints a table (one row per drive, one column per step) as ZC-INFO lines.
 . /zc/volume_checks.sh
 
@@ -284,29 +285,42 @@ meta_snap() {
     _z=$((_z + 1))
   done
 }
-# addkey_when_busy: luksAddKey (key 3) with no active zone left for the metadata.
+# active_data_zones: how many zones at or past the data segment hold an active resource
+# (implicitly or explicitly open, or closed).
+active_data_zones() { data_zones_now | awk '$3 ~ /^(oi|oe|cl)$/ { n++ } END { print n + 0 }'; }
+# budget_used_up: the drive limits active zones and the data zones hold every one of them, so
+# a metadata zone, once reset, could not be written again.
+budget_used_up() {
+  _max=$(cat "$(_zc_sysblock "$DEV")/queue/max_active_zones")
+  _act=$(active_data_zones)
+  echo "max_active_zones $_max, active data zones $_act"
+  [ "$_max" -gt 0 ] && [ "$_act" -eq "$_max" ]
+}
+# addkey_when_busy: luksAddKey (key 3) with no active zone left for the metadata must refuse
+# before any reset, as device busy: exit status 5 with a message naming the active zones, the
+# metadata zones (report and first MiB of each) and the data zones unchanged, both copies
+# valid and agreeing, and the key not added.
 printf %s "zc-third-key" > /tmp/k3
 addkey_when_busy() {
   meta_snap > /tmp/meta.before
+  data_zones_now > /tmp/dz.busy
   # shellcheck disable=SC2086
   zcryptsetup luksAddKey --key-file /tmp/k1 $ZC_FAST_PBKDF "$DEV" /tmp/k3 > /tmp/busy.out 2>&1
   _st=$?
+  echo "$_st" > /tmp/busy.st
   echo "luksAddKey exited $_st:"
   cat /tmp/busy.out
-  if [ "$_st" -eq 0 ]; then
-    cryptsetup open --type luks2 --test-passphrase --key-file /tmp/k3 "$DEV" ||
-      { echo "exit 0 but the new key does not open"; return 1; }
-    meta_zones_ok && copies_agree
-    return
-  fi
+  _bad=0
+  [ "$_st" -eq 5 ] || { echo "want exit status 5 (device busy)"; _bad=1; }
+  grep -q 'active zones' /tmp/busy.out || { echo "no message about the active zones"; _bad=1; }
   meta_snap > /tmp/meta.after
-  if ! cmp -s /tmp/meta.before /tmp/meta.after; then
-    echo "refused, but the metadata zones changed:"
-    diff /tmp/meta.before /tmp/meta.after
-    copies_agree
-    return 1
-  fi
-  copies_agree
+  cmp -s /tmp/meta.before /tmp/meta.after ||
+    { echo "the metadata zones changed:"; diff /tmp/meta.before /tmp/meta.after; _bad=1; }
+  data_zones_as /tmp/dz.busy || _bad=1
+  copies_agree || _bad=1
+  ! cryptsetup open --type luks2 --test-passphrase --key-file /tmp/k3 "$DEV" 2>/dev/null ||
+    { echo "the refused key opens the volume"; _bad=1; }
+  return "$_bad"
 }
 add_key2() {
   # shellcheck disable=SC2086
@@ -383,15 +397,17 @@ run_drive() {
     info "$K: data zones after the writes: $(data_zones_now | awk '$4 > 0 { printf "%s:%s:%s ", $1, $3, $4 }')"
   fi
 
-  # ZNS-like: the data zones now hold all the active zones the drive allows. An update needs
-  # one more: it may succeed, or refuse, but it must not leave a copy destroyed. Then one data
-  # zone is finished (as a filesystem does with a zone it is done with) and the update proper.
+  # Busy (ZNS-like): the data zones now hold all the active zones the drive allows. An update
+  # needs one more, so it must refuse as device busy and change nothing. Then one data zone is
+  # finished (as a filesystem does with a zone it is done with) and the update proper.
   if [ "$BUSY" = 1 ]; then
-    info "$K: active data zones: $(data_zones_now | awk '$3 ~ /^(oi|oe|cl)$/' | wc -l);" \
+    info "$K: active data zones: $(active_data_zones);" \
       "max_active_zones $(cat "$(_zc_sysblock "$DEV")/queue/max_active_zones")," \
       "max_open_zones $(cat "$(_zc_sysblock "$DEV")/queue/max_open_zones")"
-    ck addkey "luksAddKey while data zones hold every active zone: succeeds, or refuses leaving both copies intact" \
+    ck addkey "the data zones hold every active zone the drive allows" budget_used_up
+    ck addkey "luksAddKey with no active zone left: exit 5 (busy), message, nothing changed" \
       addkey_when_busy
+    info "$K: luksAddKey with no active zone left exited $(cat /tmp/busy.st): $(tr '\n' ' ' < /tmp/busy.out)"
     _zs=$(zone_sectors "$DEV")
     ck addkey "finish the last written data zone (zone $((DZ + 3))) to free an active zone" \
       blkzone finish -o $(((DZ + 3) * _zs)) -c 1 "$DEV"
@@ -445,7 +461,7 @@ begin_kind() { K=$1; KINDS="$KINDS $1"; }
 #   data_at    MiB offsets in the mapping where the data checks write, comma-separated
 #   dmib       MiB written at each of them
 #   busy       1: a drive with an active-zone limit; its data zones take every active zone
-#              and luksAddKey runs into that (addkey_when_busy) before one is finished
+#              and luksAddKey must refuse (addkey_when_busy) before one is finished
 #   params     creation parameters, comma-separated (brd: its size in MiB)
 # '-' leaves a column empty (what an ordinary disk does not have).
 drive_table() {
