@@ -39,6 +39,7 @@ bool IsLegalHeaderSize(uint64_t size) {
 }
 
 // Bytes of conventional zones from LBA 0, as a drive reports them.
+// TODO(layout.h): use luks2ext::ConventionalBytes
 uint64_t ConventionalBytes(const std::vector<Zone>& zones) {
   uint64_t bytes = 0;
   for (const Zone& zone : zones) {
@@ -77,7 +78,7 @@ void ExpectCopyFits(const Drive& drive, uint64_t offset, uint64_t copy_size, con
   EXPECT_NE(first.condition, ZoneCondition::kOffline) << what << "; " << context;
 }
 
-// The invariants of every successful plan (design section 3).
+// The invariants of every successful plan (docs/design.md#on-disk-placement).
 void ExpectInvariants(const Drive& drive, const LayoutRequest& request, const Layout& layout) {
   const std::string context = Describe(layout);
   EXPECT_EQ(layout.home_offset, 0u) << context;

@@ -16,15 +16,23 @@
 #include <vector>
 
 #include "luks2/image.h"
+#include "support/crash_harness.h"
 #include "support/volume_fixture.h"
 #include "testing/memory_device.h"
 
 namespace luks2ext {
 namespace {
 
+using testing::AddCrashRun;
 using testing::CheckPassphrase;
 using testing::Config;
+using testing::Cut;
+using testing::DescribeCalls;
 using testing::DescribeOps;
+using testing::DriveKind;
+using testing::DriveKindName;
+using testing::DriveKinds;
+using testing::DryRun;
 using testing::ExpectMetadataOps;
 using testing::FastOptions;
 using testing::FormatNew;
@@ -41,6 +49,9 @@ using testing::MirrorIntoStandIn;
 using testing::MustOpen;
 using testing::NotZoned;
 using testing::Op;
+using testing::RecordDryRun;
+using testing::RunCuts;
+using testing::Torn;
 using testing::ZnsLike;
 
 // No zone holds an open/active resource, and a workload can then open max_active data zones
@@ -263,7 +274,8 @@ TEST(VolumeRecoveryTest, IncompleteInPlaceHomeLosesSeqidTieToCompleteJournal) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A power cut at every op of an update (design section 4's invariant)
+// A power cut at every op of an update (docs/design.md#update-protocol), on every drive kind
+// of the crash harness (support/crash_harness.h)
 
 struct Snapshot {
   uint64_t seqid = 0;
@@ -282,12 +294,14 @@ Snapshot Observe(Volume& volume) {
   return s;
 }
 
-struct CrashCase {
-  const char* name;
-  Config config;
-};
+// The update under test: the inline flags on, nothing else.
+Status SetInlineFlags(BlockDevice& device) {
+  auto volume = Volume::Open(device);
+  if (!volume.ok()) return volume.error();
+  return (*volume)->SetPersistentFlags(true, std::nullopt);
+}
 
-class VolumeCrashTest : public ::testing::TestWithParam<CrashCase> {};
+class VolumeCrashTest : public ::testing::TestWithParam<DriveKind> {};
 
 TEST_P(VolumeCrashTest, PowerCutAtEveryOpOfAFlagUpdateKeepsOldOrNewFlags) {
   FormatOptions options = FastOptions(false);
@@ -295,7 +309,7 @@ TEST_P(VolumeCrashTest, PowerCutAtEveryOpOfAFlagUpdateKeepsOldOrNewFlags) {
   options.layout.keyslots_size = 4 * MiB;
   Formatted f = FormatNew(GetParam().config, options);
   ASSERT_NE(f.device, nullptr);
-  const uint64_t base_ops = f.device->mutating_ops();
+  const bool two_copies = f.layout.journal_offset.has_value();
 
   Snapshot before;
   {
@@ -305,109 +319,84 @@ TEST_P(VolumeCrashTest, PowerCutAtEveryOpOfAFlagUpdateKeepsOldOrNewFlags) {
   }
   ASSERT_FALSE(HasAny(before.flags, kInlineFlags));
 
-  // The uncut update, to count its ops and know the new state.
+  // The uncut update: what reaches the drive, and the new state.
+  const DryRun dry = RecordDryRun(*f.device, SetInlineFlags);
+  ASSERT_TRUE(dry.status.ok()) << dry.status.error().message();
+  ExpectMetadataOps(*dry.device, f.layout, dry.first);
+  ExpectDataZonesWritable(*dry.device, f.layout);
   Snapshot after;
-  uint64_t update_ops = 0;
   {
-    auto device = f.device->Clone();
-    auto volume = MustOpen(*device);
-    ASSERT_NE(volume, nullptr);
-    const Status s = volume->SetPersistentFlags(true, std::nullopt);
-    ASSERT_TRUE(s.ok()) << s.error().message();
-    update_ops = device->mutating_ops() - base_ops;
-    ExpectMetadataOps(*device, f.layout, base_ops);
-    ExpectDataZonesWritable(*device, f.layout);
-    auto reopened = MustOpen(*device);
+    auto reopened = MustOpen(*dry.device);
     ASSERT_NE(reopened, nullptr);
     after = Observe(*reopened);
     EXPECT_TRUE(reopened->warnings().empty());
   }
   ASSERT_EQ(after.seqid, before.seqid + 1);
   ASSERT_TRUE(HasAll(after.flags, kInlineFlags));
-  ASSERT_GE(update_ops, 6u);
+  // Two copies of at least three ops each; one copy in place: keyslots and both headers.
+  ASSERT_GE(dry.ops(), two_copies ? 6u : 3u) << DescribeCalls(dry.calls);
 
-  struct Cut {
-    uint64_t op;
-    uint64_t torn_blocks;
-  };
-  // Every op of the update, cut before anything of it persists; and every write again with
-  // its first block persisted (a torn write).
-  std::vector<Cut> cuts;
-  for (uint64_t i = 0; i < update_ops; ++i) cuts.push_back({base_ops + i, 0});
-  {
-    auto device = f.device->Clone();
-    auto volume = MustOpen(*device);
-    ASSERT_TRUE(volume->SetPersistentFlags(true, std::nullopt).ok());
-    for (uint64_t i = 0; i < update_ops; ++i)
-      if (device->op_log()[base_ops + i].kind == Op::Kind::kWrite)
-        cuts.push_back({base_ops + i, 1});
-  }
-
+  // Every op of the update, cut before anything of it persists; and every write again torn
+  // (support/crash_harness.h). The next update starts from whatever a cut left and completes.
   int old_state = 0, new_state = 0, journal_newer_than_home = 0;
-  for (const Cut& cut : cuts) {
-    SCOPED_TRACE("power cut at op " + std::to_string(cut.op) + " (update op " +
-                 std::to_string(cut.op - base_ops) + "), " + std::to_string(cut.torn_blocks) +
-                 " block(s) persisted");
-    auto device = f.device->Clone();
-    {
-      auto volume = MustOpen(*device);
-      ASSERT_NE(volume, nullptr);
-      device->CutPowerAt(cut.op, cut.torn_blocks);
-      const Status s = volume->SetPersistentFlags(true, std::nullopt);
-      EXPECT_FALSE(s.ok()) << "the update survived a power cut at one of its own ops";
-    }
-    device->PowerOn();
-    const uint64_t ops_after_crash = device->mutating_ops();
+  std::optional<uint64_t> last_old, first_new;  // of the whole-op cuts, as in update_crash_test
+  const uint64_t points = RunCuts(
+      *f.device, dry, Torn::kYes, "the flag update", SetInlineFlags,
+      [&](const Cut& cut, MemoryZonedDevice& device) {
+        const uint64_t ops_after_crash = device.mutating_ops();
+        auto volume = MustOpen(device);
+        ASSERT_NE(volume, nullptr);
+        EXPECT_EQ(device.mutating_ops(), ops_after_crash);
+        const Snapshot now = Observe(*volume);
+        const bool is_old = now.seqid == before.seqid && now.flags == before.flags;
+        const bool is_new = now.seqid == after.seqid && now.flags == after.flags;
+        EXPECT_TRUE(is_old || is_new)
+            << "seqid " << now.seqid << " flags " << ::testing::PrintToString(now.flags);
+        old_state += is_old;
+        new_state += is_new;
+        if (cut.torn_blocks == 0 && is_old) last_old = std::max(last_old.value_or(0), cut.op);
+        if (cut.torn_blocks == 0 && is_new && (!first_new || cut.op < *first_new))
+          first_new = cut.op;
+        if (volume->copies().size() == 2 && volume->copies()[1].chosen &&
+            volume->copies()[0].seqid < volume->copies()[1].seqid)
+          ++journal_newer_than_home;
+        if (now.chosen != 0) {
+          EXPECT_FALSE(volume->warnings().empty());
+        }
+        // On an ordinary disk libcryptsetup unlocks from device.path(), the emulator's stand-in.
+        if (f.layout.placement == Placement::kStandard) {
+          ASSERT_NO_FATAL_FAILURE(MirrorIntoStandIn(device, f.layout.data_offset));
+        }
+        const Status pass = CheckPassphrase(*volume, kPassphrase);
+        EXPECT_TRUE(pass.ok()) << pass.error().message();
 
-    auto volume = MustOpen(*device);
-    ASSERT_NE(volume, nullptr);
-    EXPECT_EQ(device->mutating_ops(), ops_after_crash);
-    const Snapshot now = Observe(*volume);
-    const bool is_old = now.seqid == before.seqid && now.flags == before.flags;
-    const bool is_new = now.seqid == after.seqid && now.flags == after.flags;
-    EXPECT_TRUE(is_old || is_new) << "seqid " << now.seqid << " flags "
-                                  << ::testing::PrintToString(now.flags);
-    old_state += is_old;
-    new_state += is_new;
-    if (volume->copies().size() == 2 && volume->copies()[1].chosen &&
-        volume->copies()[0].seqid < volume->copies()[1].seqid)
-      ++journal_newer_than_home;
-    if (now.chosen != 0) {
-      EXPECT_FALSE(volume->warnings().empty());
-    }
-    const Status pass = CheckPassphrase(*volume, kPassphrase);
-    EXPECT_TRUE(pass.ok()) << pass.error().message();
-
-    // The next update starts from whatever the crash left and completes.
-    const Status retry = volume->SetPersistentFlags(true, std::nullopt);
-    ASSERT_TRUE(retry.ok()) << retry.error().message();
-    auto healed = MustOpen(*device);
-    ASSERT_NE(healed, nullptr);
-    const Snapshot final_state = Observe(*healed);
-    EXPECT_TRUE(HasAll(final_state.flags, kInlineFlags));
-    EXPECT_GT(final_state.seqid, now.seqid);
-    EXPECT_TRUE(healed->warnings().empty()) << healed->warnings().front();
-  }
-  std::cout << "[ crash    ] " << GetParam().name << ": " << cuts.size() << " power-cut points in a " << update_ops
-            << "-op flag update: " << old_state << " old, " << new_state << " new ("
-            << journal_newer_than_home << " with home older than the journal)\n";
-  EXPECT_EQ(static_cast<size_t>(old_state + new_state), cuts.size());
+        const Status retry = volume->SetPersistentFlags(true, std::nullopt);
+        ASSERT_TRUE(retry.ok()) << retry.error().message();
+        auto healed = MustOpen(device);
+        ASSERT_NE(healed, nullptr);
+        const Snapshot final_state = Observe(*healed);
+        EXPECT_TRUE(HasAll(final_state.flags, kInlineFlags));
+        EXPECT_GT(final_state.seqid, now.seqid);
+        EXPECT_TRUE(healed->warnings().empty()) << healed->warnings().front();
+      });
+  std::cout << "[ crash    ] " << GetParam().name << ": " << points << " power-cut points in a "
+            << dry.ops() << "-op flag update (" << DescribeCalls(dry.calls) << "): " << old_state
+            << " old, " << new_state << " new (" << journal_newer_than_home
+            << " with home older than the journal)\n";
+  // Every cut is classified above, and RunCuts checked the cuts against the recorded ops.
   EXPECT_GT(old_state, 0);
   EXPECT_GT(new_state, 0);
-  EXPECT_GT(journal_newer_than_home, 0) << "no cut left home older than the journal";
+  if (last_old && first_new) {
+    EXPECT_LT(*last_old, *first_new) << "the old state came back after a cut had left the new";
+  }
+  if (two_copies) {
+    EXPECT_GT(journal_newer_than_home, 0) << "no cut left home older than the journal";
+  }
+  AddCrashRun("VolumeCrashTest", points);
 }
 
-const CrashCase kCrashCases[] = {
-    {"host_managed", HostManaged(4096)},
-    {"host_managed_512", HostManaged(512)},
-    {"conventional_zones", HostManagedConventional()},
-    {"zns_like", ZnsLike()},
-    {"host_aware", HostAware()},
-};
-INSTANTIATE_TEST_SUITE_P(Drives, VolumeCrashTest, ::testing::ValuesIn(kCrashCases),
-                         [](const ::testing::TestParamInfo<CrashCase>& param_info) {
-                           return std::string(param_info.param.name);
-                         });
+INSTANTIATE_TEST_SUITE_P(Drives, VolumeCrashTest, ::testing::ValuesIn(DriveKinds()),
+                         DriveKindName);
 
 // ---------------------------------------------------------------------------------------------
 // Stock cryptsetup rewrote home in place on a host-aware drive (no commit record)
