@@ -22,6 +22,7 @@
 #include "fuzz_check.h"
 #include "fuzz_device.h"
 #include "luks2/binary_header.h"
+#include "luks2/format.h"
 #include "luks2ext/format_volume.h"
 #include "luks2ext/volume.h"
 #include "metadata/copy_reader.h"

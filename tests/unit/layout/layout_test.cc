@@ -39,16 +39,6 @@ bool IsLegalHeaderSize(uint64_t size) {
 }
 
 // Bytes of conventional zones from LBA 0, as a drive reports them.
-// TODO(layout.h): use luks2ext::ConventionalBytes
-uint64_t ConventionalBytes(const std::vector<Zone>& zones) {
-  uint64_t bytes = 0;
-  for (const Zone& zone : zones) {
-    if (zone.is_sequential()) break;
-    bytes += zone.length;
-  }
-  return bytes;
-}
-
 // Checks that a copy of `copy_size` bytes at `offset` can be written on this drive: wholly in
 // writable conventional zones, or at the start of one writable sequential zone and within its
 // capacity (and its length).

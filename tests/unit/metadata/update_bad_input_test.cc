@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "luks2/format.h"
 #include "luks2ext/header_backup.h"
 #include "luks2ext/volume.h"
 #include "support/crash_harness.h"

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "luks2/format.h"
 #include "luks2ext/header_backup.h"
 #include "luks2ext/volume.h"
 #include "support/crash_harness.h"
