@@ -34,6 +34,8 @@ PUBLIC = {
     "log.h": "base",
     "number.h": "base",
     "secret.h": "base",
+    "fd_io.h": "base",
+    "unique_fd.h": "base",
     "block_device.h": "zoned",
     "signature.h": "zoned",
     "layout.h": "layout",
