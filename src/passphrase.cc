@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "i18n.h"
+#include "luks2ext/fd_io.h"
 
 namespace zcryptsetup {
 
@@ -50,8 +51,9 @@ struct WipedBuffer {
   char bytes[4096];
 };
 
-Error ReadError() {
-  return Error::WrongParameters(FormatMsg(_("Cannot read the key: {}."), std::strerror(errno)));
+Error ReadError(int error_number) {
+  return Error::WrongParameters(
+      FormatMsg(_("Cannot read the key: {}."), std::strerror(error_number)));
 }
 
 // One line (a passphrase typed or piped): byte by byte, so that nothing after the newline is
@@ -60,10 +62,9 @@ Result<Secret> ReadLine(int fd, uint64_t limit) {
   Secret secret;
   char c = 0;
   while (secret.size() < limit) {
-    const ssize_t n = read(fd, &c, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ReadError();
-    if (n == 0 || c == '\n') break;
+    const luks2ext::FdTransfer got = luks2ext::ReadFull(fd, &c, 1);
+    if (got.error != 0) return ReadError(got.error);
+    if (got.end || c == '\n') break;
     secret.Append(c);
   }
   explicit_bzero(&c, sizeof c);
@@ -76,11 +77,10 @@ Status ReadChunks(int fd, uint64_t limit, Secret* secret) {
   while (secret->size() < limit) {
     const size_t want =
         static_cast<size_t>(std::min<uint64_t>(sizeof buffer.bytes, limit - secret->size()));
-    const ssize_t n = read(fd, buffer.bytes, want);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ReadError();
-    if (n == 0) break;
-    secret->Append(std::string_view(buffer.bytes, static_cast<size_t>(n)));
+    const luks2ext::FdTransfer got = luks2ext::ReadFull(fd, buffer.bytes, want);
+    if (got.error != 0) return ReadError(got.error);
+    secret->Append(std::string_view(buffer.bytes, got.done));
+    if (got.end) break;
   }
   return Status::Ok();
 }
@@ -90,13 +90,13 @@ Status ReadChunks(int fd, uint64_t limit, Secret* secret) {
 Status Discard(int fd, uint64_t offset) {
   WipedBuffer buffer;  // the skipped bytes may be key material too
   for (uint64_t left = offset; left > 0;) {
-    const ssize_t n = read(fd, buffer.bytes, std::min<uint64_t>(sizeof buffer.bytes, left));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ReadError();
-    if (n == 0)
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof buffer.bytes, left));
+    const luks2ext::FdTransfer got = luks2ext::ReadFull(fd, buffer.bytes, want);
+    if (got.error != 0) return ReadError(got.error);
+    if (got.end)
       return Error::WrongParameters(
           FormatMsg(_("Cannot skip to the keyfile offset {}: standard input ends first."), offset));
-    left -= static_cast<uint64_t>(n);
+    left -= want;
   }
   return Status::Ok();
 }

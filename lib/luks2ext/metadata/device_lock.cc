@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/i18n.h"
+#include "luks2ext/fd_io.h"
 
 namespace luks2ext {
 
@@ -65,9 +66,8 @@ void YieldTo(int fd) {
 // flock() on `fd`, retried on EINTR; exclusive after the yielding locks gave way.
 bool Lock(int fd, LockMode mode) {
   if (mode == LockMode::kExclusive) YieldTo(fd);
-  while (flock(fd, mode == LockMode::kExclusive ? LOCK_EX : LOCK_SH) != 0)
-    if (errno != EINTR) return false;
-  return true;
+  const int operation = mode == LockMode::kExclusive ? LOCK_EX : LOCK_SH;
+  return RetryOnEintr([&] { return flock(fd, operation); }) == 0;
 }
 
 // The locked descriptor: the file itself for a regular file, cryptsetup's lock file for a

@@ -13,6 +13,7 @@
 
 #include "base/i18n.h"
 #include "base/errno_error.h"
+#include "luks2ext/fd_io.h"
 #include "zoned/io_range.h"
 
 namespace luks2ext {
@@ -167,41 +168,25 @@ Status ZbdDevice::CheckAlignedRange(uint64_t offset, uint64_t length) const {
 }
 
 Status ZbdDevice::ReadChunk(uint64_t offset, size_t length) {
-  size_t done = 0;
-  while (done < length) {
-    const ssize_t n =
-        ::pread(fd_, bounce_.get() + done, length - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      const int error_number = errno;
-      if (error_number == EINTR) continue;
-      return ErrnoError(error_number,
-                        FormatMsg(_("Cannot read at offset {} from device"), offset + done), path_);
-    }
-    if (n == 0) {
-      return Error::WrongDevice(FormatMsg(_("Cannot read device {}: unexpected end at offset {}."),
-                                          path_, offset + done));
-    }
-    done += static_cast<size_t>(n);
+  const FdTransfer got = PreadFull(fd_, bounce_.get(), length, offset);
+  if (got.error != 0) {
+    return ErrnoError(got.error,
+                      FormatMsg(_("Cannot read at offset {} from device"), offset + got.done),
+                      path_);
+  }
+  if (got.end) {
+    return Error::WrongDevice(FormatMsg(_("Cannot read device {}: unexpected end at offset {}."),
+                                        path_, offset + got.done));
   }
   return Status::Ok();
 }
 
 Status ZbdDevice::WriteChunk(uint64_t offset, size_t length) {
-  size_t done = 0;
-  while (done < length) {
-    const ssize_t n =
-        ::pwrite(fd_, bounce_.get() + done, length - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      const int error_number = errno;
-      if (error_number == EINTR) continue;
-      return ErrnoError(error_number,
-                        FormatMsg(_("Cannot write at offset {} to device"), offset + done), path_);
-    }
-    if (n == 0) {
-      return ErrnoError(ENOSPC, FormatMsg(_("Cannot write at offset {} to device"), offset + done),
-                        path_);
-    }
-    done += static_cast<size_t>(n);
+  const FdTransfer written = PwriteFull(fd_, bounce_.get(), length, offset);
+  if (!written.complete()) {
+    return ErrnoError(written.error,
+                      FormatMsg(_("Cannot write at offset {} to device"), offset + written.done),
+                      path_);
   }
   return Status::Ok();
 }
