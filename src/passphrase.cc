@@ -15,6 +15,7 @@
 
 #include "i18n.h"
 #include "luks2ext/fd_io.h"
+#include "luks2ext/unique_fd.h"
 
 namespace zcryptsetup {
 
@@ -22,25 +23,12 @@ using luks2ext::Error;
 using luks2ext::Result;
 using luks2ext::Secret;
 using luks2ext::Status;
+using luks2ext::UniqueFd;
 
 namespace {
 
 constexpr uint64_t kMaxKeyFileSize = 8 * 1024 * 1024;  // cryptsetup's default limit
 constexpr size_t kMaxPassphraseLength = 512;           // cryptsetup's interactive limit
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ > STDERR_FILENO) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Key bytes pass through here on their way into a Secret: wiped when it goes.
 struct WipedBuffer {
@@ -126,8 +114,8 @@ Result<Secret> ReadKeyFileAt(const std::string& path, uint64_t offset, uint64_t 
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is cleared once fstat() has
   // shown a file that does not block. Symbolic links are followed: /dev/disk/by-id/... and
   // links into /etc/keys are ordinary crypttab key files.
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (fd.get() < 0)
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd.valid())
     return Error::WrongParameters(
         FormatMsg(_("Failed to open key file {}: {}."), path, std::strerror(errno)));
   struct stat st {};
@@ -189,9 +177,9 @@ Result<Secret> ReadKeyFile(const PassphraseSource& source) {
 
 // One line from the terminal with echo off.
 Result<Secret> AskTerminal(const std::string& prompt) {
-  Fd tty(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
-  const int fd = tty.get() >= 0 ? tty.get() : STDIN_FILENO;
-  const int out = tty.get() >= 0 ? tty.get() : STDERR_FILENO;
+  UniqueFd tty(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+  const int fd = tty.valid() ? tty.get() : STDIN_FILENO;
+  const int out = tty.valid() ? tty.get() : STDERR_FILENO;
   (void)!write(out, prompt.data(), prompt.size());
   termios saved{};
   const bool have_termios = tcgetattr(fd, &saved) == 0;

@@ -15,44 +15,29 @@ namespace {
 
 Error MemfdError(const char* what, int err) {
   if (err == ENOMEM) return Error::OutOfMemory(FormatMsg(_("Out of memory: {}."), what));
-  return Error::WrongDevice(FormatMsg(_("In-memory metadata image: {} failed: {}."), what,
-                                        std::strerror(err)));
+  return Error::WrongDevice(
+      FormatMsg(_("In-memory metadata image: {} failed: {}."), what, std::strerror(err)));
 }
 
 }  // namespace
 
 Result<Memfd> Memfd::Create(const char* name, uint64_t size) {
-  const int fd = memfd_create(name, MFD_CLOEXEC);
-  if (fd < 0) return MemfdError("memfd_create", errno);
-  Memfd memfd(fd, size);
-  if (ftruncate(fd, static_cast<off_t>(size)) != 0) return MemfdError("ftruncate", errno);
-  return memfd;
+  UniqueFd fd(memfd_create(name, MFD_CLOEXEC));
+  if (!fd.valid()) return MemfdError("memfd_create", errno);
+  if (ftruncate(fd.get(), static_cast<off_t>(size)) != 0) return MemfdError("ftruncate", errno);
+  return Memfd(std::move(fd), size);
 }
 
-Memfd& Memfd::operator=(Memfd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = other.fd_;
-    size_ = other.size_;
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-Memfd::~Memfd() {
-  if (fd_ >= 0) close(fd_);
-}
-
-std::string Memfd::path() const { return fmt::format("/proc/self/fd/{}", fd_); }
+std::string Memfd::path() const { return fmt::format("/proc/self/fd/{}", fd_.get()); }
 
 Status Memfd::WriteAt(uint64_t offset, std::span<const std::byte> data) {
-  const FdTransfer written = PwriteFull(fd_, data.data(), data.size(), offset);
+  const FdTransfer written = PwriteFull(fd_.get(), data.data(), data.size(), offset);
   if (!written.complete()) return MemfdError("write", written.error);
   return Status::Ok();
 }
 
 Status Memfd::ReadAt(uint64_t offset, std::span<std::byte> out) const {
-  const FdTransfer got = PreadFull(fd_, out.data(), out.size(), offset);
+  const FdTransfer got = PreadFull(fd_.get(), out.data(), out.size(), offset);
   if (got.error != 0) return MemfdError("read", got.error);
   // Past the end of the file: a hole reads as zeros.
   if (got.end) std::memset(out.data() + got.done, 0, out.size() - got.done);
