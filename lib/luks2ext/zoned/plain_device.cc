@@ -28,7 +28,8 @@ Status ReadBlockDeviceGeometry(int fd, const std::string& path, Geometry& geomet
       ::ioctl(fd, BLKPBSZGET, &physical_block_size) != 0 ||
       ::ioctl(fd, BLKROGET, &read_only) != 0) {
     const int error_number = errno;  // read before _() can change it
-    return ErrnoError(error_number, _("Cannot read the geometry of device"), path);
+    return ErrnoError(error_number, FormatMsg(_("Cannot read the geometry of device {}"), path),
+                      path);
   }
   // A zoned drive opened here would take random writes it must refuse; it needs ZbdDevice.
   unsigned int zone_sectors = 0;
@@ -57,12 +58,12 @@ Result<std::unique_ptr<PlainDevice>> PlainDevice::Open(const std::string& path, 
     if (error_number == ENOENT) {
       return Error::WrongDevice(FormatMsg(_("Device {} does not exist or access denied."), path));
     }
-    return ErrnoError(error_number, _("Cannot open device"), path);
+    return ErrnoError(error_number, FormatMsg(_("Cannot open device {}"), path), path);
   }
   struct stat st = {};
   if (::fstat(fd.get(), &st) != 0) {
     const int error_number = errno;
-    return ErrnoError(error_number, _("Cannot stat device"), path);
+    return ErrnoError(error_number, FormatMsg(_("Cannot stat device {}"), path), path);
   }
 
   Geometry geometry;
@@ -92,7 +93,8 @@ Status PlainDevice::CheckAlignedRange(uint64_t offset, uint64_t length) const {
 Status PlainDevice::Read(uint64_t offset, std::span<std::byte> out) {
   RETURN_IF_ERROR(CheckAlignedRange(offset, out.size()));
   const FdTransfer got = PreadFull(fd_.get(), out.data(), out.size(), offset);
-  if (got.error != 0) return ErrnoError(got.error, _("Cannot read device"), path_);
+  if (got.error != 0)
+    return ErrnoError(got.error, FormatMsg(_("Cannot read device {}"), path_), path_);
   if (got.end) {  // the file shrank under us
     return Error::WrongDevice(FormatMsg(_("Cannot read device {}: unexpected end at offset {}."),
                                         path_, offset + got.done));
@@ -107,7 +109,8 @@ Status PlainDevice::Write(uint64_t offset, std::span<const std::byte> data) {
   }
   RETURN_IF_ERROR(CheckAlignedRange(offset, data.size()));
   const FdTransfer written = PwriteFull(fd_.get(), data.data(), data.size(), offset);
-  if (!written.complete()) return ErrnoError(written.error, _("Cannot write to device"), path_);
+  if (!written.complete())
+    return ErrnoError(written.error, FormatMsg(_("Cannot write to device {}"), path_), path_);
   return Status::Ok();
 }
 
@@ -124,7 +127,7 @@ Status PlainDevice::FinishZone(uint64_t /*zone_start*/) {
 Status PlainDevice::Flush() {
   if (::fsync(fd_.get()) != 0) {
     const int error_number = errno;
-    return ErrnoError(error_number, _("Cannot flush device"), path_);
+    return ErrnoError(error_number, FormatMsg(_("Cannot flush device {}"), path_), path_);
   }
   return Status::Ok();
 }

@@ -91,7 +91,7 @@ Result<std::unique_ptr<ZbdDevice>> ZbdDevice::Open(const std::string& path, bool
     if (error_number == ENXIO) {
       return Error::WrongDevice(FormatMsg(_("Device {} is not a zoned block device."), path));
     }
-    return ErrnoError(error_number, _("Cannot open device"), path);
+    return ErrnoError(error_number, FormatMsg(_("Cannot open device {}"), path), path);
   }
 
   Geometry geometry;
@@ -142,7 +142,8 @@ Result<std::vector<Zone>> ZbdDevice::ReportZones(uint64_t offset, uint32_t max_z
                                    reported.data(), &nr_reported);
   if (ret != 0) {
     const int error_number = LibzbdErrno(ret);
-    return ErrnoError(error_number, _("Cannot report the zones of device"), path_);
+    return ErrnoError(error_number, FormatMsg(_("Cannot report the zones of device {}"), path_),
+                      path_);
   }
 
   std::vector<Zone> zones;
@@ -169,9 +170,9 @@ Status ZbdDevice::CheckAlignedRange(uint64_t offset, uint64_t length) const {
 Status ZbdDevice::ReadChunk(uint64_t offset, size_t length) {
   const FdTransfer got = PreadFull(fd_.get(), bounce_.get(), length, offset);
   if (got.error != 0) {
-    return ErrnoError(got.error,
-                      FormatMsg(_("Cannot read at offset {} from device"), offset + got.done),
-                      path_);
+    return ErrnoError(
+        got.error,
+        FormatMsg(_("Cannot read at offset {} from device {}"), offset + got.done, path_), path_);
   }
   if (got.end) {
     return Error::WrongDevice(FormatMsg(_("Cannot read device {}: unexpected end at offset {}."),
@@ -183,9 +184,10 @@ Status ZbdDevice::ReadChunk(uint64_t offset, size_t length) {
 Status ZbdDevice::WriteChunk(uint64_t offset, size_t length) {
   const FdTransfer written = PwriteFull(fd_.get(), bounce_.get(), length, offset);
   if (!written.complete()) {
-    return ErrnoError(written.error,
-                      FormatMsg(_("Cannot write at offset {} to device"), offset + written.done),
-                      path_);
+    return ErrnoError(
+        written.error,
+        FormatMsg(_("Cannot write at offset {} to device {}"), offset + written.done, path_),
+        path_);
   }
   return Status::Ok();
 }
@@ -244,9 +246,9 @@ Status ZbdDevice::ResetZone(uint64_t zone_start) {
       zbd_reset_zones(fd_.get(), static_cast<off_t>(zone.start), static_cast<off_t>(zone.length));
   if (ret != 0) {
     const int error_number = LibzbdErrno(ret);
-    return ErrnoError(error_number,
-                      FormatMsg(_("Cannot reset the zone at offset {} of device"), zone.start),
-                      path_);
+    return ErrnoError(
+        error_number,
+        FormatMsg(_("Cannot reset the zone at offset {} of device {}"), zone.start, path_), path_);
   }
   return Status::Ok();
 }
@@ -258,9 +260,9 @@ Status ZbdDevice::FinishZone(uint64_t zone_start) {
       zbd_finish_zones(fd_.get(), static_cast<off_t>(zone.start), static_cast<off_t>(zone.length));
   if (ret != 0) {
     const int error_number = LibzbdErrno(ret);
-    return ErrnoError(error_number,
-                      FormatMsg(_("Cannot finish the zone at offset {} of device"), zone.start),
-                      path_);
+    return ErrnoError(
+        error_number,
+        FormatMsg(_("Cannot finish the zone at offset {} of device {}"), zone.start, path_), path_);
   }
   return Status::Ok();
 }
@@ -268,7 +270,7 @@ Status ZbdDevice::FinishZone(uint64_t zone_start) {
 Status ZbdDevice::Flush() {
   if (::fsync(fd_.get()) != 0) {
     const int error_number = errno;
-    return ErrnoError(error_number, _("Cannot flush device"), path_);
+    return ErrnoError(error_number, FormatMsg(_("Cannot flush device {}"), path_), path_);
   }
   return Status::Ok();
 }
