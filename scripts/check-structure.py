@@ -38,6 +38,8 @@ PUBLIC = {
     "number.h": "base",
     "secret.h": "base",
     "units.h": "base",
+    "fd_io.h": "base",
+    "unique_fd.h": "base",
     "block_device.h": "zoned",
     "signature.h": "zoned",
     "layout.h": "layout",

@@ -14,6 +14,8 @@
 #include <string_view>
 
 #include "i18n.h"
+#include "luks2ext/fd_io.h"
+#include "luks2ext/unique_fd.h"
 
 namespace zcryptsetup {
 
@@ -21,25 +23,12 @@ using luks2ext::Error;
 using luks2ext::Result;
 using luks2ext::Secret;
 using luks2ext::Status;
+using luks2ext::UniqueFd;
 
 namespace {
 
 constexpr uint64_t kMaxKeyFileSize = 8 * 1024 * 1024;  // cryptsetup's default limit
 constexpr size_t kMaxPassphraseLength = 512;           // cryptsetup's interactive limit
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ > STDERR_FILENO) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Key bytes pass through here on their way into a Secret: wiped when it goes.
 struct WipedBuffer {
@@ -50,8 +39,9 @@ struct WipedBuffer {
   char bytes[4096];
 };
 
-Error ReadError() {
-  return Error::WrongParameters(FormatMsg(_("Cannot read the key: {}."), std::strerror(errno)));
+Error ReadError(int error_number) {
+  return Error::WrongParameters(
+      FormatMsg(_("Cannot read the key: {}."), std::strerror(error_number)));
 }
 
 // One line (a passphrase typed or piped): byte by byte, so that nothing after the newline is
@@ -60,10 +50,9 @@ Result<Secret> ReadLine(int fd, uint64_t limit) {
   Secret secret;
   char c = 0;
   while (secret.size() < limit) {
-    const ssize_t n = read(fd, &c, 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ReadError();
-    if (n == 0 || c == '\n') break;
+    const luks2ext::FdTransfer got = luks2ext::ReadFull(fd, &c, 1);
+    if (got.error != 0) return ReadError(got.error);
+    if (got.end || c == '\n') break;
     secret.Append(c);
   }
   explicit_bzero(&c, sizeof c);
@@ -76,11 +65,10 @@ Status ReadChunks(int fd, uint64_t limit, Secret* secret) {
   while (secret->size() < limit) {
     const size_t want =
         static_cast<size_t>(std::min<uint64_t>(sizeof buffer.bytes, limit - secret->size()));
-    const ssize_t n = read(fd, buffer.bytes, want);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ReadError();
-    if (n == 0) break;
-    secret->Append(std::string_view(buffer.bytes, static_cast<size_t>(n)));
+    const luks2ext::FdTransfer got = luks2ext::ReadFull(fd, buffer.bytes, want);
+    if (got.error != 0) return ReadError(got.error);
+    secret->Append(std::string_view(buffer.bytes, got.done));
+    if (got.end) break;
   }
   return Status::Ok();
 }
@@ -90,13 +78,13 @@ Status ReadChunks(int fd, uint64_t limit, Secret* secret) {
 Status Discard(int fd, uint64_t offset) {
   WipedBuffer buffer;  // the skipped bytes may be key material too
   for (uint64_t left = offset; left > 0;) {
-    const ssize_t n = read(fd, buffer.bytes, std::min<uint64_t>(sizeof buffer.bytes, left));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ReadError();
-    if (n == 0)
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(sizeof buffer.bytes, left));
+    const luks2ext::FdTransfer got = luks2ext::ReadFull(fd, buffer.bytes, want);
+    if (got.error != 0) return ReadError(got.error);
+    if (got.end)
       return Error::WrongParameters(
           FormatMsg(_("Cannot skip to the keyfile offset {}: standard input ends first."), offset));
-    left -= static_cast<uint64_t>(n);
+    left -= want;
   }
   return Status::Ok();
 }
@@ -126,8 +114,8 @@ Result<Secret> ReadKeyFileAt(const std::string& path, uint64_t offset, uint64_t 
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is cleared once fstat() has
   // shown a file that does not block. Symbolic links are followed: /dev/disk/by-id/... and
   // links into /etc/keys are ordinary crypttab key files.
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (fd.get() < 0)
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (!fd.valid())
     return Error::WrongParameters(
         FormatMsg(_("Failed to open key file {}: {}."), path, std::strerror(errno)));
   struct stat st {};
@@ -189,9 +177,9 @@ Result<Secret> ReadKeyFile(const PassphraseSource& source) {
 
 // One line from the terminal with echo off.
 Result<Secret> AskTerminal(const std::string& prompt) {
-  Fd tty(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
-  const int fd = tty.get() >= 0 ? tty.get() : STDIN_FILENO;
-  const int out = tty.get() >= 0 ? tty.get() : STDERR_FILENO;
+  UniqueFd tty(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+  const int fd = tty.valid() ? tty.get() : STDIN_FILENO;
+  const int out = tty.valid() ? tty.get() : STDERR_FILENO;
   (void)!write(out, prompt.data(), prompt.size());
   termios saved{};
   const bool have_termios = tcgetattr(fd, &saved) == 0;

@@ -19,6 +19,7 @@
 #include "i18n.h"
 #include "luks2ext/activation.h"
 #include "luks2ext/crypttab.h"
+#include "luks2ext/number.h"
 #include "luks2ext/volume.h"
 
 namespace zcryptsetup {
@@ -31,13 +32,22 @@ using luks2ext::Status;
 namespace {
 
 // Half of what the kernel calls available: the default budget for PBKDF memory at once.
+// The line is "MemAvailable:   <KiB> kB"; its number goes through the one strict parser, so
+// nothing the file says can wrap the budget.
 uint64_t DefaultMemoryBudget() {
+  constexpr std::string_view kKey = "MemAvailable:";
   std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  uint64_t kib = 0;
-  std::string unit;
-  while (meminfo >> key >> kib >> unit)
-    if (key == "MemAvailable:") return kib * 1024 / 2;
+  std::string line;
+  while (std::getline(meminfo, line)) {
+    if (!line.starts_with(kKey)) continue;
+    const size_t begin = line.find_first_not_of(' ', kKey.size());
+    if (begin == std::string::npos) break;
+    const std::string_view digits =
+        std::string_view(line).substr(begin, line.find(' ', begin) - begin);
+    if (const auto kib = luks2ext::ParseDecimalAtMost(digits, UINT64_MAX / 1024))
+      return *kib * 1024 / 2;
+    break;
+  }
   return 1ULL << 30;
 }
 

@@ -1,6 +1,6 @@
 // Maps an errno from a device system call to the library's Error (and so to cryptsetup's exit
 // codes): EACCES/EPERM/EROFS -> NoPermission, EBUSY -> Busy, ENOMEM -> OutOfMemory, anything
-// else -> WrongDevice. The message names the device and carries strerror.
+// else -> WrongDevice. The message is the caller's sentence followed by strerror.
 #pragma once
 
 #include <fmt/format.h>
@@ -14,10 +14,14 @@
 
 namespace luks2ext {
 
-// `action` is already translated, e.g. _("Cannot open device").
-inline Error ErrnoError(int error_number, const std::string& action,
+// `sentence` is one whole translated sentence that names the device, e.g.
+// FormatMsg(_("Cannot open device {}"), path): a translator must see the sentence whole, never
+// a fragment glued to a path. The system's own words for `error_number` follow after ": ", a
+// join that needs no translation. EBUSY gets cryptsetup's message instead, which names
+// `device_path`.
+inline Error ErrnoError(int error_number, const std::string& sentence,
                         const std::string& device_path) {
-  std::string message = FormatMsg(_("{} {}: {}"), action, device_path, std::strerror(error_number));
+  std::string message = fmt::format("{}: {}", sentence, std::strerror(error_number));
   switch (error_number) {
     case EACCES:
     case EPERM:

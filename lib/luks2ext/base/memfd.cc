@@ -8,68 +8,39 @@
 #include <cstring>
 
 #include "base/i18n.h"
+#include "luks2ext/fd_io.h"
 
 namespace luks2ext {
 namespace {
 
-Error MemfdError(const char* what) {
-  const int err = errno;
+Error MemfdError(const char* what, int err) {
   if (err == ENOMEM) return Error::OutOfMemory(FormatMsg(_("Out of memory: {}."), what));
-  return Error::WrongDevice(FormatMsg(_("In-memory metadata image: {} failed: {}."), what,
-                                        std::strerror(err)));
+  return Error::WrongDevice(
+      FormatMsg(_("In-memory metadata image: {} failed: {}."), what, std::strerror(err)));
 }
 
 }  // namespace
 
 Result<Memfd> Memfd::Create(const char* name, uint64_t size) {
-  const int fd = memfd_create(name, MFD_CLOEXEC);
-  if (fd < 0) return MemfdError("memfd_create");
-  Memfd memfd(fd, size);
-  if (ftruncate(fd, static_cast<off_t>(size)) != 0) return MemfdError("ftruncate");
-  return memfd;
+  UniqueFd fd(memfd_create(name, MFD_CLOEXEC));
+  if (!fd.valid()) return MemfdError("memfd_create", errno);
+  if (ftruncate(fd.get(), static_cast<off_t>(size)) != 0) return MemfdError("ftruncate", errno);
+  return Memfd(std::move(fd), size);
 }
 
-Memfd& Memfd::operator=(Memfd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = other.fd_;
-    size_ = other.size_;
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-Memfd::~Memfd() {
-  if (fd_ >= 0) close(fd_);
-}
-
-std::string Memfd::path() const { return fmt::format("/proc/self/fd/{}", fd_); }
+std::string Memfd::path() const { return fmt::format("/proc/self/fd/{}", fd_.get()); }
 
 Status Memfd::WriteAt(uint64_t offset, std::span<const std::byte> data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = pwrite(fd_, data.data() + done, data.size() - done,
-                             static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return MemfdError("write");
-    done += static_cast<size_t>(n);
-  }
+  const FdTransfer written = PwriteFull(fd_.get(), data.data(), data.size(), offset);
+  if (!written.complete()) return MemfdError("write", written.error);
   return Status::Ok();
 }
 
 Status Memfd::ReadAt(uint64_t offset, std::span<std::byte> out) const {
-  size_t done = 0;
-  while (done < out.size()) {
-    const ssize_t n =
-        pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return MemfdError("read");
-    if (n == 0) {  // past the end of the file: a hole reads as zeros
-      std::memset(out.data() + done, 0, out.size() - done);
-      break;
-    }
-    done += static_cast<size_t>(n);
-  }
+  const FdTransfer got = PreadFull(fd_.get(), out.data(), out.size(), offset);
+  if (got.error != 0) return MemfdError("read", got.error);
+  // Past the end of the file: a hole reads as zeros.
+  if (got.end) std::memset(out.data() + got.done, 0, out.size() - got.done);
   return Status::Ok();
 }
 

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "luks2ext/error.h"
+#include "luks2ext/unique_fd.h"
 
 namespace luks2ext {
 
@@ -17,11 +19,8 @@ class Memfd {
   // A file of `size` bytes, all zero and sparse (holes cost no memory).
   static Result<Memfd> Create(const char* name, uint64_t size);
 
-  Memfd(Memfd&& other) noexcept : fd_(other.fd_), size_(other.size_) { other.fd_ = -1; }
-  Memfd& operator=(Memfd&& other) noexcept;
-  Memfd(const Memfd&) = delete;
-  Memfd& operator=(const Memfd&) = delete;
-  ~Memfd();
+  Memfd(Memfd&&) noexcept = default;
+  Memfd& operator=(Memfd&&) noexcept = default;
 
   // "/proc/self/fd/N": how libcryptsetup reaches it.
   std::string path() const;
@@ -32,8 +31,8 @@ class Memfd {
   Result<std::vector<std::byte>> ReadAll() const;
 
  private:
-  Memfd(int fd, uint64_t size) : fd_(fd), size_(size) {}
-  int fd_;
+  Memfd(UniqueFd fd, uint64_t size) : fd_(std::move(fd)), size_(size) {}
+  UniqueFd fd_;
   uint64_t size_;
 };
 

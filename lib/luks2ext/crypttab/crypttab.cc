@@ -15,6 +15,7 @@
 #include <set>
 
 #include "base/i18n.h"
+#include "luks2ext/fd_io.h"
 #include "luks2ext/number.h"
 #include "luks2ext/systemd_unit.h"
 
@@ -297,9 +298,9 @@ OpenerRun RunOpeners(const std::vector<uint64_t>& memory, uint64_t budget,
 
     int exit_code = 0;
     long peak_kib = 0;
-    const int id = processes.WaitAny(&exit_code, &peak_kib);
+    // A signal interrupting the wait changes nothing: wait again.
+    const int id = RetryOnEintr([&] { return processes.WaitAny(&exit_code, &peak_kib); });
     if (id < 0) {
-      if (errno == EINTR) continue;
       // ECHILD: the openers were reaped behind our back (SIGCHLD ignored), so how they ended
       // is unknown. None of them may count as opened.
       const int err = errno;

@@ -171,7 +171,7 @@ Status Luks2Image::ReadJson() {
   }
   keyslot_areas_.clear();
   json_object_object_foreach(keyslots, key, keyslot) {
-    const auto number = ParseDecimalU64(key);
+    const auto number = ParseDecimal(key);
     if (!number || *number > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
       return Malformed(FormatMsg(_("keyslot name {} is not a number"), key));
     }

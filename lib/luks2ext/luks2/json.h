@@ -1,7 +1,7 @@
 // Ownership and small helpers for json-c objects used by the LUKS2 codec.
 //
 // LUKS2 stores every 64-bit number in its JSON as a string of decimal digits (JSON numbers
-// lose precision above 2^53 in many parsers); ParseDecimalU64 reads those strictly.
+// lose precision above 2^53 in many parsers); luks2ext/number.h's ParseDecimal reads those.
 #pragma once
 
 #include <json-c/json.h>
@@ -53,18 +53,24 @@ inline json_object* JsonMember(json_object* object, const char* key) {
   return member;
 }
 
-// A non-empty string of decimal digits that fits in 64 bits; nullopt otherwise.
-inline std::optional<std::uint64_t> ParseDecimalU64(std::string_view text) {
-  return ParseDecimal(text);
-}
-
 // A JSON string member holding a decimal number; nullopt when absent or malformed.
 inline std::optional<std::uint64_t> JsonDecimalMember(json_object* object, const char* key) {
   json_object* member = JsonMember(object, key);
   if (member == nullptr || !json_object_is_type(member, json_type_string)) return std::nullopt;
-  return ParseDecimalU64(
+  return ParseDecimal(
       std::string_view(json_object_get_string(member),
                        static_cast<std::size_t>(json_object_get_string_len(member))));
+}
+
+// A JSON integer member (LUKS2's small counts: a keyslot's PBKDF memory, time, cpus) of at most
+// `max`; nullopt when absent, of another type, negative or larger. json-c holds the integer
+// already; its decimal text goes through the one strict parser, so a negative value is refused
+// as everywhere else instead of wrapping, and a string is not converted by json-c's own parser.
+inline std::optional<std::uint64_t> JsonIntegerMember(json_object* object, const char* key,
+                                                      std::uint64_t max) {
+  json_object* member = JsonMember(object, key);
+  if (member == nullptr || !json_object_is_type(member, json_type_int)) return std::nullopt;
+  return ParseDecimalAtMost(json_object_to_json_string_ext(member, JSON_C_TO_STRING_PLAIN), max);
 }
 
 }  // namespace luks2ext

@@ -12,11 +12,12 @@
 #include <vector>
 
 #include "base/i18n.h"
+#include "luks2ext/fd_io.h"
 
 namespace luks2ext {
 
 struct DeviceLock::Yielding {
-  int fd = -1;  // -1 once it gave way
+  UniqueFd fd;  // not valid() once it gave way
   dev_t dev = 0;
   ino_t ino = 0;
 };
@@ -54,10 +55,7 @@ void YieldTo(int fd) {
       it = locks.erase(it);
       continue;
     }
-    if (lock->fd >= 0 && lock->dev == st.st_dev && lock->ino == st.st_ino) {
-      close(lock->fd);
-      lock->fd = -1;
-    }
+    if (lock->fd.valid() && lock->dev == st.st_dev && lock->ino == st.st_ino) lock->fd.Reset();
     ++it;
   }
 }
@@ -65,26 +63,20 @@ void YieldTo(int fd) {
 // flock() on `fd`, retried on EINTR; exclusive after the yielding locks gave way.
 bool Lock(int fd, LockMode mode) {
   if (mode == LockMode::kExclusive) YieldTo(fd);
-  while (flock(fd, mode == LockMode::kExclusive ? LOCK_EX : LOCK_SH) != 0)
-    if (errno != EINTR) return false;
-  return true;
+  const int operation = mode == LockMode::kExclusive ? LOCK_EX : LOCK_SH;
+  return RetryOnEintr([&] { return flock(fd, operation); }) == 0;
 }
 
 // The locked descriptor: the file itself for a regular file, cryptsetup's lock file for a
 // block device.
-Result<int> OpenAndLock(const std::string& device_path, LockMode mode) {
+Result<UniqueFd> OpenAndLock(const std::string& device_path, LockMode mode) {
   struct stat st {};
   if (stat(device_path.c_str(), &st) != 0)
     return Error::WrongDevice(
         FormatMsg(_("Device {} does not exist or access denied."), device_path));
   if (!S_ISBLK(st.st_mode)) {
-    const int fd = open(device_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return LockError(device_path, device_path);
-    if (!Lock(fd, mode)) {
-      Error error = LockError(device_path, device_path);
-      close(fd);
-      return error;
-    }
+    UniqueFd fd(open(device_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid() || !Lock(fd.get(), mode)) return LockError(device_path, device_path);
     return fd;
   }
   // cryptsetup creates the directory on demand, mode 0700; so do we.
@@ -93,49 +85,34 @@ Result<int> OpenAndLock(const std::string& device_path, LockMode mode) {
   const std::string lock_path =
       FormatMsg("{}/L_{}:{}", kLockDirectory, major(st.st_rdev), minor(st.st_rdev));
   for (;;) {
-    const int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return LockError(lock_path, device_path);
-    if (!Lock(fd, mode)) {
-      Error error = LockError(lock_path, device_path);
-      close(fd);
-      return error;
-    }
+    UniqueFd fd(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd.valid() || !Lock(fd.get(), mode)) return LockError(lock_path, device_path);
     // cryptsetup unlinks the lock file when it releases a lock nobody else holds. If that
     // happened between our open and flock, we hold a lock on an orphan inode that excludes
     // nobody: start again with the file now at the path.
     struct stat held {
     }, current{};
-    if (fstat(fd, &held) == 0 && stat(lock_path.c_str(), &current) == 0 &&
+    if (fstat(fd.get(), &held) == 0 && stat(lock_path.c_str(), &current) == 0 &&
         held.st_ino == current.st_ino && held.st_dev == current.st_dev)
       return fd;
-    close(fd);
-  }
+  }  // the orphan's lock goes with its descriptor
 }
 
 }  // namespace
 
 Result<DeviceLock> DeviceLock::Acquire(const std::string& device_path, LockMode mode) {
-  ASSIGN_OR_RETURN(const int fd, OpenAndLock(device_path, mode));
-  return DeviceLock(fd);
+  ASSIGN_OR_RETURN(UniqueFd fd, OpenAndLock(device_path, mode));
+  return DeviceLock(std::move(fd));
 }
 
 Result<DeviceLock> DeviceLock::AcquireYielding(const std::string& device_path) {
-  ASSIGN_OR_RETURN(const int fd, OpenAndLock(device_path, LockMode::kShared));
+  ASSIGN_OR_RETURN(UniqueFd fd, OpenAndLock(device_path, LockMode::kShared));
   struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    Error error = LockError(device_path, device_path);
-    close(fd);
-    return error;
-  }
-  auto yielding = std::make_shared<Yielding>(Yielding{fd, st.st_dev, st.st_ino});
+  if (fstat(fd.get(), &st) != 0) return LockError(device_path, device_path);
+  auto yielding = std::make_shared<Yielding>(Yielding{std::move(fd), st.st_dev, st.st_ino});
   std::lock_guard guard(YieldingMutex());
   YieldingLocks().push_back(yielding);
   return DeviceLock(std::move(yielding));
-}
-
-DeviceLock::DeviceLock(DeviceLock&& other) noexcept
-    : fd_(other.fd_), yielding_(std::move(other.yielding_)) {
-  other.fd_ = -1;
 }
 
 DeviceLock::~DeviceLock() { Release(); }
@@ -143,9 +120,9 @@ DeviceLock::~DeviceLock() { Release(); }
 bool DeviceLock::held() const {
   if (yielding_) {
     std::lock_guard guard(YieldingMutex());
-    return yielding_->fd >= 0;
+    return yielding_->fd.valid();
   }
-  return fd_ >= 0;
+  return fd_.valid();
 }
 
 void DeviceLock::Release() {
@@ -153,12 +130,10 @@ void DeviceLock::Release() {
   // and a stale empty file is harmless.
   if (yielding_) {
     std::lock_guard guard(YieldingMutex());
-    if (yielding_->fd >= 0) close(yielding_->fd);
-    yielding_->fd = -1;
+    yielding_->fd.Reset();
     yielding_.reset();
   }
-  if (fd_ >= 0) close(fd_);
-  fd_ = -1;
+  fd_.Reset();
 }
 
 }  // namespace luks2ext

@@ -5,8 +5,10 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "luks2ext/error.h"
+#include "luks2ext/unique_fd.h"
 
 namespace luks2ext {
 
@@ -27,7 +29,7 @@ class DeviceLock {
   // exclusive lock without first finding whoever holds the yielding one.
   static Result<DeviceLock> AcquireYielding(const std::string& device_path);
 
-  DeviceLock(DeviceLock&& other) noexcept;
+  DeviceLock(DeviceLock&& other) noexcept = default;
   DeviceLock& operator=(DeviceLock&&) = delete;
   DeviceLock(const DeviceLock&) = delete;
   DeviceLock& operator=(const DeviceLock&) = delete;
@@ -40,9 +42,9 @@ class DeviceLock {
   struct Yielding;  // a yielding lock's descriptor, shared with the process-wide list
 
  private:
-  explicit DeviceLock(int fd) : fd_(fd) {}
+  explicit DeviceLock(UniqueFd fd) : fd_(std::move(fd)) {}
   explicit DeviceLock(std::shared_ptr<Yielding> yielding) : yielding_(std::move(yielding)) {}
-  int fd_ = -1;                         // an ordinary lock
+  UniqueFd fd_;                         // an ordinary lock
   std::shared_ptr<Yielding> yielding_;  // a yielding one
 };
 

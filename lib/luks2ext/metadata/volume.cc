@@ -17,6 +17,7 @@
 #include "metadata/device_lock.h"
 #include "metadata/image_builder.h"
 #include "metadata/image_store.h"
+#include "luks2/json.h"
 #include "luks2/keyslot_order.h"
 #include "metadata/update_protocol.h"
 #include "metadata/copy_reader.h"
@@ -74,11 +75,9 @@ uint64_t Volume::unlock_memory_kib() const {
   if (!json_object_object_get_ex(state_->headers().json(), "keyslots", &keyslots)) return 0;
   json_object_object_foreach(keyslots, number, keyslot) {
     (void)number;
-    json_object* kdf = nullptr;
-    json_object* memory = nullptr;
-    if (json_object_object_get_ex(keyslot, "kdf", &kdf) &&
-        json_object_object_get_ex(kdf, "memory", &memory))
-      most = std::max<uint64_t>(most, static_cast<uint64_t>(json_object_get_int64(memory)));
+    // At most what its size in bytes can be, so the callers' KiB-to-bytes product cannot wrap.
+    const auto memory = JsonIntegerMember(JsonMember(keyslot, "kdf"), "memory", UINT64_MAX >> 10);
+    if (memory) most = std::max(most, *memory);
   }
   return most;
 }

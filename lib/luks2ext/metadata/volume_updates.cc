@@ -1,20 +1,17 @@
 // The update verbs of Volume (key management, label, backup, restore, repair). Every change
 // goes through UpdateMetadata (metadata/update_protocol.h); the changes themselves are
 // libcryptsetup's, applied to the in-memory image (metadata/header_edit.h).
-#include <fcntl.h>
 #include <libcryptsetup.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <limits>
 
 #include "base/i18n.h"
 #include "luks2/commit_record.h"
 #include "luks2ext/header_backup.h"
 #include "luks2ext/volume.h"
+#include "metadata/backup_file.h"
 #include "metadata/copy_reader.h"
 #include "cryptsetup/crypt_device.h"
 #include "metadata/device_lock.h"
@@ -42,38 +39,6 @@ Result<int> KeyslotOf(crypt_device* cd, const Secret& passphrase) {
   if (r == -EPERM) return WrongPassphrase();
   if (r < 0) return CryptError(r, _("Cannot check the passphrase"));
   return r;
-}
-
-// Reads a file whole, refusing anything larger than a LUKS2 image can be.
-Result<std::vector<uint8_t>> ReadBackupFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return Error::WrongParameters(FormatMsg(_("Cannot open header backup file {}: {}."), path,
-                                            std::strerror(errno)));
-  struct stat st {};
-  std::vector<uint8_t> bytes;
-  Status status = Status::Ok();
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    status = Error::WrongParameters(FormatMsg(_("{} is not a regular file."), path));
-  } else if (static_cast<uint64_t>(st.st_size) > kMaxImageSize) {
-    status = Error::WrongParameters(FormatMsg(
-        _("Header backup file {} is {} bytes, larger than any LUKS2 header."), path, st.st_size));
-  } else {
-    bytes.resize(static_cast<size_t>(st.st_size));
-    size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = read(fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        status = Error::WrongParameters(FormatMsg(_("Cannot read header backup file {}."), path));
-        break;
-      }
-      done += static_cast<size_t>(n);
-    }
-  }
-  close(fd);
-  if (!status.ok()) return status.error();
-  return bytes;
 }
 
 // A backup file, checked as far as can be without the drive's lock: a whole LUKS2 image of
@@ -210,30 +175,7 @@ Status Volume::BackupHeader(const std::string& backup_path) {
     ASSIGN_OR_RETURN(Luks2Image image, ReadChosenImage(device, *state));
     bytes = std::move(image).TakeBytes();
   }
-  // A backup holds every keyslot: readable by its owner only, as cryptsetup creates it.
-  const int fd = open(backup_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, S_IRUSR);
-  if (fd < 0) {
-    if (errno == EEXIST)
-      return Error::Busy(
-          FormatMsg(_("Requested header backup file {} already exists."), backup_path));
-    return Error::WrongParameters(FormatMsg(_("Cannot create header backup file {}: {}."),
-                                            backup_path, std::strerror(errno)));
-  }
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  const bool ok = done == bytes.size() && fsync(fd) == 0;
-  close(fd);
-  if (!ok) {
-    unlink(backup_path.c_str());  // a partial backup is worse than none
-    return Error::WrongParameters(
-        FormatMsg(_("Cannot write header backup file {}."), backup_path));
-  }
-  return Status::Ok();
+  return WriteBackupFile(backup_path, bytes);
 }
 
 Result<std::string> Volume::Repair() {

@@ -41,7 +41,7 @@
 
 #include "luks2ext/block_device.h"
 #include "luks2ext/error.h"
-#include "base/unique_fd.h"
+#include "luks2ext/unique_fd.h"
 
 namespace luks2ext {
 

@@ -23,7 +23,7 @@ Result<std::unique_ptr<BlockDevice>> OpenBlockDevice(const std::string& path, bo
     if (error_number == ENOENT) {
       return Error::WrongDevice(FormatMsg(_("Device {} does not exist or access denied."), path));
     }
-    return ErrnoError(error_number, _("Cannot open device"), path);
+    return ErrnoError(error_number, FormatMsg(_("Cannot open device {}"), path), path);
   }
   // Only a block device can be zoned; zbd_device_is_zoned reads the kernel's sysfs verdict.
   // When it cannot tell (< 0), PlainDevice still refuses a drive with a zone size.

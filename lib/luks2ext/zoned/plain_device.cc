@@ -12,6 +12,7 @@
 
 #include "base/i18n.h"
 #include "base/errno_error.h"
+#include "luks2ext/fd_io.h"
 #include "zoned/io_range.h"
 
 namespace luks2ext {
@@ -27,7 +28,8 @@ Status ReadBlockDeviceGeometry(int fd, const std::string& path, Geometry& geomet
       ::ioctl(fd, BLKPBSZGET, &physical_block_size) != 0 ||
       ::ioctl(fd, BLKROGET, &read_only) != 0) {
     const int error_number = errno;  // read before _() can change it
-    return ErrnoError(error_number, _("Cannot read the geometry of device"), path);
+    return ErrnoError(error_number, FormatMsg(_("Cannot read the geometry of device {}"), path),
+                      path);
   }
   // A zoned drive opened here would take random writes it must refuse; it needs ZbdDevice.
   unsigned int zone_sectors = 0;
@@ -56,12 +58,12 @@ Result<std::unique_ptr<PlainDevice>> PlainDevice::Open(const std::string& path, 
     if (error_number == ENOENT) {
       return Error::WrongDevice(FormatMsg(_("Device {} does not exist or access denied."), path));
     }
-    return ErrnoError(error_number, _("Cannot open device"), path);
+    return ErrnoError(error_number, FormatMsg(_("Cannot open device {}"), path), path);
   }
   struct stat st = {};
   if (::fstat(fd.get(), &st) != 0) {
     const int error_number = errno;
-    return ErrnoError(error_number, _("Cannot stat device"), path);
+    return ErrnoError(error_number, FormatMsg(_("Cannot stat device {}"), path), path);
   }
 
   Geometry geometry;
@@ -90,20 +92,12 @@ Status PlainDevice::CheckAlignedRange(uint64_t offset, uint64_t length) const {
 
 Status PlainDevice::Read(uint64_t offset, std::span<std::byte> out) {
   RETURN_IF_ERROR(CheckAlignedRange(offset, out.size()));
-  size_t done = 0;
-  while (done < out.size()) {
-    const ssize_t n =
-        ::pread(fd_.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      const int error_number = errno;
-      if (error_number == EINTR) continue;
-      return ErrnoError(error_number, _("Cannot read device"), path_);
-    }
-    if (n == 0) {  // the file shrank under us
-      return Error::WrongDevice(FormatMsg(_("Cannot read device {}: unexpected end at offset {}."),
-                                          path_, offset + done));
-    }
-    done += static_cast<size_t>(n);
+  const FdTransfer got = PreadFull(fd_.get(), out.data(), out.size(), offset);
+  if (got.error != 0)
+    return ErrnoError(got.error, FormatMsg(_("Cannot read device {}"), path_), path_);
+  if (got.end) {  // the file shrank under us
+    return Error::WrongDevice(FormatMsg(_("Cannot read device {}: unexpected end at offset {}."),
+                                        path_, offset + got.done));
   }
   return Status::Ok();
 }
@@ -114,20 +108,9 @@ Status PlainDevice::Write(uint64_t offset, std::span<const std::byte> data) {
         FormatMsg(_("Cannot write to device {}: it is open read-only."), path_));
   }
   RETURN_IF_ERROR(CheckAlignedRange(offset, data.size()));
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::pwrite(fd_.get(), data.data() + done, data.size() - done,
-                               static_cast<off_t>(offset + done));
-    if (n < 0) {
-      const int error_number = errno;
-      if (error_number == EINTR) continue;
-      return ErrnoError(error_number, _("Cannot write to device"), path_);
-    }
-    if (n == 0) {
-      return ErrnoError(ENOSPC, _("Cannot write to device"), path_);
-    }
-    done += static_cast<size_t>(n);
-  }
+  const FdTransfer written = PwriteFull(fd_.get(), data.data(), data.size(), offset);
+  if (!written.complete())
+    return ErrnoError(written.error, FormatMsg(_("Cannot write to device {}"), path_), path_);
   return Status::Ok();
 }
 
@@ -144,7 +127,7 @@ Status PlainDevice::FinishZone(uint64_t /*zone_start*/) {
 Status PlainDevice::Flush() {
   if (::fsync(fd_.get()) != 0) {
     const int error_number = errno;
-    return ErrnoError(error_number, _("Cannot flush device"), path_);
+    return ErrnoError(error_number, FormatMsg(_("Cannot flush device {}"), path_), path_);
   }
   return Status::Ok();
 }

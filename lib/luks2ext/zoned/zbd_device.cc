@@ -13,6 +13,7 @@
 
 #include "base/i18n.h"
 #include "base/errno_error.h"
+#include "luks2ext/fd_io.h"
 #include "zoned/io_range.h"
 
 namespace luks2ext {
@@ -63,33 +64,34 @@ uint32_t ZoneLimit(unsigned int value) { return value == 0xFFFFFFFFu ? 0 : value
 
 }  // namespace
 
-ZbdDevice::ZbdDevice(std::string path, int fd, Geometry geometry, BounceBuffer bounce,
+ZbdDevice::ZbdFd::~ZbdFd() {
+  if (fd_ >= 0) zbd_close(fd_);
+}
+
+ZbdDevice::ZbdDevice(std::string path, ZbdFd fd, Geometry geometry, BounceBuffer bounce,
                      bool writable)
     : path_(std::move(path)),
-      fd_(fd),
+      fd_(std::move(fd)),
       geometry_(geometry),
       bounce_(std::move(bounce)),
       writable_(writable) {}
-
-ZbdDevice::~ZbdDevice() { zbd_close(fd_); }
 
 Result<std::unique_ptr<ZbdDevice>> ZbdDevice::Open(const std::string& path, bool writable,
                                                    int extra_flags) {
   zbd_set_log_level(ZBD_LOG_NONE);  // the library never prints
   struct zbd_info info = {};
   errno = 0;
-  const int fd =
-      zbd_open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_DIRECT | O_CLOEXEC | extra_flags,
-               &info);
-  if (fd < 0) {
-    const int error_number = LibzbdErrno(fd);
+  ZbdFd fd(zbd_open(path.c_str(),
+                    (writable ? O_RDWR : O_RDONLY) | O_DIRECT | O_CLOEXEC | extra_flags, &info));
+  if (fd.get() < 0) {
+    const int error_number = LibzbdErrno(fd.get());
     if (error_number == ENOENT) {
       return Error::WrongDevice(FormatMsg(_("Device {} does not exist or access denied."), path));
     }
     if (error_number == ENXIO) {
       return Error::WrongDevice(FormatMsg(_("Device {} is not a zoned block device."), path));
     }
-    return ErrnoError(error_number, _("Cannot open device"), path);
+    return ErrnoError(error_number, FormatMsg(_("Cannot open device {}"), path), path);
   }
 
   Geometry geometry;
@@ -103,10 +105,9 @@ Result<std::unique_ptr<ZbdDevice>> ZbdDevice::Open(const std::string& path, bool
   geometry.max_open_zones = ZoneLimit(info.max_nr_open_zones);
   geometry.max_active_zones = ZoneLimit(info.max_nr_active_zones);
   int device_read_only = 0;
-  geometry.read_only = ::ioctl(fd, BLKROGET, &device_read_only) == 0 && device_read_only != 0;
+  geometry.read_only = ::ioctl(fd.get(), BLKROGET, &device_read_only) == 0 && device_read_only != 0;
   if (geometry.logical_block_size == 0 || geometry.zone_size == 0 ||
       kBounceSize % geometry.logical_block_size != 0) {
-    zbd_close(fd);
     return Error::WrongDevice(
         FormatMsg(_("Device {} reports an unusable zone or block geometry."), path));
   }
@@ -115,12 +116,11 @@ Result<std::unique_ptr<ZbdDevice>> ZbdDevice::Open(const std::string& path, bool
   const size_t alignment =
       std::max<size_t>(geometry.logical_block_size, static_cast<size_t>(::sysconf(_SC_PAGESIZE)));
   void* memory = nullptr;
-  if (::posix_memalign(&memory, alignment, kBounceSize) != 0) {
-    zbd_close(fd);
+  if (::posix_memalign(&memory, alignment, kBounceSize) != 0)
     return Error::OutOfMemory(_("Cannot allocate an I/O buffer."));
-  }
   BounceBuffer bounce(static_cast<std::byte*>(memory));
-  return std::unique_ptr<ZbdDevice>(new ZbdDevice(path, fd, geometry, std::move(bounce), writable));
+  return std::unique_ptr<ZbdDevice>(
+      new ZbdDevice(path, std::move(fd), geometry, std::move(bounce), writable));
 }
 
 Result<std::vector<Zone>> ZbdDevice::ReportZones(uint64_t offset, uint32_t max_zones) {
@@ -137,12 +137,13 @@ Result<std::vector<Zone>> ZbdDevice::ReportZones(uint64_t offset, uint32_t max_z
   std::vector<struct zbd_zone> reported(count);
   unsigned int nr_reported = count;
   errno = 0;
-  const int ret = zbd_report_zones(fd_, static_cast<off_t>(first * geometry_.zone_size),
+  const int ret = zbd_report_zones(fd_.get(), static_cast<off_t>(first * geometry_.zone_size),
                                    static_cast<off_t>(count * geometry_.zone_size), ZBD_RO_ALL,
                                    reported.data(), &nr_reported);
   if (ret != 0) {
     const int error_number = LibzbdErrno(ret);
-    return ErrnoError(error_number, _("Cannot report the zones of device"), path_);
+    return ErrnoError(error_number, FormatMsg(_("Cannot report the zones of device {}"), path_),
+                      path_);
   }
 
   std::vector<Zone> zones;
@@ -167,41 +168,26 @@ Status ZbdDevice::CheckAlignedRange(uint64_t offset, uint64_t length) const {
 }
 
 Status ZbdDevice::ReadChunk(uint64_t offset, size_t length) {
-  size_t done = 0;
-  while (done < length) {
-    const ssize_t n =
-        ::pread(fd_, bounce_.get() + done, length - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      const int error_number = errno;
-      if (error_number == EINTR) continue;
-      return ErrnoError(error_number,
-                        FormatMsg(_("Cannot read at offset {} from device"), offset + done), path_);
-    }
-    if (n == 0) {
-      return Error::WrongDevice(FormatMsg(_("Cannot read device {}: unexpected end at offset {}."),
-                                          path_, offset + done));
-    }
-    done += static_cast<size_t>(n);
+  const FdTransfer got = PreadFull(fd_.get(), bounce_.get(), length, offset);
+  if (got.error != 0) {
+    return ErrnoError(
+        got.error,
+        FormatMsg(_("Cannot read at offset {} from device {}"), offset + got.done, path_), path_);
+  }
+  if (got.end) {
+    return Error::WrongDevice(FormatMsg(_("Cannot read device {}: unexpected end at offset {}."),
+                                        path_, offset + got.done));
   }
   return Status::Ok();
 }
 
 Status ZbdDevice::WriteChunk(uint64_t offset, size_t length) {
-  size_t done = 0;
-  while (done < length) {
-    const ssize_t n =
-        ::pwrite(fd_, bounce_.get() + done, length - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      const int error_number = errno;
-      if (error_number == EINTR) continue;
-      return ErrnoError(error_number,
-                        FormatMsg(_("Cannot write at offset {} to device"), offset + done), path_);
-    }
-    if (n == 0) {
-      return ErrnoError(ENOSPC, FormatMsg(_("Cannot write at offset {} to device"), offset + done),
-                        path_);
-    }
-    done += static_cast<size_t>(n);
+  const FdTransfer written = PwriteFull(fd_.get(), bounce_.get(), length, offset);
+  if (!written.complete()) {
+    return ErrnoError(
+        written.error,
+        FormatMsg(_("Cannot write at offset {} to device {}"), offset + written.done, path_),
+        path_);
   }
   return Status::Ok();
 }
@@ -257,12 +243,12 @@ Status ZbdDevice::ResetZone(uint64_t zone_start) {
   ASSIGN_OR_RETURN(Zone zone, ZoneForManagement(zone_start));
   errno = 0;
   const int ret =
-      zbd_reset_zones(fd_, static_cast<off_t>(zone.start), static_cast<off_t>(zone.length));
+      zbd_reset_zones(fd_.get(), static_cast<off_t>(zone.start), static_cast<off_t>(zone.length));
   if (ret != 0) {
     const int error_number = LibzbdErrno(ret);
-    return ErrnoError(error_number,
-                      FormatMsg(_("Cannot reset the zone at offset {} of device"), zone.start),
-                      path_);
+    return ErrnoError(
+        error_number,
+        FormatMsg(_("Cannot reset the zone at offset {} of device {}"), zone.start, path_), path_);
   }
   return Status::Ok();
 }
@@ -271,20 +257,20 @@ Status ZbdDevice::FinishZone(uint64_t zone_start) {
   ASSIGN_OR_RETURN(Zone zone, ZoneForManagement(zone_start));
   errno = 0;
   const int ret =
-      zbd_finish_zones(fd_, static_cast<off_t>(zone.start), static_cast<off_t>(zone.length));
+      zbd_finish_zones(fd_.get(), static_cast<off_t>(zone.start), static_cast<off_t>(zone.length));
   if (ret != 0) {
     const int error_number = LibzbdErrno(ret);
-    return ErrnoError(error_number,
-                      FormatMsg(_("Cannot finish the zone at offset {} of device"), zone.start),
-                      path_);
+    return ErrnoError(
+        error_number,
+        FormatMsg(_("Cannot finish the zone at offset {} of device {}"), zone.start, path_), path_);
   }
   return Status::Ok();
 }
 
 Status ZbdDevice::Flush() {
-  if (::fsync(fd_) != 0) {
+  if (::fsync(fd_.get()) != 0) {
     const int error_number = errno;
-    return ErrnoError(error_number, _("Cannot flush device"), path_);
+    return ErrnoError(error_number, FormatMsg(_("Cannot flush device {}"), path_), path_);
   }
   return Status::Ok();
 }

@@ -17,6 +17,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "luks2ext/block_device.h"
@@ -34,7 +35,6 @@ class ZbdDevice : public BlockDevice {
   static Result<std::unique_ptr<ZbdDevice>> Open(const std::string& path, bool writable,
                                                  int extra_flags = 0);
 
-  ~ZbdDevice() override;
   ZbdDevice(const ZbdDevice&) = delete;
   ZbdDevice& operator=(const ZbdDevice&) = delete;
 
@@ -53,7 +53,21 @@ class ZbdDevice : public BlockDevice {
   };
   using BounceBuffer = std::unique_ptr<std::byte, FreeDeleter>;
 
-  ZbdDevice(std::string path, int fd, Geometry geometry, BounceBuffer bounce, bool writable);
+  // A descriptor from zbd_open. Not a UniqueFd: zbd_close must close it, which also frees
+  // libzbd's per-descriptor state.
+  class ZbdFd {
+   public:
+    explicit ZbdFd(int fd) : fd_(fd) {}
+    ZbdFd(ZbdFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    ZbdFd& operator=(ZbdFd&&) = delete;
+    ~ZbdFd();
+    int get() const { return fd_; }
+
+   private:
+    int fd_;
+  };
+
+  ZbdDevice(std::string path, ZbdFd fd, Geometry geometry, BounceBuffer bounce, bool writable);
 
   Status CheckAlignedRange(uint64_t offset, uint64_t length) const;
   // The sequential zone starting exactly at zone_start, for reset and finish.
@@ -64,8 +78,8 @@ class ZbdDevice : public BlockDevice {
   Status WriteChunk(uint64_t offset, size_t length);
 
   std::string path_;
-  int fd_;  // from zbd_open; zbd_close'd by the destructor
-  Geometry geometry_;  // read_only: the device itself refuses writes
+  ZbdFd fd_;
+  Geometry geometry_;    // read_only: the device itself refuses writes
   BounceBuffer bounce_;  // kBounceSize bytes, aligned for O_DIRECT
   bool writable_;        // this handle was opened for writing
 };

@@ -164,11 +164,12 @@ TEST(PlainDevice, PermissionDeniedIsNoPermission) {
 }
 
 TEST(ErrnoError, MapsToCryptsetupExitCodes) {
-  EXPECT_EQ(ErrnoError(EACCES, "Cannot open device", "/dev/x").code(), ExitCode::kNoPermission);
-  EXPECT_EQ(ErrnoError(EPERM, "Cannot open device", "/dev/x").code(), ExitCode::kNoPermission);
-  EXPECT_EQ(ErrnoError(EBUSY, "Cannot open device", "/dev/x").code(), ExitCode::kDeviceBusy);
-  EXPECT_EQ(ErrnoError(ENOMEM, "Cannot open device", "/dev/x").code(), ExitCode::kOutOfMemory);
-  const Error io = ErrnoError(EIO, "Cannot write to device", "/dev/x");
+  const std::string open_x = "Cannot open device /dev/x";
+  EXPECT_EQ(ErrnoError(EACCES, open_x, "/dev/x").code(), ExitCode::kNoPermission);
+  EXPECT_EQ(ErrnoError(EPERM, open_x, "/dev/x").code(), ExitCode::kNoPermission);
+  EXPECT_EQ(ErrnoError(EBUSY, open_x, "/dev/x").code(), ExitCode::kDeviceBusy);
+  EXPECT_EQ(ErrnoError(ENOMEM, open_x, "/dev/x").code(), ExitCode::kOutOfMemory);
+  const Error io = ErrnoError(EIO, "Cannot write to device /dev/x", "/dev/x");
   EXPECT_EQ(io.code(), ExitCode::kWrongDevice);
   EXPECT_NE(io.message().find("/dev/x"), std::string::npos);
   EXPECT_NE(io.message().find(std::strerror(EIO)), std::string::npos);

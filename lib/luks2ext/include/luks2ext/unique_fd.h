@@ -1,4 +1,5 @@
-// An owned file descriptor: closed exactly once, when its owner goes away.
+// An owned file descriptor: closed exactly once, when its owner goes away. The one owner of a
+// plain descriptor in the library and the CLI (libzbd's handles close through zbd_close).
 #pragma once
 
 #include <unistd.h>

@@ -1,0 +1,60 @@
+#include "luks2ext/fd_io.h"
+
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace luks2ext {
+namespace {
+
+// The one loop. `step(done)` moves the next bytes after the first `done` ones, as one read or
+// write call would, and returns its result.
+template <typename Step>
+FdTransfer Transfer(std::size_t size, bool writing, Step step) {
+  FdTransfer transfer;
+  while (transfer.done < size) {
+    const ssize_t n = RetryOnEintr([&] { return step(transfer.done); });
+    if (n < 0) {
+      transfer.error = errno;
+      break;
+    }
+    if (n == 0) {
+      if (writing)
+        transfer.error = ENOSPC;
+      else
+        transfer.end = true;
+      break;
+    }
+    transfer.done += static_cast<std::size_t>(n);
+  }
+  return transfer;
+}
+
+}  // namespace
+
+FdTransfer ReadFull(int fd, void* buffer, std::size_t size) {
+  auto* bytes = static_cast<unsigned char*>(buffer);
+  return Transfer(size, false,
+                  [&](std::size_t done) { return ::read(fd, bytes + done, size - done); });
+}
+
+FdTransfer PreadFull(int fd, void* buffer, std::size_t size, std::uint64_t offset) {
+  auto* bytes = static_cast<unsigned char*>(buffer);
+  return Transfer(size, false, [&](std::size_t done) {
+    return ::pread(fd, bytes + done, size - done, static_cast<off_t>(offset + done));
+  });
+}
+
+FdTransfer WriteFull(int fd, const void* buffer, std::size_t size) {
+  const auto* bytes = static_cast<const unsigned char*>(buffer);
+  return Transfer(size, true,
+                  [&](std::size_t done) { return ::write(fd, bytes + done, size - done); });
+}
+
+FdTransfer PwriteFull(int fd, const void* buffer, std::size_t size, std::uint64_t offset) {
+  const auto* bytes = static_cast<const unsigned char*>(buffer);
+  return Transfer(size, true, [&](std::size_t done) {
+    return ::pwrite(fd, bytes + done, size - done, static_cast<off_t>(offset + done));
+  });
+}
+
+}  // namespace luks2ext
