@@ -98,7 +98,7 @@ class FuzzDevice : public BlockDevice {
     return std::vector<Zone>(zones_.begin(), zones_.begin() + count);
   }
 
-  Status Read(uint64_t offset, std::span<std::byte> out) override {
+  Status Read(uint64_t offset, std::span<std::uint8_t> out) override {
     // The oracle: the library never reads outside the device, whatever the zones claim.
     if (out.size() > geometry_.size || offset > geometry_.size - out.size()) {
       std::fprintf(stderr, "read of %zu bytes at %llu outside the device of %llu bytes\n",
@@ -109,16 +109,16 @@ class FuzzDevice : public BlockDevice {
     // A misaligned read fails, as O_DIRECT on a block device does (zoned/io_range.h).
     if (offset % geometry_.logical_block_size != 0 || out.size() % geometry_.logical_block_size != 0)
       return Error::WrongParameters("misaligned read (fuzzed device)");
-    std::fill(out.begin(), out.end(), std::byte{0});
+    std::fill(out.begin(), out.end(), std::uint8_t{0});
     if (offset < contents_.size()) {
       const size_t n = std::min<uint64_t>(out.size(), contents_.size() - offset);
-      std::copy_n(reinterpret_cast<const std::byte*>(contents_.data() + offset), n, out.begin());
+      std::copy_n(reinterpret_cast<const std::uint8_t*>(contents_.data() + offset), n, out.begin());
     }
     return Status::Ok();
   }
 
   // Reading never writes.
-  Status Write(uint64_t, std::span<const std::byte>) override { return Forbidden(); }
+  Status Write(uint64_t, std::span<const std::uint8_t>) override { return Forbidden(); }
   Status ResetZone(uint64_t) override { return Forbidden(); }
   Status FinishZone(uint64_t) override { return Forbidden(); }
   Status Flush() override { return Status::Ok(); }

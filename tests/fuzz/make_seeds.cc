@@ -107,7 +107,7 @@ Luks2Image Format(const ImageSpec& spec) {
               "flags");
   crypt_free(cd);
 
-  const std::vector<std::byte> bytes = Must(header.ReadAll(), "read header");
+  const std::vector<std::uint8_t> bytes = Must(header.ReadAll(), "read header");
   std::vector<uint8_t> raw(bytes.size());
   std::memcpy(raw.data(), bytes.data(), bytes.size());
   Luks2Image image = Must(Luks2Image::Parse(std::move(raw)), "parse");
@@ -160,7 +160,7 @@ std::vector<uint8_t> RecordThenImage(const Luks2Image& image) {
 std::vector<uint8_t> DriveSeed(MemoryZonedDevice& drive) {
   const Geometry& g = drive.geometry();
   const std::vector<Zone> zones = Must(drive.ReportZones(0, kZonesToReport), "report");
-  const std::vector<std::byte> contents = drive.Contents(0, g.size);
+  const std::vector<std::uint8_t> contents = drive.Contents(0, g.size);
   std::vector<uint8_t> raw(contents.size());
   std::memcpy(raw.data(), contents.data(), contents.size());
   const std::vector<uint8_t> seed = EncodeFuzzDevice(g, g.is_zoned() ? zones : std::vector<Zone>{},
@@ -272,7 +272,7 @@ int main(int argc, char** argv) {
     Must(next.AddConfigFlag("force-inline"), "flag");
     WriteCopies(*drive, next, true);
     Must(drive->ResetZone(0), "reset");
-    Must(drive->Write(0, std::as_bytes(next.bytes().subspan(0, 20 * KiB))), "torn write");
+    Must(drive->Write(0, next.bytes().subspan(0, 20 * KiB)), "torn write");
     Write(cp, "zns-512-torn-home", DriveSeed(*drive));
   }
   {

@@ -30,13 +30,13 @@ Result<Memfd> Memfd::Create(const char* name, uint64_t size) {
 
 std::string Memfd::path() const { return fmt::format("/proc/self/fd/{}", fd_.get()); }
 
-Status Memfd::WriteAt(uint64_t offset, std::span<const std::byte> data) {
+Status Memfd::WriteAt(uint64_t offset, std::span<const std::uint8_t> data) {
   const FdTransfer written = PwriteFull(fd_.get(), data.data(), data.size(), offset);
   if (!written.complete()) return MemfdError("write", written.error);
   return Status::Ok();
 }
 
-Status Memfd::ReadAt(uint64_t offset, std::span<std::byte> out) const {
+Status Memfd::ReadAt(uint64_t offset, std::span<std::uint8_t> out) const {
   const FdTransfer got = PreadFull(fd_.get(), out.data(), out.size(), offset);
   if (got.error != 0) return MemfdError("read", got.error);
   // Past the end of the file: a hole reads as zeros.
@@ -44,8 +44,8 @@ Status Memfd::ReadAt(uint64_t offset, std::span<std::byte> out) const {
   return Status::Ok();
 }
 
-Result<std::vector<std::byte>> Memfd::ReadAll() const {
-  std::vector<std::byte> bytes(size_);
+Result<std::vector<std::uint8_t>> Memfd::ReadAll() const {
+  std::vector<std::uint8_t> bytes(size_);
   RETURN_IF_ERROR(ReadAt(0, bytes));
   return bytes;
 }

@@ -26,9 +26,9 @@ class Memfd {
   std::string path() const;
   uint64_t size() const { return size_; }
 
-  Status WriteAt(uint64_t offset, std::span<const std::byte> data);
-  Status ReadAt(uint64_t offset, std::span<std::byte> out) const;
-  Result<std::vector<std::byte>> ReadAll() const;
+  Status WriteAt(uint64_t offset, std::span<const std::uint8_t> data);
+  Status ReadAt(uint64_t offset, std::span<std::uint8_t> out) const;
+  Result<std::vector<std::uint8_t>> ReadAll() const;
 
  private:
   Memfd(UniqueFd fd, uint64_t size) : fd_(std::move(fd)), size_(size) {}

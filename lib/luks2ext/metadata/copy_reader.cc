@@ -30,7 +30,7 @@ uint64_t RoomAt(const Zone& zone, uint64_t offset, uint64_t conventional) {
 bool HoldsLuks1Header(BlockDevice& device) {
   if (device.geometry().size < kBinaryHeaderSize) return false;
   std::vector<uint8_t> first(kBinaryHeaderSize);
-  if (!device.Read(0, std::as_writable_bytes(std::span<uint8_t>(first))).ok()) return false;
+  if (!device.Read(0, std::span<std::uint8_t>(first)).ok()) return false;
   return IsLuks1Header(first);
 }
 

@@ -1,6 +1,5 @@
 #include "metadata/header_edit.h"
 
-#include <cstring>
 #include <vector>
 
 #include "base/i18n.h"
@@ -13,23 +12,21 @@ namespace luks2ext {
 Status EditWithLibcryptsetup(Luks2Image& image, const std::string& data_path,
                              const CryptEdit& edit) {
   ASSIGN_OR_RETURN(Memfd memfd, Memfd::Create("zcryptsetup-luks2", image.image_size()));
-  RETURN_IF_ERROR(memfd.WriteAt(0, AsBytes(image.bytes())));
+  RETURN_IF_ERROR(memfd.WriteAt(0, image.bytes()));
   {
     ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::InitDetached(memfd.path(), data_path));
     RETURN_IF_ERROR(cd.LoadLuks2(data_path));
     RETURN_IF_ERROR(edit(cd.get()));
   }  // crypt_free: libcryptsetup is done with the memfd
-  ASSIGN_OR_RETURN(std::vector<std::byte> bytes, memfd.ReadAll());
-  std::vector<uint8_t> raw(bytes.size());
-  std::memcpy(raw.data(), bytes.data(), bytes.size());
-  ASSIGN_OR_RETURN(Luks2Image edited, Luks2Image::Parse(std::move(raw)));
+  ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, memfd.ReadAll());
+  ASSIGN_OR_RETURN(Luks2Image edited, Luks2Image::Parse(std::move(bytes)));
   image = std::move(edited);
   return Status::Ok();
 }
 
 Status CheckLoadsInLibcryptsetup(const Luks2Image& image) {
   ASSIGN_OR_RETURN(Memfd memfd, Memfd::Create("zcryptsetup-check", image.image_size()));
-  RETURN_IF_ERROR(memfd.WriteAt(0, AsBytes(image.bytes())));
+  RETURN_IF_ERROR(memfd.WriteAt(0, image.bytes()));
   ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::Init(memfd.path()));
   return cd.LoadLuks2(_("the metadata"));
 }

@@ -3,7 +3,6 @@
 #include <libcryptsetup.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "base/i18n.h"
 #include "cryptsetup/crypt_device.h"
@@ -90,10 +89,8 @@ Result<Luks2Image> BuildImage(const Layout& layout, const FormatOptions& options
     if (r < 0) return CryptError(r, _("Cannot store the performance flags"));
   }
 
-  ASSIGN_OR_RETURN(std::vector<std::byte> bytes, header.ReadAll());
-  std::vector<uint8_t> raw(bytes.size());
-  std::memcpy(raw.data(), bytes.data(), bytes.size());
-  ASSIGN_OR_RETURN(Luks2Image image, Luks2Image::Parse(std::move(raw)));
+  ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, header.ReadAll());
+  ASSIGN_OR_RETURN(Luks2Image image, Luks2Image::Parse(std::move(bytes)));
   if (options.force_inline) RETURN_IF_ERROR(image.AddConfigFlag(kForceInlineFlag));
   return image;
 }

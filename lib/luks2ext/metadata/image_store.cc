@@ -16,14 +16,14 @@ constexpr uint64_t kWriteChunk = 1 * MiB;
 
 Result<std::vector<uint8_t>> ReadBytes(BlockDevice& device, uint64_t offset, uint64_t length) {
   std::vector<uint8_t> bytes(length);
-  RETURN_IF_ERROR(device.Read(offset, std::as_writable_bytes(std::span<uint8_t>(bytes))));
+  RETURN_IF_ERROR(device.Read(offset, std::span<std::uint8_t>(bytes)));
   return bytes;
 }
 
 Status WriteAll(BlockDevice& device, uint64_t offset, std::span<const uint8_t> bytes) {
   for (uint64_t done = 0; done < bytes.size(); done += kWriteChunk) {
     const uint64_t length = std::min<uint64_t>(kWriteChunk, bytes.size() - done);
-    RETURN_IF_ERROR(device.Write(offset + done, AsBytes(bytes.subspan(done, length))));
+    RETURN_IF_ERROR(device.Write(offset + done, bytes.subspan(done, length)));
   }
   return Status::Ok();
 }
@@ -243,14 +243,14 @@ Result<Luks2Image> ReadFullCopy(BlockDevice& device, const CopySlot& slot, uint6
 }
 
 Status LoadHeaders(const Luks2Image& headers, Memfd& memfd) {
-  return memfd.WriteAt(0, AsBytes(headers.bytes()));
+  return memfd.WriteAt(0, headers.bytes());
 }
 
 Status LoadKeyslotArea(BlockDevice& device, const CopySlot& slot, const KeyslotArea& area,
                        Memfd& memfd) {
   ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
                    ReadBytes(device, slot.offset + area.offset, area.size));
-  return memfd.WriteAt(area.offset, AsBytes(bytes));
+  return memfd.WriteAt(area.offset, bytes);
 }
 
 }  // namespace luks2ext

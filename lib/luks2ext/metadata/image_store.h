@@ -81,9 +81,5 @@ Status LoadHeaders(const Luks2Image& headers, Memfd& memfd);
 Status LoadKeyslotArea(BlockDevice& device, const CopySlot& slot, const KeyslotArea& area,
                        Memfd& memfd);
 
-// std::byte views of the codec's uint8_t buffers.
-inline std::span<const std::byte> AsBytes(std::span<const uint8_t> bytes) {
-  return std::as_bytes(bytes);
-}
 
 }  // namespace luks2ext

@@ -145,14 +145,14 @@ Result<std::vector<Zone>> MemoryZonedDevice::ReportZones(uint64_t offset, uint32
   return std::vector<Zone>(state_.zones.begin() + first, state_.zones.begin() + first + count);
 }
 
-Status MemoryZonedDevice::Read(uint64_t offset, std::span<std::byte> out) {
+Status MemoryZonedDevice::Read(uint64_t offset, std::span<std::uint8_t> out) {
   if (!state_.powered) return PoweredOff();
   RETURN_IF_ERROR(CheckAlignedRange(offset, out.size()));
   LoadVisible(offset, out);
   return Status::Ok();
 }
 
-Status MemoryZonedDevice::Write(uint64_t offset, std::span<const std::byte> data) {
+Status MemoryZonedDevice::Write(uint64_t offset, std::span<const std::uint8_t> data) {
   if (!state_.powered) return PoweredOff();
   const std::optional<uint64_t> torn_blocks =
       BeginMutatingOp(Op::Kind::kWrite, offset, data.size());
@@ -233,17 +233,17 @@ void MemoryZonedDevice::PowerOn() {
   }
 }
 
-std::vector<std::byte> MemoryZonedDevice::Contents(uint64_t offset, uint64_t length) const {
-  std::vector<std::byte> bytes(length);
+std::vector<std::uint8_t> MemoryZonedDevice::Contents(uint64_t offset, uint64_t length) const {
+  std::vector<std::uint8_t> bytes(length);
   const uint64_t size = state_.geometry.size;
   if (offset < size) {
     const uint64_t in_device = std::min(length, size - offset);
-    LoadVisible(offset, std::span<std::byte>(bytes).first(in_device));
+    LoadVisible(offset, std::span<std::uint8_t>(bytes).first(in_device));
   }
   return bytes;
 }
 
-void MemoryZonedDevice::Poke(uint64_t offset, std::span<const std::byte> data) {
+void MemoryZonedDevice::Poke(uint64_t offset, std::span<const std::uint8_t> data) {
   assert(InRange(offset, data.size(), state_.geometry.size));
   StoreBytes(offset, data);
 }
@@ -357,7 +357,7 @@ Result<Zone*> MemoryZonedDevice::ZoneForManagement(uint64_t zone_start) {
   return &zone;
 }
 
-void MemoryZonedDevice::ApplyWrite(uint64_t offset, std::span<const std::byte> data) {
+void MemoryZonedDevice::ApplyWrite(uint64_t offset, std::span<const std::uint8_t> data) {
   if (data.empty()) return;
   StoreBytes(offset, data);
   if (!state_.geometry.is_zoned()) return;
@@ -438,12 +438,12 @@ uint32_t MemoryZonedDevice::ZoneIndex(uint64_t offset) const {
   return static_cast<uint32_t>(offset / state_.geometry.zone_size);
 }
 
-void MemoryZonedDevice::StoreBytes(uint64_t offset, std::span<const std::byte> data) {
+void MemoryZonedDevice::StoreBytes(uint64_t offset, std::span<const std::uint8_t> data) {
   while (!data.empty()) {
     const uint64_t index = offset / kChunkSize;
     const uint64_t in_chunk = offset % kChunkSize;
     const uint64_t n = std::min<uint64_t>(data.size(), kChunkSize - in_chunk);
-    std::vector<std::byte>& chunk = state_.chunks[index];
+    std::vector<std::uint8_t>& chunk = state_.chunks[index];
     if (chunk.empty()) chunk.resize(kChunkSize);
     std::memcpy(chunk.data() + in_chunk, data.data(), n);
     offset += n;
@@ -451,7 +451,7 @@ void MemoryZonedDevice::StoreBytes(uint64_t offset, std::span<const std::byte> d
   }
 }
 
-void MemoryZonedDevice::LoadBytes(uint64_t offset, std::span<std::byte> out) const {
+void MemoryZonedDevice::LoadBytes(uint64_t offset, std::span<std::uint8_t> out) const {
   while (!out.empty()) {
     const uint64_t in_chunk = offset % kChunkSize;
     const uint64_t n = std::min<uint64_t>(out.size(), kChunkSize - in_chunk);
@@ -466,7 +466,7 @@ void MemoryZonedDevice::LoadBytes(uint64_t offset, std::span<std::byte> out) con
   }
 }
 
-void MemoryZonedDevice::LoadVisible(uint64_t offset, std::span<std::byte> out) const {
+void MemoryZonedDevice::LoadVisible(uint64_t offset, std::span<std::uint8_t> out) const {
   if (!state_.geometry.is_zoned()) return LoadBytes(offset, out);
   while (!out.empty()) {
     const Zone& zone = state_.zones[ZoneIndex(offset)];

@@ -78,8 +78,8 @@ class MemoryZonedDevice : public BlockDevice {
   // Returns "" if the memfd cannot be created. Valid while this object lives.
   std::string path() const override;
   Result<std::vector<Zone>> ReportZones(uint64_t offset, uint32_t max_zones) override;
-  Status Read(uint64_t offset, std::span<std::byte> out) override;
-  Status Write(uint64_t offset, std::span<const std::byte> data) override;
+  Status Read(uint64_t offset, std::span<std::uint8_t> out) override;
+  Status Write(uint64_t offset, std::span<const std::uint8_t> data) override;
   Status ResetZone(uint64_t zone_start) override;
   Status FinishZone(uint64_t zone_start) override;
   Status Flush() override;
@@ -100,10 +100,10 @@ class MemoryZonedDevice : public BlockDevice {
   const std::vector<Op>& op_log() const { return state_.op_log; }
   uint64_t flush_count() const { return state_.flushes; }
   // What a read of [offset, offset + length) returns on a powered device.
-  std::vector<std::byte> Contents(uint64_t offset, uint64_t length) const;
+  std::vector<std::uint8_t> Contents(uint64_t offset, uint64_t length) const;
   // Overwrites stored bytes directly, bypassing every rule, the op log and the write pointers
   // (for corruption tests). Bytes past a write pointer stay invisible to reads.
-  void Poke(uint64_t offset, std::span<const std::byte> data);
+  void Poke(uint64_t offset, std::span<const std::uint8_t> data);
   // The zone containing `offset` (REQUIRES: zoned device, offset < size).
   const Zone& ZoneAt(uint64_t offset) const;
   // Bytes of storage actually allocated.
@@ -126,7 +126,7 @@ class MemoryZonedDevice : public BlockDevice {
     Config config;
     Geometry geometry;
     std::vector<Zone> zones;                            // empty when not zoned
-    std::map<uint64_t, std::vector<std::byte>> chunks;  // chunk index -> kChunkSize bytes
+    std::map<uint64_t, std::vector<std::uint8_t>> chunks;  // chunk index -> kChunkSize bytes
     std::vector<Op> op_log;
     std::optional<PowerCut> armed_cut;
     uint64_t flushes = 0;
@@ -144,7 +144,7 @@ class MemoryZonedDevice : public BlockDevice {
   // The zone management target: a sequential zone starting exactly at zone_start.
   Result<Zone*> ZoneForManagement(uint64_t zone_start);
   // Applies a write already checked legal (a prefix of it after a power cut).
-  void ApplyWrite(uint64_t offset, std::span<const std::byte> data);
+  void ApplyWrite(uint64_t offset, std::span<const std::uint8_t> data);
 
   // Resource accounting.
   uint32_t CountOpen() const;
@@ -156,10 +156,10 @@ class MemoryZonedDevice : public BlockDevice {
   static bool IsActive(const Zone& zone);
 
   uint32_t ZoneIndex(uint64_t offset) const;
-  void StoreBytes(uint64_t offset, std::span<const std::byte> data);
-  void LoadBytes(uint64_t offset, std::span<std::byte> out) const;
+  void StoreBytes(uint64_t offset, std::span<const std::uint8_t> data);
+  void LoadBytes(uint64_t offset, std::span<std::uint8_t> out) const;
   // Like LoadBytes, but zeros past each sequential zone's written extent, as reads see it.
-  void LoadVisible(uint64_t offset, std::span<std::byte> out) const;
+  void LoadVisible(uint64_t offset, std::span<std::uint8_t> out) const;
   void DropBytes(uint64_t offset, uint64_t length);
 
   State state_;

@@ -90,7 +90,7 @@ Status PlainDevice::CheckAlignedRange(uint64_t offset, uint64_t length) const {
   return CheckIoRange(geometry_, path_, offset, length);
 }
 
-Status PlainDevice::Read(uint64_t offset, std::span<std::byte> out) {
+Status PlainDevice::Read(uint64_t offset, std::span<std::uint8_t> out) {
   RETURN_IF_ERROR(CheckAlignedRange(offset, out.size()));
   const FdTransfer got = PreadFull(fd_.get(), out.data(), out.size(), offset);
   if (got.error != 0)
@@ -102,7 +102,7 @@ Status PlainDevice::Read(uint64_t offset, std::span<std::byte> out) {
   return Status::Ok();
 }
 
-Status PlainDevice::Write(uint64_t offset, std::span<const std::byte> data) {
+Status PlainDevice::Write(uint64_t offset, std::span<const std::uint8_t> data) {
   if (!writable_ || geometry_.read_only) {
     return Error::WrongDevice(
         FormatMsg(_("Cannot write to device {}: it is open read-only."), path_));

@@ -30,8 +30,8 @@ class PlainDevice : public BlockDevice {
   const Geometry& geometry() const override { return geometry_; }
   std::string path() const override { return path_; }
   Result<std::vector<Zone>> ReportZones(uint64_t offset, uint32_t max_zones) override;
-  Status Read(uint64_t offset, std::span<std::byte> out) override;
-  Status Write(uint64_t offset, std::span<const std::byte> data) override;
+  Status Read(uint64_t offset, std::span<std::uint8_t> out) override;
+  Status Write(uint64_t offset, std::span<const std::uint8_t> data) override;
   Status ResetZone(uint64_t zone_start) override;
   Status FinishZone(uint64_t zone_start) override;
   Status Flush() override;

@@ -118,7 +118,7 @@ Result<std::unique_ptr<ZbdDevice>> ZbdDevice::Open(const std::string& path, bool
   void* memory = nullptr;
   if (::posix_memalign(&memory, alignment, kBounceSize) != 0)
     return Error::OutOfMemory(_("Cannot allocate an I/O buffer."));
-  BounceBuffer bounce(static_cast<std::byte*>(memory));
+  BounceBuffer bounce(static_cast<std::uint8_t*>(memory));
   return std::unique_ptr<ZbdDevice>(
       new ZbdDevice(path, std::move(fd), geometry, std::move(bounce), writable));
 }
@@ -192,7 +192,7 @@ Status ZbdDevice::WriteChunk(uint64_t offset, size_t length) {
   return Status::Ok();
 }
 
-Status ZbdDevice::Read(uint64_t offset, std::span<std::byte> out) {
+Status ZbdDevice::Read(uint64_t offset, std::span<std::uint8_t> out) {
   RETURN_IF_ERROR(CheckAlignedRange(offset, out.size()));
   for (size_t done = 0; done < out.size();) {
     const size_t n = std::min(out.size() - done, kBounceSize);
@@ -203,7 +203,7 @@ Status ZbdDevice::Read(uint64_t offset, std::span<std::byte> out) {
   return Status::Ok();
 }
 
-Status ZbdDevice::Write(uint64_t offset, std::span<const std::byte> data) {
+Status ZbdDevice::Write(uint64_t offset, std::span<const std::uint8_t> data) {
   if (!writable_ || geometry_.read_only) {
     return Error::WrongDevice(
         FormatMsg(_("Cannot write to device {}: it is open read-only."), path_));

@@ -41,17 +41,17 @@ class ZbdDevice : public BlockDevice {
   const Geometry& geometry() const override { return geometry_; }
   std::string path() const override { return path_; }
   Result<std::vector<Zone>> ReportZones(uint64_t offset, uint32_t max_zones) override;
-  Status Read(uint64_t offset, std::span<std::byte> out) override;
-  Status Write(uint64_t offset, std::span<const std::byte> data) override;
+  Status Read(uint64_t offset, std::span<std::uint8_t> out) override;
+  Status Write(uint64_t offset, std::span<const std::uint8_t> data) override;
   Status ResetZone(uint64_t zone_start) override;
   Status FinishZone(uint64_t zone_start) override;
   Status Flush() override;
 
  private:
   struct FreeDeleter {
-    void operator()(std::byte* p) const { std::free(p); }
+    void operator()(std::uint8_t* p) const { std::free(p); }
   };
-  using BounceBuffer = std::unique_ptr<std::byte, FreeDeleter>;
+  using BounceBuffer = std::unique_ptr<std::uint8_t, FreeDeleter>;
 
   // A descriptor from zbd_open. Not a UniqueFd: zbd_close must close it, which also frees
   // libzbd's per-descriptor state.

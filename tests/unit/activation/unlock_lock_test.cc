@@ -37,7 +37,7 @@ class LockCheckingDevice : public testing::ForwardingDevice {
  public:
   using ForwardingDevice::ForwardingDevice;
 
-  Status Read(uint64_t offset, std::span<std::byte> out) override {
+  Status Read(uint64_t offset, std::span<std::uint8_t> out) override {
     ++reads;
     bytes_read += out.size();
     if (!LockHeldOn(inner().path())) unlocked_reads.push_back(offset);

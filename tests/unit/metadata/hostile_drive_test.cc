@@ -37,7 +37,7 @@ class LyingDevice : public testing::ForwardingDevice {
     return zones;
   }
   // Reads are checked against the size this device claims, as the kernel would.
-  Status Read(uint64_t offset, std::span<std::byte> out) override {
+  Status Read(uint64_t offset, std::span<std::uint8_t> out) override {
     EXPECT_LE(offset + out.size(), geometry_.size) << "read past the claimed end";
     EXPECT_EQ(offset % geometry_.logical_block_size, 0u) << "unaligned read";
     if (offset + out.size() > geometry_.size)

@@ -111,7 +111,7 @@ class RestoreRefusalTest : public ::testing::TestWithParam<Drive> {
   }
 
   // Everything up to the data segment: the metadata zones (or area) as a reader sees them.
-  std::vector<std::byte> Metadata() const {
+  std::vector<std::uint8_t> Metadata() const {
     return formatted_.device->Contents(0, formatted_.layout.data_offset);
   }
 
@@ -119,7 +119,7 @@ class RestoreRefusalTest : public ::testing::TestWithParam<Drive> {
   void ExpectRefused(const std::vector<uint8_t>& bytes, ExitCode code, const std::string& words) {
     const std::string path = scratch_.Path("bad.img");
     WriteAll(path, bytes);
-    const std::vector<std::byte> before = Metadata();
+    const std::vector<std::uint8_t> before = Metadata();
     const uint64_t ops = formatted_.device->mutating_ops();
     auto restored = RestoreHeader(*formatted_.device, path);
     ASSERT_FALSE(restored.ok()) << "restored a header that must be refused";
@@ -179,7 +179,7 @@ TEST_P(RestoreRefusalTest, UpdateAtTheLargestSeqidIsRefusedNotWrapped) {
   ASSERT_NE(volume, nullptr);
   ASSERT_EQ(volume->copies().front().seqid, kMaxSeqid);
 
-  const std::vector<std::byte> before = Metadata();
+  const std::vector<std::uint8_t> before = Metadata();
   const uint64_t ops = formatted_.device->mutating_ops();
   auto added = volume->AddKey(Secret(testing::kPassphrase), Secret("another passphrase"), -1,
                               FastOptions().pbkdf);

@@ -48,7 +48,7 @@ using testing::WriteWholeFile;
 // storage (a write anywhere else would allocate); on an ordinary disk, everything before the
 // data. With an unchanged op log nothing can differ; this checks it anyway.
 struct MetadataSnapshot {
-  std::vector<std::byte> bytes;
+  std::vector<std::uint8_t> bytes;
   std::vector<std::pair<ZoneCondition, uint64_t>> zones;
   uint64_t allocated = 0;
   uint64_t ops = 0;
@@ -62,7 +62,7 @@ MetadataSnapshot Snapshot(const MemoryZonedDevice& device, const Layout& layout)
     const uint64_t copy = layout.image_size() + kCommitRecordSize;
     s.bytes = device.Contents(layout.home_offset, copy);
     if (layout.journal_offset) {
-      const std::vector<std::byte> journal = device.Contents(*layout.journal_offset, copy);
+      const std::vector<std::uint8_t> journal = device.Contents(*layout.journal_offset, copy);
       s.bytes.insert(s.bytes.end(), journal.begin(), journal.end());
     }
     for (uint64_t offset = 0; offset < layout.data_offset; offset += layout.zone_size)

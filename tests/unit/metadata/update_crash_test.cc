@@ -237,14 +237,14 @@ Verb RepairVerb() {
   verb.setup = [](Scene& scene) -> Status {
     MemoryZonedDevice& d = *scene.device;
     const Layout& l = scene.layout;
-    const std::vector<std::byte> first_block = d.Contents(0, 4096);
+    const std::vector<std::uint8_t> first_block = d.Contents(0, 4096);
     if (l.placement == Placement::kSequentialZones) {
       RETURN_IF_ERROR(d.ResetZone(0));
       return d.Write(0, first_block);
     }
     const uint64_t end =
         l.placement == Placement::kStandard ? l.header_size : l.image_size() + kCommitRecordSize;
-    return d.Write(4096, std::vector<std::byte>(end - 4096));
+    return d.Write(4096, std::vector<std::uint8_t>(end - 4096));
   };
   verb.run = [](const Scene&, BlockDevice& d) {
     return WithVolume(d, [](Volume& v) { return AsStatus(v.Repair()); });

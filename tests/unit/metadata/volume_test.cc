@@ -68,7 +68,7 @@ void ExpectDataZonesWritable(const MemoryZonedDevice& device, const Layout& layo
   auto clone = device.Clone();
   const uint32_t zones = g.max_active_zones ? g.max_active_zones : 4;
   ASSERT_LE(layout.data_offset + uint64_t{zones} * g.zone_size, g.size);
-  const std::vector<std::byte> block(g.logical_block_size, std::byte{0x5a});
+  const std::vector<std::uint8_t> block(g.logical_block_size, std::uint8_t{0x5a});
   for (uint32_t i = 0; i < zones; ++i) {
     const Status s = clone->Write(layout.data_offset + i * g.zone_size, block);
     EXPECT_TRUE(s.ok()) << "data zone " << i << ": " << s.error().message();
@@ -214,7 +214,7 @@ TEST(VolumeRecoveryTest, TornHomeOpensFromTheJournalWithAWarning) {
                  std::to_string(config.zone_capacity));
     Formatted f = FormatNew(config, FastOptions());
     ASSERT_NE(f.device, nullptr);
-    const std::vector<std::byte> first_block = f.device->Contents(0, 4096);
+    const std::vector<std::uint8_t> first_block = f.device->Contents(0, 4096);
     // Home stopped after its first block: zone 0's write pointer is at 4096.
     ASSERT_TRUE(f.device->ResetZone(0).ok());
     ASSERT_TRUE(f.device->Write(0, first_block).ok());
@@ -249,18 +249,18 @@ TEST(VolumeRecoveryTest, IncompleteInPlaceHomeLosesSeqidTieToCompleteJournal) {
   Formatted f = FormatNew(HostManagedConventional(), FastOptions());
   ASSERT_NE(f.device, nullptr);
   ASSERT_EQ(f.layout.placement, Placement::kConventionalZones);
-  const std::vector<std::byte> raw = f.device->Contents(0, 2 * f.layout.header_size);
+  const std::vector<std::uint8_t> raw = f.device->Contents(0, 2 * f.layout.header_size);
   std::vector<uint8_t> leading(raw.size());
   std::transform(raw.begin(), raw.end(), leading.begin(),
-                 [](std::byte b) { return static_cast<uint8_t>(b); });
+                 [](std::uint8_t b) { return b; });
   auto headers = Luks2Image::ParseHeaders(leading);
   ASSERT_TRUE(headers.ok()) << headers.error().message();
   ASSERT_FALSE(headers->keyslot_areas().empty());
   const KeyslotArea area = headers->keyslot_areas().front();
   // What the unfinished in-place write left: keyslot bytes that are not this image's, and no
   // record for this seqid behind the image.
-  f.device->Poke(area.offset, std::vector<std::byte>(area.size, std::byte{0xa5}));
-  f.device->Poke(f.layout.image_size(), std::vector<std::byte>(kCommitRecordSize));
+  f.device->Poke(area.offset, std::vector<std::uint8_t>(area.size, std::uint8_t{0xa5}));
+  f.device->Poke(f.layout.image_size(), std::vector<std::uint8_t>(kCommitRecordSize));
 
   auto volume = MustOpen(*f.device);
   ASSERT_NE(volume, nullptr);
@@ -409,10 +409,10 @@ TEST(VolumeRecoveryTest, NewerForeignHomeWithoutRecordBeatsOlderJournal) {
   // The home image as on the drive, changed the way cryptsetup's own header write would:
   // JSON edited, seqid + 1, both headers rewritten; nothing after the headers changes, so the
   // old commit record (for the old seqid) stays behind the image.
-  const std::vector<std::byte> raw = f.device->Contents(0, f.layout.image_size());
+  const std::vector<std::uint8_t> raw = f.device->Contents(0, f.layout.image_size());
   std::vector<uint8_t> bytes(raw.size());
   std::transform(raw.begin(), raw.end(), bytes.begin(),
-                 [](std::byte b) { return static_cast<uint8_t>(b); });
+                 [](std::uint8_t b) { return b; });
   auto image = Luks2Image::Parse(std::move(bytes));
   ASSERT_TRUE(image.ok()) << image.error().message();
   const uint64_t old_seqid = image->seqid();
@@ -420,7 +420,7 @@ TEST(VolumeRecoveryTest, NewerForeignHomeWithoutRecordBeatsOlderJournal) {
   ASSERT_EQ(image->seqid(), old_seqid + 1);
   // The emulator refuses writes to a FULL zone even when it is sequential-write-preferred,
   // so the foreign in-place write of the two header areas goes in directly.
-  const auto headers = std::as_bytes(image->bytes().first(2 * image->hdr_size()));
+  const auto headers = image->bytes().first(2 * image->hdr_size());
   f.device->Poke(0, headers);
 
   auto volume = MustOpen(*f.device);
@@ -507,7 +507,7 @@ TEST(VolumeZoneResourcesTest, UpdateWithEveryActiveZoneHeldIsRefusedBeforeAnyRes
   const uint32_t max_active = device.geometry().max_active_zones;
   ASSERT_GT(max_active, 0u);
   const uint64_t zone = device.geometry().zone_size;
-  const std::vector<std::byte> block(device.geometry().logical_block_size, std::byte{0x5a});
+  const std::vector<std::uint8_t> block(device.geometry().logical_block_size, std::uint8_t{0x5a});
   for (uint32_t i = 0; i < max_active; ++i) {
     const Status s = device.Write(f.layout.data_offset + i * zone, block);
     ASSERT_TRUE(s.ok()) << "data zone " << i << ": " << s.error().message();

@@ -43,7 +43,7 @@ std::string DriveKindName(const ::testing::TestParamInfo<DriveKind>& info) {
 // ---------------------------------------------------------------------------------------------
 // What reached the drive
 
-Status RecordingDevice::Write(uint64_t offset, std::span<const std::byte> data) {
+Status RecordingDevice::Write(uint64_t offset, std::span<const std::uint8_t> data) {
   calls_.push_back({Op::Kind::kWrite, offset, data.size()});
   return inner().Write(offset, data);
 }

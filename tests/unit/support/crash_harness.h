@@ -53,7 +53,7 @@ class RecordingDevice : public ForwardingDevice {
 
   using ForwardingDevice::ForwardingDevice;
 
-  Status Write(uint64_t offset, std::span<const std::byte> data) override;
+  Status Write(uint64_t offset, std::span<const std::uint8_t> data) override;
   Status ResetZone(uint64_t zone_start) override;
   Status FinishZone(uint64_t zone_start) override;
 

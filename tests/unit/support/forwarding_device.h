@@ -20,10 +20,10 @@ class ForwardingDevice : public BlockDevice {
   Result<std::vector<Zone>> ReportZones(uint64_t offset, uint32_t max_zones) override {
     return inner_.ReportZones(offset, max_zones);
   }
-  Status Read(uint64_t offset, std::span<std::byte> out) override {
+  Status Read(uint64_t offset, std::span<std::uint8_t> out) override {
     return inner_.Read(offset, out);
   }
-  Status Write(uint64_t offset, std::span<const std::byte> data) override {
+  Status Write(uint64_t offset, std::span<const std::uint8_t> data) override {
     return inner_.Write(offset, data);
   }
   Status ResetZone(uint64_t zone_start) override { return inner_.ResetZone(zone_start); }

@@ -59,9 +59,9 @@ FormatOptions CrashOptions() {
 
 namespace {
 
-std::vector<std::byte> Pattern(uint64_t length) {
-  std::vector<std::byte> bytes(length);
-  for (uint64_t i = 0; i < length; ++i) bytes[i] = std::byte((i * 131 + 7 + i / 4096) & 0xff);
+std::vector<std::uint8_t> Pattern(uint64_t length) {
+  std::vector<std::uint8_t> bytes(length);
+  for (uint64_t i = 0; i < length; ++i) bytes[i] = static_cast<std::uint8_t>((i * 131 + 7 + i / 4096) & 0xff);
   return bytes;
 }
 
@@ -146,7 +146,7 @@ std::optional<Observed> Observe(MemoryZonedDevice& device, const Layout& layout,
   // The key material the chosen header uses: its keyslot areas, in keyslot order. Bytes of the
   // keyslots area no keyslot refers to (a dropped keyslot not yet wiped) are not state.
   {
-    const std::vector<std::byte> raw = device.Contents(copy, 2 * chosen.header_size);
+    const std::vector<std::uint8_t> raw = device.Contents(copy, 2 * chosen.header_size);
     std::vector<uint8_t> leading(raw.size());
     for (size_t i = 0; i < raw.size(); ++i) leading[i] = static_cast<uint8_t>(raw[i]);
     auto headers = Luks2Image::ParseHeaders(leading);
@@ -155,7 +155,7 @@ std::optional<Observed> Observe(MemoryZonedDevice& device, const Layout& layout,
       return std::nullopt;
     }
     for (const KeyslotArea& area : headers->keyslot_areas()) {
-      const std::vector<std::byte> bytes = device.Contents(copy + area.offset, area.size);
+      const std::vector<std::uint8_t> bytes = device.Contents(copy + area.offset, area.size);
       o.keyslots_area.insert(o.keyslots_area.end(), bytes.begin(), bytes.end());
     }
   }

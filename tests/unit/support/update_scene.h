@@ -65,7 +65,7 @@ struct Scene {
   std::unique_ptr<MemoryZonedDevice> device;  // every run starts from a Clone() of it
   Layout layout;
   std::string uuid;
-  std::vector<std::byte> pattern;  // at layout.data_offset
+  std::vector<std::uint8_t> pattern;  // at layout.data_offset
   ScratchDir scratch;
   std::string backup_path;  // set by setups that take a header backup
 };
@@ -99,7 +99,7 @@ struct Observed {
   std::vector<std::string> flags;
   std::vector<int> keyslots;
   std::string json;                      // the chosen copy's JSON area
-  std::vector<std::byte> keyslots_area;  // the chosen copy's used keyslot areas, as on the drive
+  std::vector<std::uint8_t> keyslots_area;  // the chosen copy's used keyslot areas, as on the drive
   std::vector<bool> opens;               // per KeyCase; empty when not unlocked
   std::vector<std::string> warnings;
 };

@@ -95,7 +95,7 @@ Status CheckPassphrase(Volume& volume, const char* passphrase) {
 }
 
 void MirrorIntoStandIn(MemoryZonedDevice& device, uint64_t length) {
-  const std::vector<std::byte> bytes = device.Contents(0, length);
+  const std::vector<std::uint8_t> bytes = device.Contents(0, length);
   const int fd = ::open(device.path().c_str(), O_WRONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0) << device.path();
   const ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), 0);
@@ -190,7 +190,7 @@ void ExpectMetadataOps(const MemoryZonedDevice& device, const Layout& layout, si
     // In place, the order that keeps the old or the new state at every cut: the keyslot areas
     // the new header uses, the secondary header, the primary header, the rest of the keyslots
     // area (wipes of dropped keyslots), the record. Every byte exactly once.
-    const std::vector<std::byte> raw = device.Contents(copy.offset, 2 * hdr);
+    const std::vector<std::uint8_t> raw = device.Contents(copy.offset, 2 * hdr);
     std::vector<uint8_t> leading(raw.size());
     for (size_t i = 0; i < raw.size(); ++i) leading[i] = static_cast<uint8_t>(raw[i]);
     auto written = Luks2Image::ParseHeaders(leading);

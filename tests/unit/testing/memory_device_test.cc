@@ -35,12 +35,12 @@ Config SmallConfig() {
   return config;
 }
 
-std::vector<std::byte> Bytes(uint64_t length, uint8_t fill) {
-  return std::vector<std::byte>(length, std::byte{fill});
+std::vector<std::uint8_t> Bytes(uint64_t length, uint8_t fill) {
+  return std::vector<std::uint8_t>(length, std::uint8_t{fill});
 }
 
 Status WriteFill(MemoryZonedDevice& device, uint64_t offset, uint64_t length, uint8_t fill) {
-  const std::vector<std::byte> data = Bytes(length, fill);
+  const std::vector<std::uint8_t> data = Bytes(length, fill);
   return device.Write(offset, data);
 }
 
@@ -204,13 +204,13 @@ TEST(MemoryZonedDevice, ReadsPastTheWritePointerAndCapacityAreZeros) {
   auto device = Make(config);
   ASSERT_TRUE(WriteFill(*device, 0, 8192, 0xAB).ok());
   // Bytes stored past the write pointer (by a test poke) stay invisible, as on the drive.
-  const std::vector<std::byte> junk = Bytes(4096, 0xEE);
+  const std::vector<std::uint8_t> junk = Bytes(4096, 0xEE);
   device->Poke(8192, junk);
 
-  std::vector<std::byte> out(2 * kMiB, std::byte{0x55});
+  std::vector<std::uint8_t> out(2 * kMiB, std::uint8_t{0x55});
   ASSERT_TRUE(device->Read(0, out).ok());  // crosses zones: reads may
   for (uint64_t i = 0; i < out.size(); ++i) {
-    ASSERT_EQ(out[i], std::byte{static_cast<uint8_t>(i < 8192 ? 0xAB : 0)}) << i;
+    ASSERT_EQ(out[i], static_cast<std::uint8_t>(i < 8192 ? 0xAB : 0)) << i;
   }
   EXPECT_EQ(device->Contents(0, 8192), Bytes(8192, 0xAB));
   EXPECT_EQ(CodeOf(device->Read(100, std::span(out).first(4096))), ExitCode::kWrongParameters);
@@ -245,7 +245,7 @@ TEST(MemoryZonedDevice, FinishMakesTheZoneFull) {
   EXPECT_EQ(CodeOf(WriteFill(*device, 8192, 4096, 1)), ExitCode::kWrongDevice);
   EXPECT_EQ(device->Contents(0, 16384), [] {
     auto v = Bytes(16384, 0);
-    std::fill(v.begin(), v.begin() + 8192, std::byte{7});
+    std::fill(v.begin(), v.begin() + 8192, std::uint8_t{7});
     return v;
   }());
   EXPECT_TRUE(device->FinishZone(0).ok());     // already full: no-op
@@ -363,7 +363,7 @@ TEST(MemoryZonedDevice, ReadOnlyRefusesEveryChange) {
   EXPECT_EQ(CodeOf(WriteFill(*device, 0, 4096, 1)), ExitCode::kWrongDevice);
   EXPECT_EQ(CodeOf(device->ResetZone(0)), ExitCode::kWrongDevice);
   EXPECT_EQ(CodeOf(device->FinishZone(0)), ExitCode::kWrongDevice);
-  std::vector<std::byte> out(4096);
+  std::vector<std::uint8_t> out(4096);
   EXPECT_TRUE(device->Read(0, out).ok());
   EXPECT_EQ(device->ZoneAt(0).condition, ZoneCondition::kEmpty);
 }
@@ -378,7 +378,7 @@ TEST(MemoryZonedDevice, OpsAreCountedAndLogged) {
   ASSERT_TRUE(device->FinishZone(0).ok());
   ASSERT_TRUE(device->ResetZone(0).ok());
   ASSERT_TRUE(device->Flush().ok());
-  std::vector<std::byte> out(4096);
+  std::vector<std::uint8_t> out(4096);
   ASSERT_TRUE(device->Read(0, out).ok());
   ASSERT_TRUE(device->ReportZones(0, 1).ok());
   EXPECT_EQ(device->mutating_ops(), 4u);
@@ -413,7 +413,7 @@ TEST_P(MemoryZonedDevicePowerCut, InsideAWritePersistsOnlyAPrefix) {
   EXPECT_EQ(device->ZoneAt(0).write_pointer, 4096 + c.persisted_bytes);
 
   // Off: everything fails, reads included, and nothing counts as an op.
-  std::vector<std::byte> out(4096);
+  std::vector<std::uint8_t> out(4096);
   EXPECT_EQ(CodeOf(device->Read(0, out)), ExitCode::kWrongDevice);
   EXPECT_EQ(CodeOf(WriteFill(*device, 4096 + c.persisted_bytes, 4096, 3)), ExitCode::kWrongDevice);
   EXPECT_FALSE(device->ResetZone(0).ok());
@@ -424,10 +424,10 @@ TEST_P(MemoryZonedDevicePowerCut, InsideAWritePersistsOnlyAPrefix) {
 
   device->PowerOn();
   ASSERT_TRUE(device->powered());
-  std::vector<std::byte> expected = Bytes(5 * 4096, 0);
-  std::fill(expected.begin(), expected.begin() + 4096, std::byte{1});
-  std::fill(expected.begin() + 4096, expected.begin() + 4096 + c.persisted_bytes, std::byte{2});
-  std::vector<std::byte> all(5 * 4096);
+  std::vector<std::uint8_t> expected = Bytes(5 * 4096, 0);
+  std::fill(expected.begin(), expected.begin() + 4096, std::uint8_t{1});
+  std::fill(expected.begin() + 4096, expected.begin() + 4096 + c.persisted_bytes, std::uint8_t{2});
+  std::vector<std::uint8_t> all(5 * 4096);
   ASSERT_TRUE(device->Read(0, all).ok());
   EXPECT_EQ(all, expected);
   // The open zone came back closed, and writing resumes at the write pointer.
@@ -494,7 +494,7 @@ TEST(MemoryZonedDevice, CloneReplaysFromTheSameStart) {
 TEST(MemoryZonedDevice, CutPowerNowStopsEverything) {
   auto device = Make(SmallConfig());
   device->CutPowerNow();
-  std::vector<std::byte> out(4096);
+  std::vector<std::uint8_t> out(4096);
   EXPECT_FALSE(device->Read(0, out).ok());
   device->PowerOn();
   EXPECT_TRUE(device->Read(0, out).ok());
@@ -512,7 +512,7 @@ TEST(MemoryZonedDevice, LargeDeviceCostsMemoryOnlyForWrittenData) {
   ASSERT_TRUE(WriteFill(*device, 0, kMiB, 1).ok());
   ASSERT_TRUE(WriteFill(*device, 31 * 64 * kMiB, 4096, 2).ok());
   EXPECT_LE(device->allocated_bytes(), kMiB + 64 * kKiB);
-  std::vector<std::byte> out(4096);
+  std::vector<std::uint8_t> out(4096);
   ASSERT_TRUE(device->Read(2048 * kMiB - 4096, out).ok());
   EXPECT_EQ(out, Bytes(4096, 0));
   auto clone = device->Clone();

@@ -35,9 +35,9 @@ class TempFile {
   std::string path_;
 };
 
-std::vector<std::byte> Pattern(size_t length, uint8_t seed) {
-  std::vector<std::byte> data(length);
-  for (size_t i = 0; i < length; ++i) data[i] = std::byte{static_cast<uint8_t>(seed + i * 7)};
+std::vector<std::uint8_t> Pattern(size_t length, uint8_t seed) {
+  std::vector<std::uint8_t> data(length);
+  for (size_t i = 0; i < length; ++i) data[i] = static_cast<std::uint8_t>(seed + i * 7);
   return data;
 }
 
@@ -53,11 +53,11 @@ TEST(PlainDevice, RegularFileRoundTrip) {
   EXPECT_FALSE(g.read_only);
   EXPECT_EQ(device.path(), file.path());
 
-  const std::vector<std::byte> data = Pattern(3 * 4096 + 512, 3);
+  const std::vector<std::uint8_t> data = Pattern(3 * 4096 + 512, 3);
   ASSERT_TRUE(device.Write(8192 + 512, data).ok());
   ASSERT_TRUE(device.Write(0, Pattern(512, 9)).ok());  // random writes are fine here
   ASSERT_TRUE(device.Flush().ok());
-  std::vector<std::byte> out(data.size());
+  std::vector<std::uint8_t> out(data.size());
   ASSERT_TRUE(device.Read(8192 + 512, out).ok());
   EXPECT_EQ(out, data);
 
@@ -72,7 +72,7 @@ TEST(PlainDevice, RefusesUnalignedAndOutOfRangeIo) {
   TempFile file(64 * 1024);
   auto device = PlainDevice::Open(file.path(), true);
   ASSERT_TRUE(device.ok());
-  std::vector<std::byte> buffer(4096);
+  std::vector<std::uint8_t> buffer(4096);
   EXPECT_EQ((*device)->Read(100, buffer).error().code(), ExitCode::kWrongParameters);
   EXPECT_EQ((*device)->Write(0, std::span(buffer).first(100)).error().code(),
             ExitCode::kWrongParameters);
@@ -89,9 +89,9 @@ TEST(PlainDevice, ShortFileEndsTheDevice) {
   auto device = PlainDevice::Open(file.path(), true);
   ASSERT_TRUE(device.ok());
   EXPECT_EQ((*device)->geometry().size, 1000u);
-  std::vector<std::byte> block(512);
+  std::vector<std::uint8_t> block(512);
   EXPECT_TRUE((*device)->Read(0, block).ok());
-  std::vector<std::byte> two_blocks(1024);
+  std::vector<std::uint8_t> two_blocks(1024);
   EXPECT_FALSE((*device)->Read(0, two_blocks).ok());
   EXPECT_FALSE((*device)->Write(512, block).ok());
 
@@ -114,7 +114,7 @@ TEST(PlainDevice, ReadOnlyOpenRefusesWrites) {
   // handle opened read-only still refuses every write.
   EXPECT_FALSE((*device)->geometry().read_only);
   EXPECT_EQ((*device)->Write(0, Pattern(4096, 2)).error().code(), ExitCode::kWrongDevice);
-  std::vector<std::byte> out(4096);
+  std::vector<std::uint8_t> out(4096);
   ASSERT_TRUE((*device)->Read(0, out).ok());
   EXPECT_EQ(out, Pattern(4096, 1));
   EXPECT_TRUE((*device)->Flush().ok());

@@ -89,11 +89,11 @@ class BlockDevice {
 
   // Reads data.size() bytes at offset. Reading past a zone's write pointer returns zeros on
   // the kernel's zoned devices, and so does the emulator.
-  virtual Status Read(uint64_t offset, std::span<std::byte> out) = 0;
+  virtual Status Read(uint64_t offset, std::span<std::uint8_t> out) = 0;
 
   // Writes at offset. In a sequential-write-required zone offset must equal the write pointer
   // and the write must not cross the zone capacity; the device refuses it otherwise.
-  virtual Status Write(uint64_t offset, std::span<const std::byte> data) = 0;
+  virtual Status Write(uint64_t offset, std::span<const std::uint8_t> data) = 0;
 
   // Zone management, for the zone that starts at zone_start. No-ops on conventional zones
   // would hide bugs, so they are errors there, as with the kernel's ioctls.
