@@ -23,6 +23,7 @@
 #include "luks2/big_endian.h"
 #include "luks2/commit_record.h"
 #include "luks2/image.h"
+#include "luks2ext/units.h"
 
 using namespace luks2ext;
 

@@ -21,6 +21,7 @@
 #include "fuzz_check.h"
 #include "luks2/binary_header.h"
 #include "luks2/image.h"
+#include "luks2ext/units.h"
 
 using namespace luks2ext;
 
