@@ -176,13 +176,22 @@ Error NoUsableCopy(BlockDevice& device, const CopyState& home) {
 std::optional<std::string> CopiesWarning(const VolumeState& state) {
   const CopyState& home = state.copies[0];
   if (state.chosen != 0) {
-    const std::string why = home.usable()        ? FormatMsg(_("older (seqid {})"), home.seqid())
-                            : home.problem.empty() ? std::string(_("invalid"))
-                                                   : home.problem;
-    return FormatMsg(
-        _("The home metadata copy at offset 0 is {}; using the journal copy (seqid {}). "
-          "Stock cryptsetup cannot open this drive until 'zcryptsetup repair' rewrites home."),
-        why, state.chosen_copy().seqid());
+    const uint64_t journal_seqid = state.chosen_copy().seqid();
+    if (home.usable())
+      return FormatMsg(_("The home metadata copy at offset 0 is older (seqid {}); using the "
+                         "journal copy (seqid {}). Stock cryptsetup cannot open this drive until "
+                         "'zcryptsetup repair' rewrites home."),
+                       home.seqid(), journal_seqid);
+    if (home.problem.empty())
+      return FormatMsg(_("The home metadata copy at offset 0 is invalid; using the journal copy "
+                         "(seqid {}). Stock cryptsetup cannot open this drive until 'zcryptsetup "
+                         "repair' rewrites home."),
+                       journal_seqid);
+    // The problem is a complete phrase of its own ("torn: 4096 of 16793600 bytes written").
+    return FormatMsg(_("The home metadata copy at offset 0 is unusable ({}); using the journal "
+                       "copy (seqid {}). Stock cryptsetup cannot open this drive until "
+                       "'zcryptsetup repair' rewrites home."),
+                     home.problem, journal_seqid);
   }
   if (state.copies.size() < 2) return std::nullopt;
   const CopyState& journal = state.copies[1];

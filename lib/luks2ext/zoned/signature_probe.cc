@@ -33,7 +33,7 @@ Result<std::optional<std::string>> ProbeSignature(const std::string& path) {
   if (blkid_probe_lookup_value(probe.get(), "TYPE", &value, nullptr) == 0 && value)
     return std::optional<std::string>(value);
   if (blkid_probe_lookup_value(probe.get(), "PTTYPE", &value, nullptr) == 0 && value)
-    return std::optional<std::string>(std::string(value) + " " + _("partition table"));
+    return std::optional<std::string>(FormatMsg(_("{} partition table"), value));
   return std::optional<std::string>(_("unknown signature"));
 }
 
