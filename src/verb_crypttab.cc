@@ -254,6 +254,16 @@ Status OpenAll(const std::vector<CrypttabEntry>& entries, uint64_t budget, const
 
 }  // namespace
 
+const std::vector<SubVerbHelp>& CrypttabSubVerbs() {
+  static const std::vector<SubVerbHelp> sub_verbs = {
+      {"open", N_("<name>|--all"), N_("open drives listed in /etc/crypttab")},
+      {"close", N_("<name>|--all"), N_("close them")},
+      {"check", "", N_("report every bad crypttab line")},
+      {"list", "", N_("list the entries and their state")},
+  };
+  return sub_verbs;
+}
+
 Status ActionCrypttab(const Invocation& call) {
   const Options& o = call.options;
   const std::string& verb = call.args[0];
