@@ -33,9 +33,8 @@ namespace {
 // Every numeric option goes through the one strict parser (luks2ext/number.h). CLI11's own
 // conversion takes "-1" for an unsigned option and wraps it to 2^64-1.
 template <typename T>
-CLI::Option* AddNumber(CLI::App& app, const std::string& names, T& target,
-                       const std::string& help, uint64_t min = 0,
-                       uint64_t max = std::numeric_limits<T>::max()) {
+CLI::Option* AddNumber(CLI::App& app, const std::string& names, T& target, const std::string& help,
+                       uint64_t min = 0, uint64_t max = std::numeric_limits<T>::max()) {
   return app
       .add_option_function<std::string>(
           names,
@@ -43,7 +42,8 @@ CLI::Option* AddNumber(CLI::App& app, const std::string& names, T& target,
             const std::optional<uint64_t> value = luks2ext::ParseDecimalAtMost(text, max);
             if (!value || *value < min)
               throw CLI::ValidationError(
-                  names, FormatMsg(_("'{}' is not a decimal number from {} to {}"), text, min, max));
+                  names,
+                  FormatMsg(_("'{}' is not a decimal number from {} to {}"), text, min, max));
             target = static_cast<T>(*value);
           },
           help)
@@ -62,11 +62,12 @@ void SetUpHelpAndVersion(CLI::App& app) {
   // cryptsetup uses -h for --hash; help is -? / --help.
   app.set_help_flag("-?,--help", _("Show this help message"));
   app.set_version_flag("-V,--version", "zcryptsetup " ZCRYPTSETUP_VERSION);
-  app.footer(FormatMsg(_("<action> is one of:\n"
-                         "{}\n"
-                         "Exit codes: 0 ok, 1 wrong parameters, 2 no permission or bad passphrase,\n"
-                         "3 out of memory, 4 wrong device, 5 device busy or exists."),
-                       ActionList()));
+  app.footer(
+      FormatMsg(_("<action> is one of:\n"
+                  "{}\n"
+                  "Exit codes: 0 ok, 1 wrong parameters, 2 no permission or bad passphrase,\n"
+                  "3 out of memory, 4 wrong device, 5 device busy or exists."),
+                ActionList()));
 }
 
 // The options most actions share: prompts and messages, where the key comes from, which slot.
@@ -95,12 +96,13 @@ void AddKeyslotOptions(CLI::App& app, Options& o) {
   AddNumber(app, "--pbkdf-memory", o.pbkdf_memory, _("PBKDF memory cost limit (KiB)"));
   AddNumber(app, "--pbkdf-parallel", o.pbkdf_parallel, _("PBKDF parallel cost"));
   AddNumber(app, "--pbkdf-force-iterations", o.pbkdf_force_iterations,
-                 _("PBKDF iterations cost (forced, disables benchmark)"));
+            _("PBKDF iterations cost (forced, disables benchmark)"));
 }
 
 // The volume luksFormat writes, and where (layout plans with some of these).
 void AddFormatOptions(CLI::App& app, Options& o, PendingValues& pending) {
-  AddNumber(app, "--sector-size", o.sector_size, _("Encryption sector size (default: the drive's block size, at most 4096)"));
+  AddNumber(app, "--sector-size", o.sector_size,
+            _("Encryption sector size (default: the drive's block size, at most 4096)"));
   app.add_option("--label", o.label, _("Set label for the LUKS2 device"));
   app.add_option("--subsystem", o.subsystem, _("Set subsystem label for the LUKS2 device"));
   app.add_option("--uuid", o.uuid, _("UUID for device to use"));
@@ -129,7 +131,8 @@ void AddActivationOptions(CLI::App& app, Options& o) {
                  "force_inline table argument)"));
   app.add_flag("--persistent", o.persistent, _("Set activation flags persistent for device"));
   app.add_flag("-r,--readonly", o.readonly, _("Create a readonly mapping"));
-  app.add_flag("--allow-discards", o.allow_discards, _("Allow discards (aka TRIM) requests for device"));
+  app.add_flag("--allow-discards", o.allow_discards,
+               _("Allow discards (aka TRIM) requests for device"));
   app.add_flag("--test-passphrase", o.test_passphrase,
                _("Do not activate device, just check passphrase"));
 }
@@ -184,10 +187,10 @@ Status FinishOptions(const CLI::App& app, const PendingValues& pending, Options&
   o.given_subsystem = app.get_option("--subsystem")->count() > 0;
   if (o.perf_force_inline != "" && o.perf_force_inline != "flags" &&
       o.perf_force_inline != "native" && o.perf_force_inline != "off")
-    return Error::WrongParameters(FormatMsg(
-        _("Unknown --perf-force_inline mode '{}': use --perf-force_inline, "
-          "--perf-force_inline=native (open) or --perf-force_inline=off (config)."),
-        o.perf_force_inline));
+    return Error::WrongParameters(
+        FormatMsg(_("Unknown --perf-force_inline mode '{}': use --perf-force_inline, "
+                    "--perf-force_inline=native (open) or --perf-force_inline=off (config)."),
+                  o.perf_force_inline));
   return Status::Ok();
 }
 
