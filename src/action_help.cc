@@ -42,8 +42,7 @@ std::string HelpLines(const Action& action) {
   if (action.sub_verbs) {
     std::string lines;
     for (const SubVerbHelp& sub : action.sub_verbs())
-      lines += HelpLine(Synopsis(std::string(action.name) + " " + sub.name, sub.usage),
-                        sub.summary);
+      lines += HelpLine(std::string(action.name) + " " + SubVerbSynopsis(sub), sub.summary);
     return lines;
   }
   std::string verb = action.name;
@@ -52,6 +51,8 @@ std::string HelpLines(const Action& action) {
 }
 
 }  // namespace
+
+std::string SubVerbSynopsis(const SubVerbHelp& sub) { return Synopsis(sub.name, sub.usage); }
 
 std::string ActionUsage(const Action& action) {
   if (!action.sub_verbs) return Translated(action.usage);

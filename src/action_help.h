@@ -13,6 +13,9 @@ namespace zcryptsetup {
 // "open|close <name>|--all, check|list [--crypttab <file>]".
 std::string ActionUsage(const Action& action);
 
+// A sub-verb and its arguments: "open <name>|--all", translated.
+std::string SubVerbSynopsis(const SubVerbHelp& sub);
+
 // One line per action (one per sub-verb of an action that has them): the synopsis, and what it
 // does in a column of its own. Every line ends with '\n'.
 std::string ActionList();
