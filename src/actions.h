@@ -57,12 +57,6 @@ const std::vector<Action>& Actions();
 // table, protects secrets if the action handles keys, and calls it.
 luks2ext::Status RunAction(const ParsedCommandLine& command);
 
-// Keeps this process's secrets out of swap and core dumps: mlockall(MCL_CURRENT | MCL_FUTURE)
-// and PR_SET_DUMPABLE 0. A memory lock that cannot be had is only a warning (with --verbose),
-// as in cryptsetup. Memory locks are not inherited across fork(2): a child that handles keys
-// calls this again.
-void ProtectSecrets(const Options& options);
-
 // The PBKDF options for new keyslots (luksFormat, luksAddKey, luksChangeKey).
 luks2ext::PbkdfOptions PbkdfFrom(const Options& o);
 

@@ -16,6 +16,7 @@
 #include "i18n.h"
 #include "luks2ext/activation.h"
 #include "passphrase.h"
+#include "protect_secrets.h"
 
 namespace zcryptsetup {
 
