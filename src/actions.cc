@@ -65,6 +65,7 @@ const std::vector<Action>& Actions() {
        ActionLuksKillSlot, {"--key-file", "--keyfile-offset", "--keyfile-size", "--type"},
        kHandlesKeys},
       {"config", nullptr, 1, 1, N_("<device>"),
+       // TRANSLATORS: --help puts a summary's second line under its first.
        N_("set --label, --subsystem, persistent\n--perf-force_inline[=off]"), ActionConfig,
        {"--label", "--subsystem", "--perf-force_inline", "--type"}},
       {"luksHeaderBackup", nullptr, 1, 1, N_("<device> --header-backup-file <file>"),
@@ -79,6 +80,7 @@ const std::vector<Action>& Actions() {
       {"crypttab", nullptr, 1, 2, N_("[--crypttab <file>]"), nullptr, ActionCrypttab,
        {"--all", "--crypttab", "--memory-budget"}, kHandlesKeys, CrypttabSubVerbs},
       {"layout", nullptr, 1, 1, N_("<device>"),
+       // TRANSLATORS: --help puts a summary's second line under its first.
        N_("the drive's zones and where metadata and\ndata lie (or would lie)"), ActionLayout,
        {"--type", "--offset", "--luks2-metadata-size", "--luks2-keyslots-size",
         "--no-zone-journal", "--key-size"}},

@@ -63,6 +63,7 @@ void SetUpHelpAndVersion(CLI::App& app) {
   app.set_help_flag("-?,--help", _("Show this help message"));
   app.set_version_flag("-V,--version", "zcryptsetup " ZCRYPTSETUP_VERSION);
   app.footer(
+      // TRANSLATORS: {} is the list of actions, one line each.
       FormatMsg(_("<action> is one of:\n"
                   "{}\n"
                   "Exit codes: 0 ok, 1 wrong parameters, 2 no permission or bad passphrase,\n"
