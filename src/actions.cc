@@ -1,18 +1,11 @@
 #include "actions.h"
 
-#include <linux/capability.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <iostream>
 
+#include "action_help.h"
 #include "i18n.h"
+#include "protect_secrets.h"
 
 namespace zcryptsetup {
 
@@ -21,62 +14,81 @@ using luks2ext::Status;
 
 namespace {
 
-// The action table's last column: the verb reads a passphrase or handles key material.
+// The action table's handles_keys column: the verb reads a passphrase or handles key material.
 constexpr bool kHandlesKeys = true;
 
 // Accepted by every action.
 const std::vector<std::string_view> kCommonOptions = {"--batch-mode", "--verbose", "--debug",
                                                       "--help", "--version"};
 
+}  // namespace
+
 const std::vector<Action>& Actions() {
   static const std::vector<Action> actions = {
-      {"luksFormat", nullptr, 1, 2, N_("<device> [<new key file>]"), ActionLuksFormat,
+      {"luksFormat", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("format a LUKS2 volume"),
+       ActionLuksFormat,
        {"--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--cipher",
         "--key-size", "--hash", "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel",
         "--pbkdf-force-iterations", "--sector-size", "--label", "--subsystem", "--uuid",
         "--offset", "--luks2-metadata-size", "--luks2-keyslots-size", "--no-zone-journal",
         "--verify-passphrase", "--perf-force_inline", "--dry-run"},
        kHandlesKeys},
-      {"open", "luksOpen", 1, 2, N_("<device> <name>"), ActionOpen,
+      {"open", "luksOpen", 1, 2, N_("<device> <name>"),
+       N_("open a LUKS2 device as mapping <name>"), ActionOpen,
        {"--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
         "--perf-force_inline", "--persistent", "--readonly", "--allow-discards",
         "--test-passphrase"},
        kHandlesKeys},
-      {"close", "luksClose", 1, 1, N_("<name>"), ActionClose, {}},
-      {"status", nullptr, 1, 1, N_("<name>"), ActionStatus, {}},
-      {"luksDump", nullptr, 1, 1, N_("<device>"), ActionLuksDump, {"--dump-json-metadata"}},
-      {"isLuks", nullptr, 1, 1, N_("<device>"), ActionIsLuks, {"--type"}},
-      {"luksUUID", nullptr, 1, 1, N_("<device>"), ActionLuksUuid, {}},
-      {"luksAddKey", nullptr, 1, 2, N_("<device> [<new key file>]"), ActionLuksAddKey,
+      {"close", "luksClose", 1, 1, N_("<name>"), N_("remove the mapping"), ActionClose, {}},
+      {"status", nullptr, 1, 1, N_("<name>"), N_("show the mapping's status"), ActionStatus, {}},
+      {"luksDump", nullptr, 1, 1, N_("<device>"), N_("dump the header and its placement"),
+       ActionLuksDump, {"--dump-json-metadata"}},
+      {"isLuks", nullptr, 1, 1, N_("<device>"), N_("tests <device> for a LUKS2 header"),
+       ActionIsLuks, {"--type"}},
+      {"luksUUID", nullptr, 1, 1, N_("<device>"), N_("print the UUID"), ActionLuksUuid, {}},
+      {"luksAddKey", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("add a key"),
+       ActionLuksAddKey,
        {"--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--hash",
         "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel",
         "--pbkdf-force-iterations"},
        kHandlesKeys},
-      {"luksChangeKey", nullptr, 1, 2, N_("<device> [<new key file>]"), ActionLuksChangeKey,
+      {"luksChangeKey", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("change a key"),
+       ActionLuksChangeKey,
        {"--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--hash",
         "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel",
         "--pbkdf-force-iterations"},
        kHandlesKeys},
-      {"luksRemoveKey", nullptr, 1, 2, N_("<device> [<key file>]"), ActionLuksRemoveKey,
+      {"luksRemoveKey", nullptr, 1, 2, N_("<device> [<key file>]"),
+       N_("remove the key a passphrase opens"), ActionLuksRemoveKey,
        {"--key-file", "--keyfile-offset", "--keyfile-size", "--type"}, kHandlesKeys},
-      {"luksKillSlot", nullptr, 2, 2, N_("<device> <key slot>"), ActionLuksKillSlot,
-       {"--key-file", "--keyfile-offset", "--keyfile-size", "--type"}, kHandlesKeys},
-      {"config", nullptr, 1, 1, N_("<device>"), ActionConfig,
+      {"luksKillSlot", nullptr, 2, 2, N_("<device> <key slot>"), N_("wipe a keyslot"),
+       ActionLuksKillSlot, {"--key-file", "--keyfile-offset", "--keyfile-size", "--type"},
+       kHandlesKeys},
+      {"config", nullptr, 1, 1, N_("<device>"),
+       // TRANSLATORS: --help puts a summary's second line under its first.
+       N_("set --label, --subsystem, persistent\n--perf-force_inline[=off]"), ActionConfig,
        {"--label", "--subsystem", "--perf-force_inline", "--type"}},
       {"luksHeaderBackup", nullptr, 1, 1, N_("<device> --header-backup-file <file>"),
-       ActionLuksHeaderBackup, {"--header-backup-file", "--type"}, kHandlesKeys},
+       N_("back the header up"), ActionLuksHeaderBackup, {"--header-backup-file", "--type"},
+       kHandlesKeys},
       {"luksHeaderRestore", nullptr, 1, 1, N_("<device> --header-backup-file <file>"),
-       ActionLuksHeaderRestore, {"--header-backup-file", "--type"}, kHandlesKeys},
-      {"repair", nullptr, 1, 1, N_("<device>"), ActionRepair, {"--type"}},
-      {"crypttab", nullptr, 1, 2, N_("open|close <name>|--all, check, list [--crypttab <file>]"),
-       ActionCrypttab, {"--all", "--crypttab", "--memory-budget"},
-       kHandlesKeys},  // crypttab open; its other subcommands are cheap to protect as well
-      {"layout", nullptr, 1, 1, N_("<device>"), ActionLayout,
+       N_("restore it"), ActionLuksHeaderRestore, {"--header-backup-file", "--type"},
+       kHandlesKeys},
+      {"repair", nullptr, 1, 1, N_("<device>"), N_("rewrite torn or stale metadata copies"),
+       ActionRepair, {"--type"}},
+      // crypttab open handles keys; its other sub-verbs are cheap to protect as well.
+      {"crypttab", nullptr, 1, 2, N_("[--crypttab <file>]"), nullptr, ActionCrypttab,
+       {"--all", "--crypttab", "--memory-budget"}, kHandlesKeys, CrypttabSubVerbs},
+      {"layout", nullptr, 1, 1, N_("<device>"),
+       // TRANSLATORS: --help puts a summary's second line under its first.
+       N_("the drive's zones and where metadata and\ndata lie (or would lie)"), ActionLayout,
        {"--type", "--offset", "--luks2-metadata-size", "--luks2-keyslots-size",
         "--no-zone-journal", "--key-size"}},
   };
   return actions;
 }
+
+namespace {
 
 const Action* FindAction(std::string_view name) {
   for (const Action& action : Actions())
@@ -91,37 +103,7 @@ bool Allowed(const Action& action, std::string_view option) {
   return contains(kCommonOptions) || contains(action.options);
 }
 
-// Whether mlockall(MCL_FUTURE) is safe to ask for. With CAP_IPC_LOCK, or no RLIMIT_MEMLOCK,
-// the kernel locks whatever the verb maps later. Under a finite limit without the capability
-// it would lock until the limit and then make every later allocation fail (argon2 alone may
-// want a GiB): the verb would break instead of its memory merely being swappable.
-bool CanLockAllMemory() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_MEMLOCK, &limit) == 0 && limit.rlim_cur == RLIM_INFINITY) return true;
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-  if (syscall(SYS_capget, &header, data) != 0) return false;
-  return (data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK)) != 0;
-}
-
 }  // namespace
-
-void ProtectSecrets(const Options& options) {
-  // No core file, and /proc/PID/mem and the like become root's only: the passphrase and the
-  // volume key cannot be read out of this process by its own user, nor land in a core dump.
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-    PrintVerbose(options, FormatMsg(_("WARNING: cannot make the process non-dumpable ({})."),
-                                    std::strerror(errno)));
-  if (!CanLockAllMemory()) {
-    PrintVerbose(options, _("WARNING: memory is not locked (no CAP_IPC_LOCK and a limited "
-                            "RLIMIT_MEMLOCK): passphrases and keys may be swapped out."));
-    return;
-  }
-  if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
-    PrintVerbose(options, FormatMsg(_("WARNING: cannot lock memory ({}): passphrases and keys "
-                                      "may be swapped out."),
-                                    std::strerror(errno)));
-}
 
 void PrintNote(const std::string& text) { std::cout << text << '\n'; }
 
@@ -146,8 +128,8 @@ Status RunAction(const ParsedCommandLine& command) {
                                               action->name));
   }
   if (command.args.size() < action->min_args || command.args.size() > action->max_args)
-    return Error::WrongParameters(FormatMsg(_("Usage: zcryptsetup {} {}"), action->name,
-                                            _(action->usage)));
+    return Error::WrongParameters(
+        FormatMsg(_("Usage: zcryptsetup {} {}"), action->name, ActionUsage(*action)));
   if (!command.options.type.empty() && command.options.type != "luks2" &&
       command.options.type != "luks")
     return Error::WrongParameters(FormatMsg(

@@ -24,28 +24,38 @@ struct Invocation {
 
 using ActionHandler = luks2ext::Status (*)(const Invocation&);
 
+// A sub-verb of an action (crypttab open, crypttab check, ...) as --help and the usage message
+// show it. The action that has sub-verbs declares them in its own table.
+struct SubVerbHelp {
+  const char* name;
+  const char* usage;    // its arguments (N_), "" when none
+  const char* summary;  // what it does, for --help (N_)
+};
+
 struct Action {
   const char* name;
   const char* alias;  // nullptr when none
   size_t min_args;
   size_t max_args;
+  // The arguments (N_). With sub-verbs: what follows every one of them.
   const char* usage;
+  // What the action does, for --help (N_); a '\n' continues it on a line of its own. Unused
+  // with sub-verbs, which have summaries of their own.
+  const char* summary;
   ActionHandler run;
   std::vector<std::string_view> options;  // long names allowed beyond the common ones
   // The verb reads a passphrase or handles key material: before it runs, its memory is locked
   // and the process made non-dumpable (ProtectSecrets).
   bool handles_keys = false;
+  const std::vector<SubVerbHelp>& (*sub_verbs)() = nullptr;  // nullptr when it has none
 };
+
+// Every action, in the order --help lists them.
+const std::vector<Action>& Actions();
 
 // Runs the parsed command line: finds the action, checks its arguments and options against the
 // table, protects secrets if the action handles keys, and calls it.
 luks2ext::Status RunAction(const ParsedCommandLine& command);
-
-// Keeps this process's secrets out of swap and core dumps: mlockall(MCL_CURRENT | MCL_FUTURE)
-// and PR_SET_DUMPABLE 0. A memory lock that cannot be had is only a warning (with --verbose),
-// as in cryptsetup. Memory locks are not inherited across fork(2): a child that handles keys
-// calls this again.
-void ProtectSecrets(const Options& options);
 
 // The PBKDF options for new keyslots (luksFormat, luksAddKey, luksChangeKey).
 luks2ext::PbkdfOptions PbkdfFrom(const Options& o);
@@ -71,6 +81,7 @@ luks2ext::Status ActionLuksHeaderRestore(const Invocation& call);
 luks2ext::Status ActionRepair(const Invocation& call);
 luks2ext::Status ActionLayout(const Invocation& call);
 luks2ext::Status ActionCrypttab(const Invocation& call);
+const std::vector<SubVerbHelp>& CrypttabSubVerbs();
 
 // Messages for the user (stdout), and verbose notes (stderr, with -v).
 void PrintNote(const std::string& text);

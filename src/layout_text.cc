@@ -10,66 +10,111 @@ using luks2ext::SizeText;
 
 namespace {
 
-std::string ZoneOf(const luks2ext::Layout& layout, uint64_t offset) {
-  if (layout.zone_size == 0) return "";
-  return FormatMsg(_(" (zone {})"), offset / layout.zone_size);
+// "offset 4096", with its zone on a zoned drive: "offset 268435456 (zone 1)".
+std::string OffsetText(const luks2ext::Layout& layout, uint64_t offset) {
+  if (layout.zone_size == 0) return FormatMsg(_("offset {}"), offset);
+  return FormatMsg(_("offset {} (zone {})"), offset, offset / layout.zone_size);
 }
 
-void Row(const std::string& name, const std::string& value) {
-  std::cout << "  " << FormatMsg("{:<14}", name + ":") << value << '\n';
+// Each combination of the drive's zone limits is a message of its own, so that it translates
+// as a whole.
+std::string ZoneSizeText(const luks2ext::DriveSummary& drive) {
+  const luks2ext::Geometry& g = drive.geometry;
+  const std::string size = SizeText(g.zone_size);
+  const std::string capacity = SizeText(drive.zone0_capacity);
+  if (g.max_open_zones && g.max_active_zones)
+    return FormatMsg(_("{} (capacity {}, {} zones, max open {}, max active {})"), size, capacity,
+                     g.nr_zones, g.max_open_zones, g.max_active_zones);
+  if (g.max_open_zones)
+    return FormatMsg(_("{} (capacity {}, {} zones, max open {})"), size, capacity, g.nr_zones,
+                     g.max_open_zones);
+  if (g.max_active_zones)
+    return FormatMsg(_("{} (capacity {}, {} zones, max active {})"), size, capacity, g.nr_zones,
+                     g.max_active_zones);
+  return FormatMsg(_("{} (capacity {}, {} zones)"), size, capacity, g.nr_zones);
+}
+
+std::string ConventionalText(const luks2ext::DriveSummary& drive) {
+  if (drive.conventional_zones_at_least)
+    return FormatMsg(_("at least {} zones at LBA 0"), drive.conventional_zones);
+  return FormatMsg(_("{} zones at LBA 0"), drive.conventional_zones);
+}
+
+std::string MetadataText(const luks2ext::Layout& layout) {
+  const std::string image = SizeText(layout.image_size());
+  const std::string header = SizeText(layout.header_size);
+  const std::string keyslots = SizeText(layout.keyslots_size);
+  if (layout.has_commit_record())
+    return FormatMsg(_("{} image (headers {} x 2, keyslots area {}) + 4 KiB commit record per "
+                       "copy"),
+                     image, header, keyslots);
+  return FormatMsg(_("{} image (headers {} x 2, keyslots area {})"), image, header, keyslots);
+}
+
+// The row's name: "home copy", "journal copy".
+std::string CopyName(const luks2ext::CopySummary& copy) {
+  if (copy.name == "home") return _("home copy");
+  if (copy.name == "journal") return _("journal copy");
+  return FormatMsg(_("{} copy"), copy.name);
+}
+
+// "seqid 7, headers valid, commit record ok", and why a copy is not usable when it is not.
+std::string CopyCondition(const luks2ext::Layout& layout, const luks2ext::CopySummary& copy) {
+  std::string condition;
+  if (!copy.headers_valid)
+    condition = _("headers invalid");
+  else if (!layout.has_commit_record())
+    condition = FormatMsg(_("seqid {}, headers valid"), copy.seqid);
+  else if (copy.has_record)
+    condition = FormatMsg(_("seqid {}, headers valid, commit record ok"), copy.seqid);
+  else
+    condition = FormatMsg(_("seqid {}, headers valid, no commit record"), copy.seqid);
+  if (!copy.problem.empty()) condition = FormatMsg("{} ({})", condition, copy.problem);
+  return condition;
+}
+
+// Where the copy is and its condition; the copy the volume was read from is marked.
+std::string CopyText(const luks2ext::Layout& layout, const luks2ext::CopySummary& copy) {
+  const std::string offset = OffsetText(layout, copy.offset);
+  const std::string condition = CopyCondition(layout, copy);
+  if (copy.chosen) return FormatMsg(_("{}: {} [read]"), offset, condition);
+  return FormatMsg("{}: {}", offset, condition);
 }
 
 }  // namespace
+
+void PrintRow(const std::string& name, const std::string& value) {
+  std::cout << "  " << FormatMsg("{:<14}", name + ":") << value << '\n';
+}
 
 void PrintLayout(const std::string& device, const luks2ext::DriveSummary& drive,
                  const luks2ext::Layout& layout, const std::string& state,
                  const std::vector<luks2ext::CopySummary>* copies) {
   const luks2ext::Geometry& g = drive.geometry;
   std::cout << FormatMsg(_("zcryptsetup placement on {}:"), device) << '\n';
-  Row(_("Device size"), FormatMsg(_("{} bytes"), g.size));
-  Row(_("Zone model"), luks2ext::ZoneModelName(g.model));
+  PrintRow(_("Device size"), FormatMsg(_("{} bytes"), g.size));
+  PrintRow(_("Zone model"), luks2ext::ZoneModelName(g.model));
   if (g.is_zoned()) {
-    std::string limits;
-    if (g.max_open_zones) limits += FormatMsg(_(", max open {}"), g.max_open_zones);
-    if (g.max_active_zones) limits += FormatMsg(_(", max active {}"), g.max_active_zones);
-    Row(_("Zone size"), FormatMsg(_("{} (capacity {}, {} zones{})"), SizeText(g.zone_size),
-                                  SizeText(drive.zone0_capacity), g.nr_zones, limits));
-    Row(_("Conventional"), FormatMsg(_("{}{} zones at LBA 0"),
-                                     drive.conventional_zones_at_least ? _("at least ") : "",
-                                     drive.conventional_zones));
+    PrintRow(_("Zone size"), ZoneSizeText(drive));
+    PrintRow(_("Conventional"), ConventionalText(drive));
   }
-  Row(_("Block size"), FormatMsg(_("{} bytes logical, {} physical"), g.logical_block_size,
-                                 g.physical_block_size));
-  Row(_("Placement"), FormatMsg("{} ({})", luks2ext::PlacementName(layout.placement), state));
-  Row(_("Metadata"),
-      FormatMsg(_("{} image (headers {} x 2, keyslots area {}){}"), SizeText(layout.image_size()),
-                SizeText(layout.header_size), SizeText(layout.keyslots_size),
-                layout.has_commit_record() ? _(" + 4 KiB commit record per copy") : ""));
+  PrintRow(_("Block size"), FormatMsg(_("{} bytes logical, {} physical"), g.logical_block_size,
+                                      g.physical_block_size));
+  PrintRow(_("Placement"), FormatMsg("{} ({})", luks2ext::PlacementName(layout.placement), state));
+  PrintRow(_("Metadata"), MetadataText(layout));
   if (copies) {
-    for (const luks2ext::CopySummary& copy : *copies) {
-      std::string condition = copy.headers_valid
-                                  ? FormatMsg(_("seqid {}, headers valid"), copy.seqid)
-                                  : std::string(_("headers invalid"));
-      if (layout.has_commit_record() && copy.headers_valid)
-        condition += copy.has_record ? _(", commit record ok") : _(", no commit record");
-      if (!copy.problem.empty()) condition += " (" + copy.problem + ")";
-      Row(copy.name + _(" copy"), FormatMsg(_("offset {}{}: {}{}"), copy.offset,
-                                            ZoneOf(layout, copy.offset), condition,
-                                            copy.chosen ? _(" [read]") : ""));
-    }
+    for (const luks2ext::CopySummary& copy : *copies)
+      PrintRow(CopyName(copy), CopyText(layout, copy));
   } else {
-    Row(_("home copy"), FormatMsg(_("offset {}{}"), layout.home_offset,
-                                  ZoneOf(layout, layout.home_offset)));
+    PrintRow(_("home copy"), OffsetText(layout, layout.home_offset));
     if (layout.journal_offset)
-      Row(_("journal copy"), FormatMsg(_("offset {}{}"), *layout.journal_offset,
-                                       ZoneOf(layout, *layout.journal_offset)));
+      PrintRow(_("journal copy"), OffsetText(layout, *layout.journal_offset));
   }
   if (!layout.journal_offset && layout.is_zoned())
-    Row(_("journal copy"), _("none (--no-zone-journal: updates are not crash-safe)"));
-  Row(_("Data segment"),
-      FormatMsg(_("offset {}{}"), layout.data_offset, ZoneOf(layout, layout.data_offset)));
-  Row(_("Reserved"), FormatMsg(_("{} bytes before the data segment ({})"), layout.data_offset,
-                               SizeText(layout.data_offset)));
+    PrintRow(_("journal copy"), _("none (--no-zone-journal: updates are not crash-safe)"));
+  PrintRow(_("Data segment"), OffsetText(layout, layout.data_offset));
+  PrintRow(_("Reserved"), FormatMsg(_("{} bytes before the data segment ({})"), layout.data_offset,
+                                    SizeText(layout.data_offset)));
 }
 
 }  // namespace zcryptsetup

@@ -11,6 +11,9 @@
 
 namespace zcryptsetup {
 
+// One "  Name:         value" line of the printout (luksDump adds rows of its own).
+void PrintRow(const std::string& name, const std::string& value);
+
 // `state` is "planned" or "on disk". `copies` (from a volume on disk) adds each copy's
 // condition; without them the planned offsets are shown.
 void PrintLayout(const std::string& device, const luks2ext::DriveSummary& drive,

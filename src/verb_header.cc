@@ -20,6 +20,22 @@ Result<std::string> BackupFileOption(const Options& o, const char* action) {
   return o.header_backup_file;
 }
 
+// cryptsetup's question before a restore over a header; one message for each case, so that
+// each translates as a whole.
+std::string RestoreQuestion(const std::string& path, bool other_volume,
+                            const std::string& current_uuid) {
+  if (other_volume)
+    return FormatMsg(
+        _("\nWARNING!\n========\nDevice {} already contains a LUKS2 header of another volume "
+          "(UUID {}). Replacing the header will destroy its keyslots.\n\nAre you sure? (Type "
+          "'yes' in capital letters): "),
+        path, current_uuid);
+  return FormatMsg(
+      _("\nWARNING!\n========\nDevice {} already contains a LUKS2 header. Replacing the header "
+        "will destroy its keyslots.\n\nAre you sure? (Type 'yes' in capital letters): "),
+      path);
+}
+
 }  // namespace
 
 Status ActionConfig(const Invocation& call) {
@@ -67,12 +83,8 @@ Status ActionLuksHeaderRestore(const Invocation& call) {
   if (current && !o.batch_mode) {
     const bool other_volume = *current != backup_uuid;
     if (InteractiveInput()) {
-      const std::string question = FormatMsg(
-          _("\nWARNING!\n========\nDevice {} already contains a LUKS2 header{}. Replacing the "
-            "header will destroy its keyslots.\n\nAre you sure? (Type 'yes' in capital "
-            "letters): "),
-          path, other_volume ? FormatMsg(_(" of another volume (UUID {})"), *current) : "");
-      if (!ConfirmOnTerminal(question)) return Error::NoPermission(_("Operation aborted."));
+      if (!ConfirmOnTerminal(RestoreQuestion(path, other_volume, *current)))
+        return Error::NoPermission(_("Operation aborted."));
     } else if (other_volume) {
       return Error::WrongParameters(FormatMsg(
           _("Device {} holds the header of another volume (UUID {}, backup UUID {}); use -q to "

@@ -37,17 +37,15 @@ Status ActionLuksDump(const Invocation& call) {
   PrintLayout(call.args[0], drive, volume->layout(), _("on disk"), &volume->copies());
   const auto& copies = volume->copies();
   if (copies.size() > 1)
-    std::cout << "  " << FormatMsg("{:<14}", std::string(_("Copies agree")) + ":")
-              << (copies[0].headers_valid && copies[1].headers_valid &&
-                          copies[0].seqid == copies[1].seqid
-                      ? _("yes")
-                      : _("no"))
-              << '\n';
+    PrintRow(_("Copies agree"), copies[0].headers_valid && copies[1].headers_valid &&
+                                        copies[0].seqid == copies[1].seqid
+                                    ? _("yes")
+                                    : _("no"));
   std::string flags;
   for (const std::string& flag : volume->config_flags())
     flags += (flags.empty() ? "" : " ") + flag;
-  std::cout << "  " << FormatMsg("{:<14}", std::string(_("Flags")) + ":")
-            << (flags.empty() ? _("(no flags)") : flags) << "\n\n";
+  PrintRow(_("Flags"), flags.empty() ? _("(no flags)") : flags);
+  std::cout << '\n';
   ASSIGN_OR_RETURN(const std::string text, volume->DumpText());
   std::cout << text;
   return Status::Ok();

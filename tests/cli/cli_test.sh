@@ -44,6 +44,17 @@ printf %s secret >"$work/key"
 # Parsing and the tables.
 expect 0 "--help exits 0" "$Z" --help
 expect_output 'luksFormat' "--help lists the actions" "$Z" --help
+expect_output '^  open\|luksOpen <device> <name> +open a LUKS2 device' \
+  "--help: an action's synopsis and summary come from the action table" "$Z" --help
+expect_output '^  crypttab check +report every bad crypttab line' \
+  "--help: crypttab's sub-verbs come from its sub-verb table" "$Z" --help
+expect_output '^ +--perf-force_inline\[=off\]$' "--help: a summary's second line is indented" \
+  "$Z" --help
+expect_output 'Usage: zcryptsetup crypttab open\|close <name>\|--all, check\|list' \
+  "crypttab without a sub-verb: the usage names them all" "$Z" crypttab
+expect_output 'Usage: zcryptsetup crypttab check \[--crypttab <file>\]' \
+  "crypttab check with a name: its own usage" "$Z" crypttab check x
+expect 1 "unknown crypttab sub-verb: exit 1" "$Z" crypttab frobnicate
 expect_output 'zcryptsetup [0-9]' "--version" "$Z" --version
 expect 1 "no action: exit 1" "$Z"
 expect 1 "unknown action: exit 1" "$Z" frobnicate "$disk"

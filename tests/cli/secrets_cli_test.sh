@@ -59,11 +59,12 @@ finish() {
   wait "$pid"
 }
 
-# abandon: stops zcryptsetup and lets its cat see the end of the FIFO (opened read-write, which
-# never blocks), so that no process of the pipeline outlives the test.
+# abandon: stops zcryptsetup and lets its cat see the end of the FIFO, so that no process of
+# the pipeline outlives the test. The cat is still alive, waiting for a writer (or not yet at
+# its open(2) on a loaded machine), so a write-only open meets it and cannot miss it.
 abandon() {
   kill "$pid" 2>/dev/null
-  exec 9<>"$fifo"
+  exec 9>"$fifo"
   exec 9>&-
   wait "$pid" 2>/dev/null
 }
@@ -84,7 +85,10 @@ for ((i = 0; i < 100; i++)); do
   [[ $read_stdin == *" 0x0" ]] && break
   sleep 0.05
 done
-exec 9<>"$work/probe.fifo"  # let the probe pipeline end
+# Let the probe pipeline end. A write-only open waits for the probe's cat to open the FIFO:
+# opened read-write and closed at once, it could come and go before a cat slowed by a loaded
+# machine reached its open(2), which would then wait for a writer forever.
+exec 9>"$work/probe.fifo"
 exec 9>&-
 wait "$probe" 2>/dev/null
 [[ $read_stdin == *" 0x0" ]] || { echo "not ok - cannot tell a read(2) on stdin from /proc/PID/syscall"; exit 1; }

@@ -1,5 +1,6 @@
 // RunOpeners, the schedule of `crypttab open --all`, over a scripted process table: the memory
 // budget, and the error paths fork() and wait4() can take (a start that fails, EINTR, ECHILD).
+// The CLI runs it with forked openers in src/crypttab_scheduler.cc.
 #include <gtest/gtest.h>
 
 #include <cerrno>

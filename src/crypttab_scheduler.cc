@@ -1,0 +1,242 @@
+#include "crypttab_scheduler.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "actions.h"
+#include "crypttab_open.h"
+#include "i18n.h"
+#include "luks2ext/activation.h"
+#include "luks2ext/number.h"
+#include "passphrase.h"
+#include "protect_secrets.h"
+
+namespace zcryptsetup {
+
+using luks2ext::CrypttabEntry;
+using luks2ext::Error;
+using luks2ext::OpenerOutcome;
+using luks2ext::OpenerResult;
+using luks2ext::OpenerRun;
+using luks2ext::Status;
+
+namespace {
+
+// The real OpenerProcesses: a forked child runs OpenCrypttabEntry for its job and exits with
+// its exit code; wait4() gives that code and the child's own peak memory, measured by the
+// kernel.
+class ForkedOpeners : public luks2ext::OpenerProcesses {
+ public:
+  ForkedOpeners(const std::vector<CrypttabJob>& jobs, const Options& options)
+      : jobs_(jobs), options_(options) {}
+
+  int Start(size_t index) override {
+    const CrypttabJob& job = jobs_[index];
+    std::cout.flush();
+    std::cerr.flush();
+    const pid_t pid = fork();
+    if (pid == 0) {
+      // Memory locks are not inherited across fork(2); the opener unlocks a volume key.
+      ProtectSecrets(options_);
+      const Status status = OpenCrypttabEntry(*job.entry, job.device, job.passphrase);
+      if (!status.ok()) std::cerr << job.entry->name << ": " << status.error().message() << '\n';
+      std::cerr.flush();
+      _exit(status.ok() ? 0 : static_cast<int>(status.error().code()));
+    }
+    return pid;
+  }
+
+  int WaitAny(int* exit_code, long* peak_kib) override {
+    int wstatus = 0;
+    rusage usage{};
+    const pid_t pid = wait4(-1, &wstatus, 0, &usage);
+    if (pid < 0) return -1;
+    // Killed by a signal: not opened, reported as the generic failure.
+    *exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 1;
+    *peak_kib = usage.ru_maxrss;
+    return pid;
+  }
+
+ private:
+  const std::vector<CrypttabJob>& jobs_;
+  const Options& options_;
+};
+
+// SIGCHLD set to "ignore" (inherited through exec from whoever started us) makes the kernel
+// reap the openers itself, and their exit codes are lost. Default handling while they run.
+class DefaultSigchld {
+ public:
+  DefaultSigchld() {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    restore_ = sigaction(SIGCHLD, &dfl, &saved_) == 0;
+  }
+  ~DefaultSigchld() {
+    if (restore_) sigaction(SIGCHLD, &saved_, nullptr);
+  }
+  DefaultSigchld(const DefaultSigchld&) = delete;
+  DefaultSigchld& operator=(const DefaultSigchld&) = delete;
+
+ private:
+  struct sigaction saved_ {};
+  bool restore_ = false;
+};
+
+// Every entry that is not opened is reported when that is known; the run fails with the first
+// such entry that has no nofail (nofail: reported, but boot goes on).
+class Failures {
+ public:
+  void Add(const CrypttabEntry& entry, const Error& error) {
+    std::cerr << FormatMsg(_("{}: not opened: {}"), entry.name, error.message()) << '\n';
+    if (entry.options.nofail) return;
+    if (first_.ok()) first_ = error;
+  }
+  const Status& first() const { return first_; }
+
+ private:
+  Status first_;
+};
+
+// --- Preparation: in the parent, one entry after the other ---------------------------------
+
+struct Preparation {
+  std::vector<CrypttabJob> jobs;
+  size_t attempted = 0;  // entries that were to be opened: the summary counts from these
+};
+
+// Passphrases are asked for here, one drive after the other, before any child runs.
+Status AskPassphrase(CrypttabJob& job) {
+  ASSIGN_OR_RETURN(
+      luks2ext::Secret passphrase,
+      ReadPassphrase(
+          {}, FormatMsg(_("Enter passphrase for {} ({}): "), job.entry->name, job.device), false));
+  job.passphrase.emplace(std::move(passphrase));
+  return Status::Ok();
+}
+
+Preparation PrepareJobs(const std::vector<CrypttabEntry>& entries, Failures& failures) {
+  Preparation prepared;
+  for (const CrypttabEntry& entry : entries) {
+    if (entry.options.noauto) continue;
+    if (luks2ext::MappingExists(entry.name)) {
+      std::cout << FormatMsg(_("{}: already active"), entry.name) << '\n';
+      continue;
+    }
+    ++prepared.attempted;
+    CrypttabJob job;
+    Status status = PrepareCrypttabJob(entry, job);
+    if (status.ok() && entry.key_file.empty()) status = AskPassphrase(job);
+    if (!status.ok()) {
+      failures.Add(entry, status.error());
+      continue;
+    }
+    prepared.jobs.push_back(std::move(job));
+  }
+  return prepared;
+}
+
+// --- Scheduling: the openers run, and each end is printed as it comes ----------------------
+
+void ReportEnd(const CrypttabJob& job, const OpenerResult& result, size_t done, size_t total,
+               Failures& failures) {
+  const CrypttabEntry& entry = *job.entry;
+  if (result.outcome == OpenerOutcome::kOpened) {
+    std::cout << (entry.options.force_inline ? FormatMsg(_("[{}/{}] {}: opened ({}, inline)"), done,
+                                                         total, entry.name, job.device)
+                                             : FormatMsg(_("[{}/{}] {}: opened ({})"), done, total,
+                                                         entry.name, job.device))
+              << std::endl;
+    return;
+  }
+  std::cout << FormatMsg(_("[{}/{}] {}: failed"), done, total, entry.name) << std::endl;
+  failures.Add(entry, Error(static_cast<luks2ext::ExitCode>(result.exit_code),
+                            FormatMsg(_("exit code {}"), result.exit_code)));
+}
+
+OpenerRun RunJobs(std::vector<CrypttabJob>& jobs, uint64_t budget, const Options& options,
+                  Failures& failures) {
+  std::vector<uint64_t> memory;
+  for (const CrypttabJob& job : jobs) memory.push_back(job.memory);
+  size_t done = 0;
+  ForkedOpeners processes(jobs, options);
+  return luks2ext::RunOpeners(memory, budget, processes,
+                              [&](size_t index, const OpenerResult& result) {
+                                CrypttabJob& job = jobs[index];
+                                ++done;
+                                if (job.passphrase) job.passphrase->Wipe();
+                                ReportEnd(job, result, done, jobs.size(), failures);
+                              });
+}
+
+// --- Reporting: what did not run, then the summary ------------------------------------------
+
+// Jobs the run could not start or lost track of: not opened, and said so.
+void ReportNotRun(const std::vector<CrypttabJob>& jobs, const OpenerRun& run, Failures& failures) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const OpenerOutcome outcome = run.results[i].outcome;
+    if (outcome == OpenerOutcome::kNotStarted || outcome == OpenerOutcome::kLost)
+      failures.Add(*jobs[i].entry, run.status.ok()
+                                       ? Error::WrongParameters(_("its opener did not run."))
+                                       : run.status.error());
+  }
+}
+
+void PrintSummary(const OpenerRun& run, size_t attempted, uint64_t budget, double seconds) {
+  size_t opened = 0;
+  long largest_kib = 0;
+  for (const OpenerResult& result : run.results) {
+    largest_kib = std::max(largest_kib, result.peak_kib);
+    if (result.outcome == OpenerOutcome::kOpened) ++opened;
+  }
+  std::cout << FormatMsg(_("Opened {} of {} drives in {:.1f} s; PBKDF memory budget {} MiB, "
+                           "most reserved at once {} MiB, largest opener {} MiB."),
+                         opened, attempted, seconds, budget >> 20, run.most_reserved >> 20,
+                         largest_kib >> 10)
+            << std::endl;
+}
+
+}  // namespace
+
+// The line is "MemAvailable:   <KiB> kB"; its number goes through the one strict parser, so
+// nothing the file says can wrap the budget.
+uint64_t DefaultMemoryBudget() {
+  constexpr std::string_view kKey = "MemAvailable:";
+  std::ifstream meminfo("/proc/meminfo");
+  std::string line;
+  while (std::getline(meminfo, line)) {
+    if (!line.starts_with(kKey)) continue;
+    const size_t begin = line.find_first_not_of(' ', kKey.size());
+    if (begin == std::string::npos) break;
+    const std::string_view digits =
+        std::string_view(line).substr(begin, line.find(' ', begin) - begin);
+    if (const auto kib = luks2ext::ParseDecimalAtMost(digits, UINT64_MAX / 1024))
+      return *kib * 1024 / 2;
+    break;
+  }
+  return 1ULL << 30;
+}
+
+Status OpenAll(const std::vector<CrypttabEntry>& entries, uint64_t budget, const Options& options) {
+  const auto started = std::chrono::steady_clock::now();
+  Failures failures;
+  Preparation prepared = PrepareJobs(entries, failures);
+  DefaultSigchld sigchld;
+  const OpenerRun run = RunJobs(prepared.jobs, budget, options, failures);
+  ReportNotRun(prepared.jobs, run, failures);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  PrintSummary(run, prepared.attempted, budget, seconds);
+  return failures.first();
+}
+
+}  // namespace zcryptsetup
