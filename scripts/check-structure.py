@@ -49,6 +49,7 @@ PUBLIC = {
     "format_volume.h": "metadata",
     "header_backup.h": "metadata",
     "crypttab.h": "crypttab",
+    "opener_schedule.h": "crypttab",
     "systemd_unit.h": "crypttab",
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "luks2ext/crypttab.h"
+#include "luks2ext/opener_schedule.h"
 #include "luks2ext/error.h"
 #include "options.h"
 

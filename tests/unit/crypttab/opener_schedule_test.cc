@@ -8,7 +8,7 @@
 #include <map>
 #include <vector>
 
-#include "luks2ext/crypttab.h"
+#include "luks2ext/opener_schedule.h"
 
 namespace luks2ext {
 namespace {
