@@ -142,7 +142,7 @@ def functions(text):
             line += 1
         elif c == "{":
             head = code[head_start:i]
-            if any(kind in ("function", "block") for kind in stack):
+            if any(entry[0] in ("function", "block") for entry in stack):
                 stack.append(("block", line, ""))
             elif re.search(r"\b(namespace|class|struct|union|enum)\b", head) and "(" not in head:
                 stack.append(("scope", line, ""))

@@ -73,6 +73,17 @@ fresh
   echo '}'; echo '}'; } > "$work/t/src/ctor.cc"
 expect "a long constructor with an initializer list" 'function A::A is 7[0-9] lines'
 
+# A block inside a function is part of it, not a function of its own.
+fresh
+{ echo 'void Outer() {'; echo '  while (true) {'; for i in $(seq 1 70); do echo "    f($i);"; done
+  echo '  }'; echo '}'; } > "$work/t/src/outer.cc"
+expect "a long loop is counted in its function" 'function Outer is 74 lines'
+if python3 "$checker" "$work/t" | grep -q 'function while'; then
+  failed=$((failed + 1)); echo "FAIL the loop inside Outer was taken for a function"
+else
+  passed=$((passed + 1)); echo "ok   the loop inside Outer is no function of its own"
+fi
+
 fresh
 seq 1 501 | sed 's|^|// |' > "$work/t/src/big.cc"
 expect "a 501-line file" 'src/big.cc: 501 lines'
