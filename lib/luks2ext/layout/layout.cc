@@ -37,30 +37,72 @@ uint64_t DefaultKeyslotsSizeText(uint64_t header_size) {
                                            : 16 * MiB - 2 * std::min(header_size, kMaxHdrSize);
 }
 
-// Chooses the keyslots area so that image + commit record fit in `room` bytes: the user's size
-// if given (refused when it does not fit), else the default, shrunk to the room but never below
-// kMinKeyslots keyslots.
+// Where a copy would go, for the messages that refuse it: each kind of place gets whole
+// sentences of its own, so that no message is assembled from translated fragments.
+struct CopyPlace {
+  bool conventional = false;  // in the conventional zones at LBA 0
+  uint64_t zone = 0;          // otherwise this zone
+};
+
+Error UserKeyslotsDoNotFit(const CopyPlace& place, uint64_t header_size, uint64_t keyslots_size,
+                           uint64_t room) {
+  const std::string image = SizeText(2 * header_size + keyslots_size);
+  if (place.conventional)
+    return Error::WrongParameters(FormatMsg(
+        _("LUKS2 metadata of {} (headers {} x 2, keyslots area {}) plus the {} commit record "
+          "does not fit in the conventional zones at LBA 0, which hold {}."),
+        image, SizeText(header_size), SizeText(keyslots_size), SizeText(kCommitRecordSize),
+        SizeText(room)));
+  return Error::WrongParameters(FormatMsg(
+      _("LUKS2 metadata of {} (headers {} x 2, keyslots area {}) plus the {} commit record does "
+        "not fit in zone {}, whose capacity is {}."),
+      image, SizeText(header_size), SizeText(keyslots_size), SizeText(kCommitRecordSize),
+      place.zone, SizeText(room)));
+}
+
+Error TooSmallForMinimum(const CopyPlace& place, uint64_t room, uint64_t header_size,
+                         uint64_t minimum, uint32_t volume_key_bytes) {
+  const uint64_t needed = 2 * header_size + minimum + kCommitRecordSize;
+  if (place.conventional)
+    return Error::WrongDevice(FormatMsg(
+        _("The conventional zones at LBA 0 ({}) cannot hold the LUKS2 metadata: it needs {} "
+          "(headers {} x 2, {} keyslots of a {}-bit key in {}, commit record {})."),
+        SizeText(room), SizeText(needed), SizeText(header_size), kMinKeyslots,
+        volume_key_bytes * 8, SizeText(minimum), SizeText(kCommitRecordSize)));
+  return Error::WrongDevice(FormatMsg(
+      _("Zone {} (capacity {}) cannot hold the LUKS2 metadata: it needs {} (headers {} x 2, {} "
+        "keyslots of a {}-bit key in {}, commit record {})."),
+      place.zone, SizeText(room), SizeText(needed), SizeText(header_size), kMinKeyslots,
+      volume_key_bytes * 8, SizeText(minimum), SizeText(kCommitRecordSize)));
+}
+
+Error JournalDoesNotFit(const CopyPlace& place, uint64_t copy_size, uint64_t room) {
+  if (place.conventional)
+    return Error::WrongParameters(FormatMsg(
+        _("The journal copy ({}) does not fit in the conventional zones at LBA 0: {} are left "
+          "at its offset."),
+        SizeText(copy_size), SizeText(room)));
+  return Error::WrongParameters(
+      FormatMsg(_("The journal copy ({}) does not fit in zone {}, whose capacity is {}."),
+                SizeText(copy_size), place.zone, SizeText(room)));
+}
+
+// Chooses the keyslots area so that image + commit record fit in `room` bytes at `place`: the
+// user's size if given (refused when it does not fit), else the default, shrunk to the room
+// but never below kMinKeyslots keyslots.
 Result<uint64_t> FitKeyslots(const LayoutRequest& request, uint64_t header_size, uint64_t room,
-                             const std::string& where) {
+                             const CopyPlace& place) {
   const uint64_t fixed = 2 * header_size + kCommitRecordSize;
   if (request.keyslots_size != 0) {
     if (fixed + request.keyslots_size > room)
-      return Error::WrongParameters(FormatMsg(
-          _("LUKS2 metadata of {} (headers {} x 2, keyslots area {}) plus the {} commit record "
-            "does not fit in {} of {}."),
-          SizeText(2 * header_size + request.keyslots_size), SizeText(header_size),
-          SizeText(request.keyslots_size), SizeText(kCommitRecordSize), where, SizeText(room)));
+      return UserKeyslotsDoNotFit(place, header_size, request.keyslots_size, room);
     return request.keyslots_size;
   }
   const uint64_t wanted = DefaultKeyslotsSizeText(header_size);
   const uint64_t available = room > fixed ? RoundDown(room - fixed, kLuks2Alignment) : 0;
   const uint64_t minimum = KeyslotsAreaFor(kMinKeyslots, request.volume_key_bytes);
   if (available < minimum)
-    return Error::WrongDevice(FormatMsg(
-        _("{} of {} cannot hold the LUKS2 metadata: it needs {} (headers {} x 2, {} keyslots "
-          "of a {}-bit key in {}, commit record {})."),
-        where, SizeText(room), SizeText(fixed + minimum), SizeText(header_size), kMinKeyslots,
-        request.volume_key_bytes * 8, SizeText(minimum), SizeText(kCommitRecordSize)));
+    return TooSmallForMinimum(place, room, header_size, minimum, request.volume_key_bytes);
   return std::min(wanted, available);
 }
 
@@ -105,9 +147,8 @@ class MetadataRoom {
     return std::min(zone.capacity, zone.length);  // a copy never crosses the zone end
   }
 
-  std::string Describe(uint64_t offset) const {
-    return offset < conventional_bytes_ ? std::string(_("the conventional zones at LBA 0"))
-                                        : FormatMsg(_("zone {} (capacity)"), offset / zone_size_);
+  CopyPlace PlaceAt(uint64_t offset) const {
+    return CopyPlace{offset < conventional_bytes_, offset / zone_size_};
   }
 
  private:
@@ -152,7 +193,7 @@ struct CopyPlan {
 Result<CopyPlan> TryPlaceCopies(const LayoutRequest& request, uint64_t header_size,
                                 uint64_t room, const MetadataRoom& rooms, uint64_t zone_size) {
   CopyPlan plan;
-  ASSIGN_OR_RETURN(plan.keyslots_size, FitKeyslots(request, header_size, room, rooms.Describe(0)));
+  ASSIGN_OR_RETURN(plan.keyslots_size, FitKeyslots(request, header_size, room, rooms.PlaceAt(0)));
   const uint64_t image_size = 2 * header_size + plan.keyslots_size;
   plan.copy_size = image_size + kCommitRecordSize;
   plan.end = plan.copy_size;
@@ -179,9 +220,8 @@ Result<CopyPlan> PlaceCopies(const LayoutRequest& request, uint64_t header_size,
                                           zone_size));
   }
   if (!plan.JournalFits())
-    return Error::WrongParameters(FormatMsg(
-        _("The journal copy ({}) does not fit in {} of {}."), SizeText(plan.copy_size),
-        rooms.Describe(*plan.journal_offset), SizeText(plan.journal_room)));
+    return JournalDoesNotFit(rooms.PlaceAt(*plan.journal_offset), plan.copy_size,
+                             plan.journal_room);
   return plan;
 }
 
