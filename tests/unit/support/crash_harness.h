@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <span>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ struct DriveKind {
 const std::vector<DriveKind>& DriveKinds();
 
 std::string DriveKindName(const ::testing::TestParamInfo<DriveKind>& info);
+// gtest prints a parameter in test listings (and so in ctest's names): the kind's name, not
+// its bytes.
+inline void PrintTo(const DriveKind& kind, std::ostream* out) { *out << kind.name; }
 
 // ---------------------------------------------------------------------------------------------
 // What reached the drive
