@@ -32,7 +32,7 @@ Status CheckRequest(const LayoutRequest& request) {
 }
 
 // cryptsetup's defaults: the keyslots area fills what the headers leave of 16 MiB.
-uint64_t DefaultKeyslotsSizeText(uint64_t header_size) {
+uint64_t DefaultKeyslotsSize(uint64_t header_size) {
   return header_size == kDefaultHeaderSize ? kDefaultKeyslotsSize
                                            : 16 * MiB - 2 * std::min(header_size, kMaxHdrSize);
 }
@@ -98,7 +98,7 @@ Result<uint64_t> FitKeyslots(const LayoutRequest& request, uint64_t header_size,
       return UserKeyslotsDoNotFit(place, header_size, request.keyslots_size, room);
     return request.keyslots_size;
   }
-  const uint64_t wanted = DefaultKeyslotsSizeText(header_size);
+  const uint64_t wanted = DefaultKeyslotsSize(header_size);
   const uint64_t available = room > fixed ? RoundDown(room - fixed, kLuks2Alignment) : 0;
   const uint64_t minimum = KeyslotsAreaFor(kMinKeyslots, request.volume_key_bytes);
   if (available < minimum)
@@ -111,7 +111,7 @@ Result<Layout> PlanStandard(const Geometry& geometry, const LayoutRequest& reque
   layout.placement = Placement::kStandard;
   layout.header_size = request.header_size ? request.header_size : kDefaultHeaderSize;
   layout.keyslots_size =
-      request.keyslots_size ? request.keyslots_size : DefaultKeyslotsSizeText(layout.header_size);
+      request.keyslots_size ? request.keyslots_size : DefaultKeyslotsSize(layout.header_size);
   const uint64_t minimum_offset = RoundUp(layout.image_size(), kStandardDataAlignment);
   layout.data_offset = request.data_offset.value_or(minimum_offset);
   if (layout.data_offset < layout.image_size())
