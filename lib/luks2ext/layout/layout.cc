@@ -259,8 +259,7 @@ Result<Layout> PlanZoned(const Geometry& geometry, std::span<const Zone> zones,
   layout.keyslots_size = plan.keyslots_size;
   layout.journal_offset = plan.journal_offset;
   layout.data_offset = RoundUp(plan.end, zone_size);
-  layout.placement = rooms.conventional_bytes() > 0 ? Placement::kConventionalZones
-                                                    : Placement::kSequentialZones;
+  layout.placement = PlacementFor(geometry, zones);
   layout.zone_capacity = zones.front().capacity;  // as Volume::Open reports it
   RETURN_IF_ERROR(ApplyDataOffset(request, layout));
   layout.metadata_zones = static_cast<uint32_t>(layout.data_offset / zone_size);
@@ -296,6 +295,12 @@ uint64_t ConventionalBytes(std::span<const Zone> zones) {
     bytes += zone.length;
   }
   return bytes;
+}
+
+Placement PlacementFor(const Geometry& geometry, std::span<const Zone> leading_zones) {
+  if (!geometry.is_zoned()) return Placement::kStandard;
+  return ConventionalBytes(leading_zones) > 0 ? Placement::kConventionalZones
+                                              : Placement::kSequentialZones;
 }
 
 uint64_t JournalOffsetFor(uint64_t image_size, uint64_t zone_size, uint64_t conventional_bytes) {

@@ -209,9 +209,7 @@ Status DescribeLayout(VolumeState& state) {
   const uint64_t zone_size = state.geometry.zone_size;
   const Luks2Image& headers = state.headers();
   Layout& layout = state.layout;
-  layout.placement = !zoned                                ? Placement::kStandard
-                     : ConventionalBytes(state.zones) > 0 ? Placement::kConventionalZones
-                                                           : Placement::kSequentialZones;
+  layout.placement = PlacementFor(state.geometry, state.zones);
   layout.header_size = headers.hdr_size();
   layout.keyslots_size = headers.keyslots_size();
   layout.zone_size = zone_size;
@@ -266,7 +264,7 @@ Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Lu
   const uint64_t conventional = ConventionalBytes(state->zones);
   layout.zone_size = zone_size;
   layout.zone_capacity = state->zones.empty() ? 0 : state->zones[0].capacity;
-  layout.placement = conventional > 0 ? Placement::kConventionalZones : Placement::kSequentialZones;
+  layout.placement = PlacementFor(state->geometry, state->zones);
   if (layout.data_offset % zone_size != 0)
     return Error::WrongParameters(FormatMsg(
         _("The header's data offset {} is not a multiple of the zone size {}."),

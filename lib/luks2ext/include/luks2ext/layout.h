@@ -68,6 +68,11 @@ uint64_t KeyslotsAreaFor(uint32_t keyslots, uint32_t volume_key_bytes);
 // when a zone's condition does (a read-only or offline zone is refused where a copy would go).
 uint64_t ConventionalBytes(std::span<const Zone> zones);
 
+// How metadata is written on a drive with this geometry and these leading zones: standard on
+// an ordinary disk, in place when there are conventional zones at LBA 0, else sequentially.
+// The planner and every reader of an existing volume decide it here.
+Placement PlacementFor(const Geometry& geometry, std::span<const Zone> leading_zones);
+
 // Where the journal copy of an image of `image_size` bytes starts: the first zone boundary at
 // or after home's image and record, moved to the first zone past the conventional ones when a
 // copy there would straddle their end. The planner places it here and readers look for it
