@@ -38,32 +38,44 @@ Error CryptError(int result, const std::string& what) {
   }
 }
 
+namespace {
+
+// Makes a context with `init` (one of libcryptsetup's crypt_init calls), its messages routed
+// to our sink from the first one on: the global route before it exists, its own after.
+template <typename Init>
+int InitRouted(crypt_device** cd, Init init) {
+  RouteCryptLog();
+  const int r = init(cd);
+  if (r >= 0) InstallCryptLogCallback(*cd);
+  return r;
+}
+
+}  // namespace
+
 Result<CryptDevice> CryptDevice::InitDetached(const std::string& header_path,
                                               const std::string& data_path) {
   crypt_device* cd = nullptr;
-  RouteCryptLog();
-  const int r = crypt_init_data_device(&cd, header_path.c_str(), data_path.c_str());
+  const int r = InitRouted(&cd, [&](crypt_device** out) {
+    return crypt_init_data_device(out, header_path.c_str(), data_path.c_str());
+  });
   if (r < 0) return CryptError(r, FormatMsg(_("Cannot use device {}"), data_path));
-  InstallCryptLogCallback(cd);
   return CryptDevice(cd);
 }
 
 Result<CryptDevice> CryptDevice::Init(const std::string& device_path) {
   crypt_device* cd = nullptr;
-  RouteCryptLog();
-  const int r = crypt_init(&cd, device_path.c_str());
+  const int r =
+      InitRouted(&cd, [&](crypt_device** out) { return crypt_init(out, device_path.c_str()); });
   if (r < 0) return CryptError(r, FormatMsg(_("Cannot use device {}"), device_path));
-  InstallCryptLogCallback(cd);
   return CryptDevice(cd);
 }
 
 Result<CryptDevice> CryptDevice::InitByName(const std::string& name) {
   crypt_device* cd = nullptr;
-  RouteCryptLog();
-  const int r = crypt_init_by_name(&cd, name.c_str());
+  const int r =
+      InitRouted(&cd, [&](crypt_device** out) { return crypt_init_by_name(out, name.c_str()); });
   if (r == -ENODEV) return Error::WrongDevice(FormatMsg(_("Device {} is not active."), name));
   if (r < 0) return CryptError(r, FormatMsg(_("Cannot query active device {}"), name));
-  InstallCryptLogCallback(cd);
   return CryptDevice(cd);
 }
 
