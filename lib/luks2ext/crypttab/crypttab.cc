@@ -59,8 +59,15 @@ constexpr FlagOption kFlagOptions[] = {
 };
 
 // Options that take `=value`.
-constexpr std::string_view kValueOptions[] = {"header", "keyfile-offset", "keyfile-size",
-                                              "tries"};
+constexpr std::string_view kValueOptions[] = {"header",  "keyfile-offset", "keyfile-size",
+                                              "tries",   "timeout",        "keyfile-timeout"};
+
+// The units a time span may use, in seconds.
+struct TimeUnit {
+  std::string_view name;
+  uint64_t seconds;
+};
+constexpr TimeUnit kTimeUnits[] = {{"sec", 1}, {"s", 1}, {"min", 60}, {"h", 3600}};
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
@@ -99,6 +106,17 @@ std::optional<std::string> ApplyOption(std::string_view option, CrypttabOptions*
   if (key == "header") {
     if (value.empty()) return std::string(_("Option header= needs a path."));
     o->header = std::string(value);
+    return std::nullopt;
+  }
+  if (key == "timeout" || key == "keyfile-timeout") {
+    const std::optional<uint64_t> seconds = ParseCrypttabTimeSpan(value);
+    if (!seconds)
+      return FormatMsg(_("Option {} needs a time span such as 30, 90s, 2min or 1h, not '{}'."),
+                       std::string(key), std::string(value));
+    if (key == "timeout")
+      o->timeout_sec = *seconds;
+    else
+      o->keyfile_timeout_sec = *seconds;
     return std::nullopt;
   }
   const std::optional<uint64_t> number = ParseDecimal(value);
@@ -200,6 +218,42 @@ Result<std::vector<CrypttabEntry>> ParseCrypttab(std::string_view text,
     entries.push_back(std::move(entry));
   }
   return entries;
+}
+
+std::optional<uint64_t> ParseCrypttabTimeSpan(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t total = 0;
+  while (!text.empty()) {
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    const std::optional<uint64_t> number = ParseDecimal(text.substr(0, digits));
+    if (!number) return std::nullopt;
+    text.remove_prefix(digits);
+    uint64_t unit = 1;  // a last part without a unit: seconds
+    if (!text.empty()) {
+      const TimeUnit* found = nullptr;
+      // The longest unit name that matches ("sec" before "s"), then digits or the end.
+      for (const TimeUnit& candidate : kTimeUnits)
+        if (text.starts_with(candidate.name) && (!found || candidate.name.size() > found->name.size()))
+          found = &candidate;
+      if (!found) return std::nullopt;
+      text.remove_prefix(found->name.size());
+      if (!text.empty() && (text[0] < '0' || text[0] > '9')) return std::nullopt;
+      unit = found->seconds;
+    }
+    if (*number > (UINT64_MAX - total) / unit) return std::nullopt;
+    total += *number * unit;
+  }
+  return total;
+}
+
+Status CheckZcryptsetupOpens(const CrypttabEntry& entry) {
+  if (!entry.options.header.empty())
+    return Error::WrongParameters(
+        FormatMsg(_("{}: header= (a detached header) is not supported by zcryptsetup; let "
+                    "systemd-cryptsetup open this entry."),
+                  entry.name));
+  return Status::Ok();
 }
 
 Result<std::vector<CrypttabEntry>> ParseCrypttabFile(const std::string& path,

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,12 @@ struct CrypttabOptions {
   uint64_t keyfile_offset = 0;  // `keyfile-offset=BYTES`
   uint64_t keyfile_size = 0;    // `keyfile-size=BYTES`; 0 reads the whole key file
   unsigned tries = 3;           // `tries=N`; 0 asks without limit, as systemd does
+  // `timeout=SPAN`: seconds the passphrase questions of one open may take in all; 0 (the
+  // default) waits without limit, as systemd does.
+  uint64_t timeout_sec = 0;
+  // `keyfile-timeout=SPAN`: seconds to wait for a key file that does not exist yet, then ask
+  // for a passphrase instead. Absent: a missing key file is an error.
+  std::optional<uint64_t> keyfile_timeout_sec;
   bool noauto = false;          // not started by cryptsetup.target
   bool nofail = false;          // cryptsetup.target wants it but does not wait for it
   // Options not understood, as written ("x-initrd.attach", "cipher=aes"): systemd warns about
@@ -65,6 +72,17 @@ Result<std::vector<CrypttabEntry>> ParseCrypttab(std::string_view text,
 // for it first.
 Result<std::vector<CrypttabEntry>> ParseCrypttabFile(const std::string& path,
                                                      std::vector<CrypttabProblem>* problems);
+
+// A time span as crypttab's timeout= and keyfile-timeout= take it, in seconds: one or more
+// parts, each decimal digits and a unit, "s", "sec", "min" or "h"; a last part without a
+// unit is seconds ("30", "90s", "1min", "2min30s", "1h"). nullopt when malformed (blanks,
+// other units, fractions, nothing) or when the total does not fit in 64 bits.
+std::optional<uint64_t> ParseCrypttabTimeSpan(std::string_view text);
+
+// Whether zcryptsetup opens `entry`: Ok, or the WrongParameters error `crypttab open` gives.
+// The generator writes no unit (and no drop-in) for an entry refused here and leaves it to
+// systemd-cryptsetup; PrepareCrypttabJob refuses it. Today: a detached header (header=).
+Status CheckZcryptsetupOpens(const CrypttabEntry& entry);
 
 // The entry called `name`, or nullptr.
 const CrypttabEntry* FindCrypttabEntry(const std::vector<CrypttabEntry>& entries,
