@@ -145,10 +145,13 @@ std::string FileDependencies(const CrypttabEntry& entry, const std::string& cryp
     mounts.push_back(node);  // a volume in a file
   }
   // A key file or detached header on a device waits for it; one in a file system waits for
-  // the mount. A key file that never appears is not fatal (zcryptsetup asks instead).
+  // the mount. A key file that never appears is not fatal (zcryptsetup asks instead). With
+  // keyfile-timeout= zcryptsetup itself waits that long for the key file, so the unit does not
+  // also wait for the device job (systemd's device timeout, 90 s by default) before it starts.
   const std::string& key = entry.key_file;
   if (auto device = DeviceUnitFor(key)) {
-    unit += fmt::format("Wants={}\nAfter={}\n", *device, *device);
+    unit += fmt::format("Wants={}\n", *device);
+    if (!entry.options.keyfile_timeout_sec) unit += fmt::format("After={}\n", *device);
   } else if (key.starts_with('/') && key.find(':') == std::string::npos) {
     mounts.push_back(key);
   }
@@ -182,7 +185,8 @@ std::string ServiceSection(const CrypttabEntry& entry, const std::string& cryptt
       "\n[Service]\n"
       "Type=oneshot\n"
       "RemainAfterExit=yes\n"
-      // A passphrase prompt takes as long as it takes.
+      // As systemd-cryptsetup's units: zcryptsetup bounds its own waits (timeout= for the
+      // questions, keyfile-timeout= for the key file); a question takes as long as it takes.
       "TimeoutSec=0\n"
       "KeyringMode=shared\n"
       "ExecStart={} crypttab open {}\n"
@@ -278,6 +282,14 @@ int Run(int argc, char** argv) {
   int status = 0;
   for (const CrypttabEntry& entry : *entries) {
     if (!entry.options.force_inline) continue;
+    // An entry `crypttab open` refuses gets no unit and no drop-in: systemd-cryptsetup's own
+    // unit, left as it is, opens it.
+    if (Status s = luks2ext::CheckZcryptsetupOpens(entry); !s.ok()) {
+      Report(FormatMsg(_("{} line {}: {} No zcryptsetup unit is written: systemd-cryptsetup "
+                         "will open it."),
+                       inv->crypttab, entry.line, s.error().message()));
+      continue;
+    }
     for (const std::string& option : entry.options.ignored)
       Report(FormatMsg(_("{} line {}: ignoring unknown option {}."), inv->crypttab, entry.line,
                        option));

@@ -49,19 +49,22 @@ home	UUID=ab-cd	/etc/keys/home.key	force-inline,discard,luks
 
 plain /dev/sdb none luks,discard
 lazy   /dev/sdc   -   force-inline,noauto
-opt /var/img/a.img - force-inline,nofail,header=/dev/disk/by-partlabel/hdr
+opt /var/img/a.img - force-inline,nofail
+hdr /dev/sdf - force-inline,header=/dev/disk/by-partlabel/hdr
 my-vol.2 /dev/disk/by-id/ata-X_Y-part1 - force-inline,x-unknown=1
 we$rd%1 LABEL=my/label none force-inline,readonly
 broken
 crlf /dev/sdd - force-inline,noauto,nofail
+slow /dev/sdg /dev/disk/by-partlabel/usbkey force-inline,timeout=2min30s,keyfile-timeout=10s
+usb /dev/sdh /dev/disk/by-partlabel/usbkey force-inline
 EOF
 sed -i 's/^crlf .*$/&\r/' "$CT"
 
 run main --crypttab "$CT"
 N=$D/normal
 check "generator exits 0 despite a bad line (rc=$RC)" [ "$RC" -eq 0 ]
-check "bad line 9 reported" grep -q "crypttab line 9: Missing device" "$D/stderr"
-check "unknown option of a force-inline entry reported" grep -q "line 7: ignoring unknown option x-unknown=1" "$D/stderr"
+check "bad line 10 reported" grep -q "crypttab line 10: Missing device" "$D/stderr"
+check "unknown option of a force-inline entry reported" grep -q "line 8: ignoring unknown option x-unknown=1" "$D/stderr"
 check "early dir untouched" [ -z "$(ls -A "$D/early")" ]
 check "late dir untouched" [ -z "$(ls -A "$D/late")" ]
 
@@ -105,15 +108,32 @@ check "lazy not required by cryptsetup.target" absent "$N/cryptsetup.target.requ
 check "lazy not wanted by cryptsetup.target" absent "$N/cryptsetup.target.wants/zcryptsetup@lazy.service"
 check "lazy still started by its mapper device" link_to "$N/dev-mapper-lazy.device.requires/zcryptsetup@lazy.service" "../zcryptsetup@lazy.service"
 
-# opt: nofail, a volume in a file, a detached header on a device.
+# opt: nofail, a volume in a file.
 U=$N/zcryptsetup@opt.service
 check "opt wants link" link_to "$N/cryptsetup.target.wants/zcryptsetup@opt.service" "../zcryptsetup@opt.service"
 check "opt no requires link" absent "$N/cryptsetup.target.requires/zcryptsetup@opt.service"
 check "opt not ordered before cryptsetup.target" lacks_line "$U" "Before=cryptsetup.target"
 check "opt file volume waits for its mount" has_line "$U" "RequiresMountsFor=/var/img/a.img"
 check "opt binds to no device" bash -c '! grep -q "^BindsTo=" "$1"' _ "$U"
-check "opt header device required" has_line "$U" 'Requires=dev-disk-by\x2dpartlabel-hdr.device'
-check "opt after header device" has_line "$U" 'After=dev-disk-by\x2dpartlabel-hdr.device'
+
+# hdr: a detached header, which `crypttab open` refuses: no unit, no drop-in that would
+# silence systemd-cryptsetup, no link; a notice says systemd-cryptsetup opens it.
+check "hdr: no zcryptsetup unit" absent "$N/zcryptsetup@hdr.service"
+check "hdr: systemd-cryptsetup not silenced" absent "$N/systemd-cryptsetup@hdr.service.d"
+check "hdr: no link anywhere" bash -c '! find "$1" -name "*@hdr.service" | grep -q .' _ "$N"
+check "hdr: notice on stderr" grep -q "line 7: hdr: header= .*systemd-cryptsetup will open it" "$D/stderr"
+
+# slow: timeout= and keyfile-timeout=. As systemd-cryptsetup's units, TimeoutSec=0: zcryptsetup
+# bounds its own waits. With keyfile-timeout= the unit wants the key's device but does not wait
+# for its job (zcryptsetup waits for the key file itself); usb, without, waits for it.
+U=$N/zcryptsetup@slow.service
+check "slow unit written" [ -f "$U" ]
+check "slow TimeoutSec=0" has_line "$U" "TimeoutSec=0"
+check "slow wants its key device" has_line "$U" 'Wants=dev-disk-by\x2dpartlabel-usbkey.device'
+check "slow not ordered after its key device" lacks_line "$U" 'After=dev-disk-by\x2dpartlabel-usbkey.device'
+U=$N/zcryptsetup@usb.service
+check "usb wants its key device" has_line "$U" 'Wants=dev-disk-by\x2dpartlabel-usbkey.device'
+check "usb ordered after its key device" has_line "$U" 'After=dev-disk-by\x2dpartlabel-usbkey.device'
 
 # my-vol.2: escaping of a '-' in the name and of the device path.
 U=$N/'zcryptsetup@my\x2dvol.2.service'
@@ -147,7 +167,7 @@ fi
 
 # Exactly the expected units, nothing more.
 UNITS=$(cd "$N" && ls -1 -- *.service | sort | tr '\n' ' ')
-check "only force-inline units ($UNITS)" [ "$UNITS" = 'zcryptsetup@crlf.service zcryptsetup@home.service zcryptsetup@lazy.service zcryptsetup@my\x2dvol.2.service zcryptsetup@opt.service zcryptsetup@we\x24rd\x251.service ' ]
+check "only force-inline units ($UNITS)" [ "$UNITS" = 'zcryptsetup@crlf.service zcryptsetup@home.service zcryptsetup@lazy.service zcryptsetup@my\x2dvol.2.service zcryptsetup@opt.service zcryptsetup@slow.service zcryptsetup@usb.service zcryptsetup@we\x24rd\x251.service ' ]
 
 # --- $SYSTEMD_CRYPTTAB, a missing crypttab, bad arguments ----------------------------------
 printf 'envvol /dev/sde - force-inline\n' >"$WORK/env.crypttab"
