@@ -78,7 +78,8 @@ const std::vector<Action>& Actions() {
        ActionRepair, {"--type"}},
       // crypttab open handles keys; its other sub-verbs are cheap to protect as well.
       {"crypttab", nullptr, 1, 2, N_("[--crypttab <file>]"), nullptr, ActionCrypttab,
-       {"--all", "--crypttab", "--memory-budget"}, kHandlesKeys, CrypttabSubVerbs},
+       {"--all", "--crypttab", "--memory-budget", "--test-passphrase"}, kHandlesKeys,
+       CrypttabSubVerbs},
       {"layout", nullptr, 1, 1, N_("<device>"),
        // TRANSLATORS: --help puts a summary's second line under its first.
        N_("the drive's zones and where metadata and\ndata lie (or would lie)"), ActionLayout,

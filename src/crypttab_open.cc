@@ -1,9 +1,14 @@
 #include "crypttab_open.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "actions.h"
+#include "ask_password.h"
 #include "i18n.h"
 #include "luks2ext/activation.h"
 #include "luks2ext/volume.h"
@@ -13,14 +18,20 @@ namespace zcryptsetup {
 
 using luks2ext::CrypttabEntry;
 using luks2ext::Error;
+using luks2ext::Result;
 using luks2ext::Secret;
 using luks2ext::Status;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
-luks2ext::ActivationRequest RequestFor(const CrypttabEntry& entry) {
+// Longer waits are cut to this (over a century), so a deadline cannot overflow the clock.
+constexpr uint64_t kLongestWait = 1ULL << 32;
+
+luks2ext::ActivationRequest RequestFor(const CrypttabEntry& entry, bool test_passphrase) {
   luks2ext::ActivationRequest request;
-  request.name = entry.name;
+  // No name: only check the passphrase (--test-passphrase).
+  if (!test_passphrase) request.name = entry.name;
   request.read_only = entry.options.read_only;
   request.allow_discards = entry.options.discard;
   if (entry.options.force_inline) request.inline_mode = luks2ext::InlineMode::kWorkqueueFlags;
@@ -29,15 +40,57 @@ luks2ext::ActivationRequest RequestFor(const CrypttabEntry& entry) {
   return request;
 }
 
+// keyfile-timeout=: a key file that does not exist yet (a USB stick not plugged in) is waited
+// for, polling. True when it exists in time.
+bool KeyFileAppears(const std::string& path, uint64_t seconds) {
+  const auto deadline = Clock::now() + std::chrono::seconds(std::min(seconds, kLongestWait));
+  for (;;) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) == 0) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(100),
+                                                          deadline - Clock::now()));
+  }
+}
+
+// Tries one passphrase after the other until one unlocks, the error is not a wrong passphrase,
+// or the entry's tries (0: no limit) are spent.
+template <typename Ask>
+Status UnlockWithTries(luks2ext::Volume& volume, const luks2ext::ActivationRequest& request,
+                       unsigned tries, Ask ask) {
+  for (unsigned attempt = 1;; ++attempt) {
+    ASSIGN_OR_RETURN(const Secret passphrase, ask(attempt));
+    Status status = volume.Activate(request, passphrase);
+    if (status.ok() || status.error().code() != luks2ext::ExitCode::kNoPermission ||
+        (tries != 0 && attempt >= tries))
+      return status;
+    std::cerr << status.error().message() << '\n';
+  }
+}
+
+// The question systemd-cryptsetup asks (its get_password()): the deadline of timeout= spans
+// every attempt; only the first takes a passphrase cached in the kernel keyring.
+Result<Secret> AskAgent(const CrypttabEntry& entry, unsigned attempt,
+                        std::optional<Clock::time_point> deadline) {
+  AgentQuestion question;
+  question.message = FormatMsg(_("Please enter passphrase for disk {}:"), entry.name);
+  question.id = "cryptsetup:" + luks2ext::CrypttabDeviceNode(entry.device);
+  question.accept_cached = attempt == 1;
+  if (deadline) {
+    const auto left = std::chrono::ceil<std::chrono::seconds>(*deadline - Clock::now()).count();
+    if (left <= 0)
+      return Error::NoPermission(
+          FormatMsg(_("{}: no passphrase within timeout={} s."), entry.name, entry.options.timeout_sec));
+    question.timeout_sec = static_cast<uint64_t>(left);
+  }
+  return AskPasswordAgent(question);
+}
+
 }  // namespace
 
 Status PrepareCrypttabJob(const CrypttabEntry& entry, CrypttabJob& job) {
   job.entry = &entry;
-  if (!entry.options.header.empty())
-    return Error::WrongParameters(
-        FormatMsg(_("{}: header= (a detached header) is not supported by zcryptsetup; let "
-                    "systemd-cryptsetup open this entry."),
-                  entry.name));
+  RETURN_IF_ERROR(luks2ext::CheckZcryptsetupOpens(entry));
   ASSIGN_OR_RETURN(job.device, luks2ext::ResolveCrypttabDevice(entry.device));
   ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(job.device, false));
   ASSIGN_OR_RETURN(auto volume,
@@ -46,29 +99,43 @@ Status PrepareCrypttabJob(const CrypttabEntry& entry, CrypttabJob& job) {
   return Status::Ok();
 }
 
+bool AsksThroughAgent(const CrypttabEntry& entry) {
+  return entry.key_file.empty() && StandardInputKind() == InputKind::kNone;
+}
+
 Status OpenCrypttabEntry(const CrypttabEntry& entry, const std::string& device_path,
-                         const std::optional<Secret>& given) {
+                         const std::optional<Secret>& given, bool test_passphrase) {
   ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(device_path, false));
   ASSIGN_OR_RETURN(auto volume,
                    luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
   PrintWarnings(*volume, entry.name + ": ");
-  const luks2ext::ActivationRequest request = RequestFor(entry);
+  const luks2ext::ActivationRequest request = RequestFor(entry, test_passphrase);
   if (given) return volume->Activate(request, *given);
-  PassphraseSource source{entry.key_file, entry.options.keyfile_offset, entry.options.keyfile_size};
-  const bool asking = entry.key_file.empty();
-  const unsigned tries = asking && InteractiveInput() ? entry.options.tries : 1;
-  for (unsigned attempt = 1;; ++attempt) {
-    ASSIGN_OR_RETURN(
-        const Secret passphrase,
-        ReadPassphrase(source,
-                       FormatMsg(_("Enter passphrase for {} ({}): "), entry.name, device_path),
-                       false));
-    Status status = volume->Activate(request, passphrase);
-    if (status.ok() || status.error().code() != luks2ext::ExitCode::kNoPermission ||
-        (tries != 0 && attempt >= tries))
-      return status;
-    std::cerr << status.error().message() << '\n';
+  const luks2ext::CrypttabOptions& o = entry.options;
+  PassphraseSource source{entry.key_file, o.keyfile_offset, o.keyfile_size};
+  if (!source.key_file.empty() && o.keyfile_timeout_sec &&
+      !KeyFileAppears(source.key_file, *o.keyfile_timeout_sec)) {
+    std::cerr << FormatMsg(_("{}: key file {} did not appear within keyfile-timeout={} s; asking "
+                             "for the passphrase instead."),
+                           entry.name, source.key_file, *o.keyfile_timeout_sec)
+              << '\n';
+    source.key_file.clear();
   }
+  if (!source.key_file.empty())  // a key file is read once: asking again gives the same key
+    return UnlockWithTries(*volume, request, 1,
+                           [&](unsigned) { return ReadPassphrase(source, "", false); });
+  if (StandardInputKind() == InputKind::kNone) {
+    std::optional<Clock::time_point> deadline;
+    if (o.timeout_sec)
+      deadline = Clock::now() + std::chrono::seconds(std::min(o.timeout_sec, kLongestWait));
+    return UnlockWithTries(*volume, request, o.tries,
+                           [&](unsigned attempt) { return AskAgent(entry, attempt, deadline); });
+  }
+  // A terminal is asked up to tries times; a stream gives one line.
+  const unsigned tries = InteractiveInput() ? o.tries : 1;
+  const std::string prompt = FormatMsg(_("Enter passphrase for {} ({}): "), entry.name, device_path);
+  return UnlockWithTries(*volume, request, tries,
+                         [&](unsigned) { return ReadPassphrase(source, prompt, false); });
 }
 
 }  // namespace zcryptsetup

@@ -21,14 +21,21 @@ struct CrypttabJob {
   std::optional<luks2ext::Secret> passphrase;
 };
 
-// Fills in `job` for `entry`: finds its device and reads what its unlock may cost. Refuses a
-// detached header (systemd-cryptsetup opens such entries).
+// Fills in `job` for `entry`: finds its device and reads what its unlock may cost. Refuses
+// what luks2ext::CheckZcryptsetupOpens refuses (systemd-cryptsetup opens such entries).
 luks2ext::Status PrepareCrypttabJob(const luks2ext::CrypttabEntry& entry, CrypttabJob& job);
 
-// Unlocks and maps one entry with `given`, or else asks for the passphrase (the entry's tries)
-// when there is no key file.
+// True when the passphrase of `entry` is asked through systemd's password agents: it has no
+// key file and standard input is nothing to read from (InputKind::kNone; docs/crypttab.md).
+bool AsksThroughAgent(const luks2ext::CrypttabEntry& entry);
+
+// Unlocks and maps one entry with `given`, or else with its key file, or else asks for the
+// passphrase: on the terminal, from standard input, or through systemd's password agents
+// (StandardInputKind), up to the entry's tries and within its timeout=. keyfile-timeout=
+// waits for a missing key file, then asks. With `test_passphrase` nothing is mapped.
 luks2ext::Status OpenCrypttabEntry(const luks2ext::CrypttabEntry& entry,
                                    const std::string& device_path,
-                                   const std::optional<luks2ext::Secret>& given);
+                                   const std::optional<luks2ext::Secret>& given,
+                                   bool test_passphrase);
 
 }  // namespace zcryptsetup

@@ -47,7 +47,8 @@ class ForkedOpeners : public luks2ext::OpenerProcesses {
     if (pid == 0) {
       // Memory locks are not inherited across fork(2); the opener unlocks a volume key.
       ProtectSecrets(options_);
-      const Status status = OpenCrypttabEntry(*job.entry, job.device, job.passphrase);
+      const Status status =
+          OpenCrypttabEntry(*job.entry, job.device, job.passphrase, options_.test_passphrase);
       if (!status.ok()) std::cerr << job.entry->name << ": " << status.error().message() << '\n';
       std::cerr.flush();
       _exit(status.ok() ? 0 : static_cast<int>(status.error().code()));
@@ -135,7 +136,9 @@ Preparation PrepareJobs(const std::vector<CrypttabEntry>& entries, Failures& fai
     ++prepared.attempted;
     CrypttabJob job;
     Status status = PrepareCrypttabJob(entry, job);
-    if (status.ok() && entry.key_file.empty()) status = AskPassphrase(job);
+    // Through the agents each opener asks for itself, in parallel (each question has its id).
+    if (status.ok() && entry.key_file.empty() && !AsksThroughAgent(entry))
+      status = AskPassphrase(job);
     if (!status.ok()) {
       failures.Add(entry, status.error());
       continue;

@@ -198,6 +198,14 @@ Result<Secret> AskTerminal(const std::string& prompt) {
 
 bool InteractiveInput() { return isatty(STDIN_FILENO) == 1; }
 
+InputKind StandardInputKind() {
+  struct stat st {};
+  if (fstat(STDIN_FILENO, &st) != 0) return InputKind::kNone;  // closed
+  if (isatty(STDIN_FILENO) == 1) return InputKind::kTerminal;
+  if (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode)) return InputKind::kStream;
+  return InputKind::kNone;
+}
+
 Result<Secret> ReadPassphrase(const PassphraseSource& source, const std::string& prompt,
                               bool verify) {
   if (!source.key_file.empty()) {

@@ -27,6 +27,13 @@ luks2ext::Result<luks2ext::Secret> ReadPassphrase(const PassphraseSource& source
 // True when standard input is a terminal and so questions can be asked.
 bool InteractiveInput();
 
+// What standard input is, for the crypttab rule of where a passphrase comes from
+// (docs/crypttab.md): a terminal (ask on it), a stream a script feeds (a FIFO or a regular
+// file: read one line), or nothing to read from (/dev/null or another character device, a
+// socket, a directory, or closed: ask through systemd's password agents).
+enum class InputKind { kTerminal, kStream, kNone };
+InputKind StandardInputKind();
+
 // Asks a yes/no question as cryptsetup does ("Type 'yes' in capital letters"); true to go on.
 bool ConfirmOnTerminal(const std::string& question);
 

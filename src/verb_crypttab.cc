@@ -52,7 +52,7 @@ Status Open(const CrypttabCall& call) {
     return Error::WrongParameters(FormatMsg(_("No entry named {} in {}."), call.name, call.path));
   CrypttabJob job;
   RETURN_IF_ERROR(PrepareCrypttabJob(*entry, job));
-  return OpenCrypttabEntry(*entry, job.device, std::nullopt);
+  return OpenCrypttabEntry(*entry, job.device, std::nullopt, o.test_passphrase);
 }
 
 // Closes the active entries in reverse order (a later entry may stand on an earlier one).
@@ -159,6 +159,9 @@ Status ActionCrypttab(const Invocation& call) {
   if (!sub)
     return Error::WrongParameters(
         FormatMsg(_("Unknown crypttab action {}: use one of {}."), call.args[0], SubVerbNames()));
+  if (o.test_passphrase && std::string_view(sub->help.name) != "open")
+    return Error::WrongParameters(FormatMsg(
+        _("Option --test-passphrase is not allowed with crypttab {}."), sub->help.name));
   const std::string name = call.args.size() > 1 ? call.args[1] : "";
   const bool target_ok = sub->takes_name_or_all ? name.empty() == o.all : name.empty() && !o.all;
   if (!target_ok)

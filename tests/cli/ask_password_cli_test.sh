@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# Boot-time questions (issue 10): `crypttab open` of an entry without a key file, with nothing
+# to read on standard input (/dev/null, as in a systemd unit), asks through the REAL
+# systemd-ask-password, and a small agent here answers as Plymouth or the console agent would:
+# it watches /run/systemd/ask-password/ask.*, checks the question, and replies through
+# systemd-reply-password. Covers tries=, the kernel keyring cache (--keyname/--accept-cached),
+# timeout=, keyfile-timeout= and --test-passphrase. No device-mapper needed.
+#
+#   ask_password_cli_test.sh ZCRYPTSETUP [GENERATOR]
+#
+# Exits 77 (skipped) when the tools or the ask-password directory are not usable here.
+set -uo pipefail
+Z=$(readlink -f "${1:?usage: ask_password_cli_test.sh ZCRYPTSETUP [GENERATOR]}")
+ASK_DIR=/run/systemd/ask-password
+
+skip() { echo "# SKIP: $1"; exit 77; }
+[[ $(id -u) == 0 ]] || skip "answering system-wide password questions needs root"
+ASK=""
+for candidate in /usr/bin/systemd-ask-password /bin/systemd-ask-password; do
+  [[ -x $candidate ]] && { ASK=$candidate; break; }
+done
+[[ -n $ASK ]] || skip "systemd-ask-password is not installed"
+REPLY_TOOL=""
+for candidate in /lib/systemd/systemd-reply-password /usr/lib/systemd/systemd-reply-password; do
+  [[ -x $candidate ]] && { REPLY_TOOL=$candidate; break; }
+done
+[[ -n $REPLY_TOOL ]] || skip "systemd-reply-password is not installed"
+mkdir -p "$ASK_DIR" 2>/dev/null && [[ -w $ASK_DIR ]] || skip "$ASK_DIR is not writable"
+command -v python3 >/dev/null || skip "python3 is needed to clear the kernel keyring cache"
+
+work=$(mktemp -d /tmp/ask_password_cli_test.XXXXXX)
+agent_pid=""
+cleanup() {
+  [[ -n $agent_pid ]] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $1"; [[ -n ${2:-} ]] && sed 's/^/    | /' <<<"$2" | head -20; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name" "${OUT:-}"; fi; }
+
+# The cached passphrases live in root's user keyring under the name "cryptsetup" for 150 s;
+# each case that must be asked starts without them. The key is found as systemd-ask-password
+# finds it (request_key) and invalidated (KEYCTL_INVALIDATE).
+forget_cached() {
+  python3 - <<'EOF'
+import ctypes, ctypes.util, os
+libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+libc.syscall.restype = ctypes.c_long
+SYS_request_key, SYS_keyctl, KEYCTL_INVALIDATE = 249, 250, 21
+if os.uname().machine == "x86_64":
+    while True:
+        key = libc.syscall(SYS_request_key, b"user", b"cryptsetup", None, 0)
+        if key < 0 or libc.syscall(SYS_keyctl, KEYCTL_INVALIDATE, key) < 0:
+            break
+EOF
+}
+
+pbkdf=(--pbkdf pbkdf2 --pbkdf-force-iterations 1000)
+disk=$work/disk.img
+truncate -s 64M "$disk"
+# A passphrase unique to this run, so no other run's cached passphrase can open the disk.
+PASS="right-$$-$RANDOM"
+printf %s "$PASS" >"$work/key"
+chmod 600 "$work/key"
+"$Z" luksFormat -q "${pbkdf[@]}" --key-file "$work/key" "$disk" || { echo "not ok - setup: luksFormat"; exit 1; }
+ID="cryptsetup:$disk"
+
+# --- the agent ----------------------------------------------------------------------------
+# Answers the questions about our disks only (other questions may be pending on this host),
+# each with the next line of $work/answers ("" or none: no answer), and logs each question as
+# "accept_cached=N id=ID message=TEXT" in $work/asked.
+: >"$work/answers"
+: >"$work/asked"
+agent() {
+  local seen=" " f id sock answer
+  while :; do
+    for f in "$ASK_DIR"/ask.*; do
+      [[ -f $f ]] || continue
+      id=$(sed -n 's/^Id=//p' "$f" 2>/dev/null)
+      sock=$(sed -n 's/^Socket=//p' "$f" 2>/dev/null)
+      [[ $id == "cryptsetup:$work/"* && -n $sock && $seen != *" $sock "* ]] || continue
+      seen+="$sock "
+      echo "accept_cached=$(sed -n 's/^AcceptCached=//p' "$f") id=$id message=$(sed -n 's/^Message=//p' "$f")" >>"$work/asked"
+      answer=$(head -n 1 "$work/answers")
+      sed -i 1d "$work/answers"
+      [[ -n $answer ]] && printf %s "$answer" | "$REPLY_TOOL" 1 "$sock"
+    done
+    sleep 0.05
+  done
+}
+agent &
+agent_pid=$!
+
+# case NAME ANSWERS...: a fresh question log and these answers, the cache forgotten.
+setup_case() {
+  : >"$work/asked"
+  printf '%s\n' "$@" >"$work/answers"
+  forget_cached
+}
+asked() { wc -l <"$work/asked" | tr -d ' '; }
+# open CRYPTTAB [ARGS...]: crypttab open --test-passphrase vol, stdin /dev/null, at most 30 s;
+# RC and OUT (stdout+stderr), SECS the time it took.
+open_vol() {
+  local ct=$1 start=$SECONDS
+  shift
+  OUT=$(timeout 30 "$Z" crypttab open --test-passphrase --crypttab "$ct" "$@" vol 2>&1 </dev/null)
+  RC=$?
+  SECS=$((SECONDS - start))
+}
+
+printf 'vol %s - force-inline\n' "$disk" >"$work/ask.crypttab"
+printf 'vol %s - force-inline,tries=2\n' "$disk" >"$work/tries2.crypttab"
+printf 'vol %s - force-inline,timeout=1\n' "$disk" >"$work/timeout.crypttab"
+
+# --- the right answer --------------------------------------------------------------------
+setup_case "$PASS"
+open_vol "$work/ask.crypttab"
+check "right answer through the agent: exit 0 (exit $RC)" [ "$RC" = 0 ]
+check "... asked exactly once ($(asked))" [ "$(asked)" = 1 ]
+OUT=$(cat "$work/asked")
+check "... with systemd-cryptsetup's id and message" \
+  grep -qxF "accept_cached=1 id=$ID message=Please enter passphrase for disk vol:" "$work/asked"
+
+# --- the keyring cache ---------------------------------------------------------------------
+# The first question of an open accepts a cached passphrase: right after, no new question.
+: >"$work/asked"
+: >"$work/answers"
+open_vol "$work/ask.crypttab"
+OUT="$OUT"$'\n'"$(cat "$work/asked")"
+check "second open takes the cached passphrase: exit 0 (exit $RC)" [ "$RC" = 0 ]
+check "... without a question ($(asked))" [ "$(asked)" = 0 ]
+
+# --- wrong answers, tries=2 ------------------------------------------------------------------
+setup_case wrong1 wrong2 "$PASS"
+open_vol "$work/tries2.crypttab"
+check "two wrong answers with tries=2: exit 2 (exit $RC)" [ "$RC" = 2 ]
+check "... asked exactly twice ($(asked))" [ "$(asked)" = 2 ]
+OUT=$(cat "$work/asked")
+check "... only the first question accepts a cached passphrase" \
+  bash -c '[ "$(cut -d" " -f1 "$1" | tr "\n" " ")" = "accept_cached=1 accept_cached=0 " ]' _ "$work/asked"
+# A wrong cached passphrase costs one try; the next question is asked again.
+setup_case wrong "$PASS"
+open_vol "$work/ask.crypttab"
+check "wrong then right with the default tries: exit 0 (exit $RC)" [ "$RC" = 0 ]
+check "... asked twice ($(asked))" [ "$(asked)" = 2 ]
+
+# --- timeout= -------------------------------------------------------------------------------
+setup_case ""
+open_vol "$work/timeout.crypttab"
+check "timeout=1 and no answer: exit 2 (exit $RC)" [ "$RC" = 2 ]
+check "... within a few seconds ($SECS s)" [ "$SECS" -le 5 ]
+check "... saying so" grep -q "systemd-ask-password" <<<"$OUT"
+
+# --- keyfile-timeout= ------------------------------------------------------------------------
+late=$work/late.key
+printf 'vol %s %s force-inline,keyfile-timeout=5\n' "$disk" "$late" >"$work/late.crypttab"
+setup_case
+(sleep 1 && cp "$work/key" "$late.tmp" && mv "$late.tmp" "$late") &
+writer=$!
+open_vol "$work/late.crypttab"
+wait "$writer"
+check "key file appearing after 1 s within keyfile-timeout=5: exit 0 (exit $RC)" [ "$RC" = 0 ]
+check "... no question ($(asked))" [ "$(asked)" = 0 ]
+check "... it waited ($SECS s)" [ "$SECS" -ge 1 ]
+printf 'vol %s %s force-inline,keyfile-timeout=1\n' "$disk" "$work/never.key" >"$work/never.crypttab"
+setup_case "$PASS"
+open_vol "$work/never.crypttab"
+check "key file never appearing: falls back to asking, exit 0 (exit $RC)" [ "$RC" = 0 ]
+check "... asked once ($(asked))" [ "$(asked)" = 1 ]
+check "... saying why" grep -q "did not appear within keyfile-timeout=1 s" <<<"$OUT"
+printf 'vol %s %s force-inline\n' "$disk" "$work/never.key" >"$work/nowait.crypttab"
+setup_case "$PASS"
+open_vol "$work/nowait.crypttab"
+check "missing key file without keyfile-timeout: an error as before (exit $RC)" [ "$RC" = 1 ]
+check "... nothing asked ($(asked))" [ "$(asked)" = 0 ]
+
+# --- standard input that can be read is still read -------------------------------------------
+setup_case
+OUT=$(printf '%s\n' "$PASS" | timeout 30 "$Z" crypttab open --test-passphrase --crypttab "$work/ask.crypttab" vol 2>&1)
+RC=$?
+check "a pipe on standard input is read, not the agent (exit $RC)" [ "$RC" = 0 ]
+check "... nothing asked ($(asked))" [ "$(asked)" = 0 ]
+
+# --- open --all: the openers ask through the agent themselves ---------------------------------
+disk2=$work/disk2.img
+truncate -s 64M "$disk2"
+"$Z" luksFormat -q "${pbkdf[@]}" --key-file "$work/key" "$disk2"
+printf 'vol %s - force-inline\nvol2 %s - force-inline\n' "$disk" "$disk2" >"$work/all.crypttab"
+setup_case "$PASS" "$PASS"
+OUT=$(timeout 30 "$Z" crypttab open --all --test-passphrase --crypttab "$work/all.crypttab" 2>&1 </dev/null)
+RC=$?
+check "open --all, each opener asking through the agent: exit 0 (exit $RC)" [ "$RC" = 0 ]
+check "... Opened 2 of 2" grep -q "^Opened 2 of 2 drives" <<<"$OUT"
+# Each opener asks with its own disk's id, unless the other's answer is already cached.
+OUT=$(cat "$work/asked")
+check "... every question names one of the two disks" \
+  bash -c '[ -s "$1" ] && ! grep -vqE "id=cryptsetup:($2|$3) " "$1"' _ "$work/asked" "$disk" "$disk2"
+
+echo "ask_password: ${passed} passed, ${failed} failed"
+[[ $failed == 0 ]]
