@@ -129,8 +129,9 @@ std::string UnitSection(const CrypttabEntry& entry, const std::string& crypttab,
   return unit;
 }
 
-// The orderings on the volume's device, its key file and its detached header: a device unit
-// each is bound to, wants or requires, or else the mount of the file system that holds it.
+// The orderings on the volume's device and its key file: a device unit each is bound to or
+// wants, or else the mount of the file system that holds it. (A detached header never gets
+// here: CheckZcryptsetupOpens leaves such entries to systemd-cryptsetup.)
 std::string FileDependencies(const CrypttabEntry& entry, const std::string& crypttab) {
   std::string unit;
   std::vector<std::string> mounts;
@@ -144,22 +145,16 @@ std::string FileDependencies(const CrypttabEntry& entry, const std::string& cryp
   } else if (node.starts_with('/')) {
     mounts.push_back(node);  // a volume in a file
   }
-  // A key file or detached header on a device waits for it; one in a file system waits for
-  // the mount. A key file that never appears is not fatal (zcryptsetup asks instead). With
-  // keyfile-timeout= zcryptsetup itself waits that long for the key file, so the unit does not
-  // also wait for the device job (systemd's device timeout, 90 s by default) before it starts.
+  // A key file on a device waits for it; one in a file system waits for the mount. A key file
+  // that never appears is not fatal (zcryptsetup asks instead). With keyfile-timeout=
+  // zcryptsetup itself waits that long for the key file, so the unit does not also wait for
+  // the device job (systemd's device timeout, 90 s by default) before it starts.
   const std::string& key = entry.key_file;
   if (auto device = DeviceUnitFor(key)) {
     unit += fmt::format("Wants={}\n", *device);
     if (!entry.options.keyfile_timeout_sec) unit += fmt::format("After={}\n", *device);
   } else if (key.starts_with('/') && key.find(':') == std::string::npos) {
     mounts.push_back(key);
-  }
-  const std::string& header = entry.options.header;
-  if (auto device = DeviceUnitFor(header)) {
-    unit += fmt::format("Requires={}\nAfter={}\n", *device, *device);
-  } else if (header.starts_with('/') && header.find(':') == std::string::npos) {
-    mounts.push_back(header);
   }
   for (const std::string& path : mounts) {
     if (auto escaped = luks2ext::EscapeUnitPath(path))
