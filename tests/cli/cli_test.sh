@@ -55,6 +55,8 @@ expect_output 'Usage: zcryptsetup crypttab open\|close <name>\|--all, check\|lis
 expect_output 'Usage: zcryptsetup crypttab check \[--crypttab <file>\]' \
   "crypttab check with a name: its own usage" "$Z" crypttab check x
 expect 1 "unknown crypttab sub-verb: exit 1" "$Z" crypttab frobnicate
+expect 1 "crypttab check --test-passphrase: exit 1, only open takes it" \
+  "$Z" crypttab check --test-passphrase --crypttab /dev/null
 expect_output 'zcryptsetup [0-9]' "--version" "$Z" --version
 expect 1 "no action: exit 1" "$Z"
 expect 1 "unknown action: exit 1" "$Z" frobnicate "$disk"
