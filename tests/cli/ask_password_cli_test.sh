@@ -70,7 +70,8 @@ ID="cryptsetup:$disk"
 # --- the agent ----------------------------------------------------------------------------
 # Answers the questions about our disks only (other questions may be pending on this host),
 # each with the next line of $work/answers ("" or none: no answer), and logs each question as
-# "accept_cached=N id=ID message=TEXT" in $work/asked.
+# "accept_cached=N id=ID message=TEXT" in $work/asked, and its Icon= and NotAfter= (0: no
+# timeout) in $work/details.
 : >"$work/answers"
 : >"$work/asked"
 agent() {
@@ -83,6 +84,7 @@ agent() {
       [[ $id == "cryptsetup:$work/"* && -n $sock && $seen != *" $sock "* ]] || continue
       seen+="$sock "
       echo "accept_cached=$(sed -n 's/^AcceptCached=//p' "$f") id=$id message=$(sed -n 's/^Message=//p' "$f")" >>"$work/asked"
+      echo "icon=$(sed -n 's/^Icon=//p' "$f") not_after=$(sed -n 's/^NotAfter=//p' "$f")" >>"$work/details"
       answer=$(head -n 1 "$work/answers")
       sed -i 1d "$work/answers"
       [[ -n $answer ]] && printf %s "$answer" | "$REPLY_TOOL" 1 "$sock"
@@ -96,6 +98,7 @@ agent_pid=$!
 # case NAME ANSWERS...: a fresh question log and these answers, the cache forgotten.
 setup_case() {
   : >"$work/asked"
+  : >"$work/details"
   printf '%s\n' "$@" >"$work/answers"
   forget_cached
 }
@@ -122,6 +125,9 @@ check "... asked exactly once ($(asked))" [ "$(asked)" = 1 ]
 OUT=$(cat "$work/asked")
 check "... with systemd-cryptsetup's id and message" \
   grep -qxF "accept_cached=1 id=$ID message=Please enter passphrase for disk vol:" "$work/asked"
+OUT=$(cat "$work/details")
+check "... its icon, and no timeout without timeout= (NotAfter=0)" \
+  grep -qxF "icon=drive-harddisk not_after=0" "$work/details"
 
 # --- the keyring cache ---------------------------------------------------------------------
 # The first question of an open accepts a cached passphrase: right after, no new question.
@@ -152,6 +158,7 @@ open_vol "$work/timeout.crypttab"
 check "timeout=1 and no answer: exit 2 (exit $RC)" [ "$RC" = 2 ]
 check "... within a few seconds ($SECS s)" [ "$SECS" -le 5 ]
 check "... saying so" grep -q "systemd-ask-password" <<<"$OUT"
+check "... the question had a deadline (NotAfter set)" grep -q "not_after=[1-9]" "$work/details"
 
 # --- keyfile-timeout= ------------------------------------------------------------------------
 late=$work/late.key
