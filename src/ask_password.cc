@@ -165,11 +165,12 @@ Result<Secret> AskPasswordAgent(const AgentQuestion& question) {
   if (!WIFEXITED(wstatus))
     return NoAnswer(FormatMsg(_("it was killed by signal {}"), WTERMSIG(wstatus)));
   if (WEXITSTATUS(wstatus) != 0)
-    return NoAnswer(FormatMsg(_("it failed with exit code {} (timed out or cancelled)"),
-                              WEXITSTATUS(wstatus)));
+    return NoAnswer(
+        FormatMsg(_("it failed with exit code {} (timed out or cancelled)"), WEXITSTATUS(wstatus)));
   if (!answer.ok()) return answer;
   Secret secret = std::move(*answer);
-  if (!secret.empty() && secret.data()[secret.size() - 1] == '\n') secret.Truncate(secret.size() - 1);
+  if (!secret.empty() && secret.data()[secret.size() - 1] == '\n')
+    secret.Truncate(secret.size() - 1);
   if (secret.empty()) return NoAnswer(_("the answer is empty"));
   return secret;
 }

@@ -14,9 +14,9 @@
 namespace zcryptsetup {
 
 struct AgentQuestion {
-  std::string message;       // shown by the agent ("Please enter passphrase for disk NAME:")
-  std::string id;            // "cryptsetup:DEVICE": names the disk to agents
-  uint64_t timeout_sec = 0;  // 0: no timeout
+  std::string message;         // shown by the agent ("Please enter passphrase for disk NAME:")
+  std::string id;              // "cryptsetup:DEVICE": names the disk to agents
+  uint64_t timeout_sec = 0;    // 0: no timeout
   bool accept_cached = false;  // take a passphrase cached in the kernel keyring, if any
 };
 

@@ -48,8 +48,8 @@ bool KeyFileAppears(const std::string& path, uint64_t seconds) {
     struct stat st {};
     if (stat(path.c_str(), &st) == 0) return true;
     if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(100),
-                                                          deadline - Clock::now()));
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(std::chrono::milliseconds(100), deadline - Clock::now()));
   }
 }
 
@@ -79,8 +79,8 @@ Result<Secret> AskAgent(const CrypttabEntry& entry, unsigned attempt,
   if (deadline) {
     const auto left = std::chrono::ceil<std::chrono::seconds>(*deadline - Clock::now()).count();
     if (left <= 0)
-      return Error::NoPermission(
-          FormatMsg(_("{}: no passphrase within timeout={} s."), entry.name, entry.options.timeout_sec));
+      return Error::NoPermission(FormatMsg(_("{}: no passphrase within timeout={} s."), entry.name,
+                                           entry.options.timeout_sec));
     question.timeout_sec = static_cast<uint64_t>(left);
   }
   return AskPasswordAgent(question);
@@ -133,7 +133,8 @@ Status OpenCrypttabEntry(const CrypttabEntry& entry, const std::string& device_p
   }
   // A terminal is asked up to tries times; a stream gives one line.
   const unsigned tries = InteractiveInput() ? o.tries : 1;
-  const std::string prompt = FormatMsg(_("Enter passphrase for {} ({}): "), entry.name, device_path);
+  const std::string prompt =
+      FormatMsg(_("Enter passphrase for {} ({}): "), entry.name, device_path);
   return UnlockWithTries(*volume, request, tries,
                          [&](unsigned) { return ReadPassphrase(source, prompt, false); });
 }

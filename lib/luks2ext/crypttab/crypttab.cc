@@ -234,7 +234,8 @@ std::optional<uint64_t> ParseCrypttabTimeSpan(std::string_view text) {
       const TimeUnit* found = nullptr;
       // The longest unit name that matches ("sec" before "s"), then digits or the end.
       for (const TimeUnit& candidate : kTimeUnits)
-        if (text.starts_with(candidate.name) && (!found || candidate.name.size() > found->name.size()))
+        if (text.starts_with(candidate.name) &&
+            (!found || candidate.name.size() > found->name.size()))
           found = &candidate;
       if (!found) return std::nullopt;
       text.remove_prefix(found->name.size());
