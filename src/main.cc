@@ -1,5 +1,8 @@
 // zcryptsetup: parse, run one action, print its error (the only place errors are printed)
 // and exit with cryptsetup's code for it.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <clocale>
 #include <iostream>
 
@@ -7,7 +10,20 @@
 #include "i18n.h"
 #include "luks2ext/log.h"
 
+namespace {
+
+// Standard input, output and error that were closed are opened on /dev/null before anything
+// else is: otherwise the first file opened (a crypttab, a device) would become fd 0, 1 or 2,
+// be read as standard input, or have messages written into it.
+void OpenClosedStandardFds() {
+  for (int fd = 0; fd <= 2; ++fd)
+    if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) < 0) _exit(1);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  OpenClosedStandardFds();
   std::setlocale(LC_ALL, "");
   bindtextdomain("zcryptsetup", ZCRYPTSETUP_LOCALEDIR);
 

@@ -190,6 +190,13 @@ RC=$?
 check "a pipe on standard input is read, not the agent (exit $RC)" [ "$RC" = 0 ]
 check "... nothing asked ($(asked))" [ "$(asked)" = 0 ]
 
+# Closed standard input is nothing to read from either: the agent is asked.
+setup_case "$PASS"
+OUT=$(timeout 30 "$Z" crypttab open --test-passphrase --crypttab "$work/ask.crypttab" vol 2>&1 0<&-)
+RC=$?
+check "closed standard input: asked through the agent, exit 0 (exit $RC)" [ "$RC" = 0 ]
+check "... asked once ($(asked))" [ "$(asked)" = 1 ]
+
 # --- open --all: the openers ask through the agent themselves ---------------------------------
 disk2=$work/disk2.img
 truncate -s 64M "$disk2"
