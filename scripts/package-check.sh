@@ -114,7 +114,8 @@ check "the bash completion completes verbs, options and crypttab names" completi
 dpkg-deb -c "$deb" | awk '{ print $NF }' | sed 's/^\.//' >"$scratch/contents"
 for f in "$generatordir/zcryptsetup-generator" /usr/sbin/zcryptsetup \
   /usr/share/man/man8/zcryptsetup.8.gz /usr/share/man/man8/zcryptsetup-generator.8.gz \
-  "$completionsdir/zcryptsetup" /usr/share/doc/zcryptsetup/copyright; do
+  "$completionsdir/zcryptsetup" /usr/share/doc/zcryptsetup/copyright \
+  $(printf '%s\n' "${expected[@]}" | grep '^/usr/share/locale/'); do
   check "the .deb holds $f" grep -qxF "$f" "$scratch/contents"
 done
 changes=${deb%.deb}.changes
