@@ -7,8 +7,10 @@
 # also installs the .deb with dpkg, finds its man page, then removes and purges it.
 # Prints "ok - ..." or "not ok - ..." per check, then "package: N passed, N failed".
 # The packages it needs are in scripts/install-deps.sh (package_packages).
+# The bash -c '...' snippets below expand their own positional parameters.
+# shellcheck disable=SC2016
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 scratch=$root/build-deb/check
 rm -rf "$scratch"
@@ -23,7 +25,7 @@ check() {
   shift
   if out=$("$@" 2>&1); then ok "$name"; else
     not_ok "$name"
-    [[ -n $out ]] && sed 's/^/#   /' <<<"$out" | head -40
+    [[ -n $out ]] && head -40 <<<"$out" | sed 's/^/#   /'
   fi
 }
 
@@ -94,19 +96,21 @@ complete_words() {
     "$destdir$completionsdir/zcryptsetup" zcryptsetup "$@"
 }
 printf 'home /dev/sdb none force-inline\n# comment\nswap /dev/sdc\n' >"$scratch/crypttab"
+# expect_completion WANT WORDS...: the completion offers exactly WANT for the last word.
+expect_completion() {
+  local want=$1 got
+  shift
+  got=$(complete_words "$@")
+  [[ $got == "$want" ]] || { echo "zcryptsetup $*: got '$got', want '$want'"; return 1; }
+}
 completion_works() {
-  local got
-  got=$(complete_words luksF) && [[ $got == luksFormat ]] || { echo "luksF: '$got'"; return 1; }
-  got=$(complete_words -d key luksD) && [[ $got == luksDump ]] || { echo "-d key luksD: '$got'"; return 1; }
-  got=$(complete_words crypttab "") && [[ $got == "open close check list" ]] ||
-    { echo "crypttab: '$got'"; return 1; }
-  got=$(complete_words crypttab --crypttab "$scratch/crypttab" close "") &&
-    [[ $got == "home swap" ]] || { echo "crypttab close: '$got'"; return 1; }
-  got=$(complete_words open --perf-force_inline=) && [[ $got == "native off" ]] ||
-    { echo "--perf-force_inline=: '$got'"; return 1; }
-  got=$(complete_words open --test-p) && [[ $got == --test-passphrase ]] ||
-    { echo "open --test-p: '$got'"; return 1; }
-  got=$(complete_words luksDump --test-p) && [[ -z $got ]] || { echo "luksDump --test-p: '$got'"; return 1; }
+  expect_completion luksFormat luksF &&
+    expect_completion luksDump -d key luksD &&
+    expect_completion "open close check list" crypttab "" &&
+    expect_completion "home swap" crypttab --crypttab "$scratch/crypttab" close "" &&
+    expect_completion "native off" open --perf-force_inline= &&
+    expect_completion --test-passphrase open --test-p &&
+    expect_completion "" luksDump --test-p
 }
 check "the bash completion completes verbs, options and crypttab names" completion_works
 
