@@ -17,9 +17,16 @@ vm_packages=(
 # sanitizer runtimes; ccache keeps the three builds (test, ASan, fuzz) from compiling twice;
 # binutils' readelf checks the hardened binary; python3 runs scripts/check-structure.py.
 test_packages=(clang libclang-rt-14-dev llvm ccache binutils python3)
+# The Debian package and its checks (scripts/build-deb.sh, scripts/package-check.sh): debhelper
+# and lintian; go-md2man builds the man pages; bash-completion and systemd provide the .pc
+# files that say where the completion and the generator go; man-db and groff check the pages.
+package_packages=(
+  debhelper dpkg-dev lintian go-md2man bash-completion systemd man-db groff-base
+)
 
 missing=()
-for p in "${build_packages[@]}" "${vm_packages[@]}" "${test_packages[@]}"; do
+for p in "${build_packages[@]}" "${vm_packages[@]}" "${test_packages[@]}" \
+  "${package_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then
