@@ -138,7 +138,10 @@ std::vector<std::string> AskPasswordArguments(const std::string& tool,
                                               const AgentQuestion& question) {
   std::vector<std::string> argv = {tool, "--icon=drive-harddisk", "--id=" + CEscape(question.id),
                                    "--keyname=cryptsetup"};
-  if (question.accept_cached) argv.emplace_back("--accept-cached");
+  if (question.accept_cached) {
+    argv.emplace_back("--accept-cached");
+    argv.emplace_back("--multiple");
+  }
   argv.push_back(FormatMsg("--timeout={}", question.timeout_sec));
   // "--" so a message can never read as an option.
   argv.emplace_back("--");
@@ -146,7 +149,7 @@ std::vector<std::string> AskPasswordArguments(const std::string& tool,
   return argv;
 }
 
-Result<Secret> AskPasswordAgent(const AgentQuestion& question) {
+Result<std::vector<Secret>> AskPasswordAgent(const AgentQuestion& question) {
   const std::string tool = FindAskPasswordTool();
   if (tool.empty()) return NoAnswer(_("it is not installed"));
   int fds[2];
@@ -167,12 +170,17 @@ Result<Secret> AskPasswordAgent(const AgentQuestion& question) {
   if (WEXITSTATUS(wstatus) != 0)
     return NoAnswer(
         FormatMsg(_("it failed with exit code {} (timed out or cancelled)"), WEXITSTATUS(wstatus)));
-  if (!answer.ok()) return answer;
-  Secret secret = std::move(*answer);
-  if (!secret.empty() && secret.data()[secret.size() - 1] == '\n')
-    secret.Truncate(secret.size() - 1);
-  if (secret.empty()) return NoAnswer(_("the answer is empty"));
-  return secret;
+  if (!answer.ok()) return answer.error();
+  // One passphrase a line; a passphrase cannot hold a newline (systemd's agents send none).
+  std::vector<Secret> passphrases;
+  const std::string_view text(answer->data(), answer->size());
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    if (end > start) passphrases.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  if (passphrases.empty()) return NoAnswer(_("the answer is empty"));
+  return passphrases;
 }
 
 }  // namespace zcryptsetup

@@ -17,7 +17,9 @@ struct AgentQuestion {
   std::string message;         // shown by the agent ("Please enter passphrase for disk NAME:")
   std::string id;              // "cryptsetup:DEVICE": names the disk to agents
   uint64_t timeout_sec = 0;    // 0: no timeout
-  bool accept_cached = false;  // take a passphrase cached in the kernel keyring, if any
+  // Take the passphrases cached in the kernel keyring, if any. The cache holds every answer
+  // given under the key name, wrong ones too, so all of them are returned (--multiple).
+  bool accept_cached = false;
 };
 
 // The systemd-ask-password binary, looked up in a fixed list of absolute paths (never $PATH:
@@ -25,14 +27,14 @@ struct AgentQuestion {
 std::string FindAskPasswordTool();
 
 // The argument vector for `tool` (argv[0] included): --icon=drive-harddisk, --id=,
-// --keyname=cryptsetup, --accept-cached when asked for, --timeout=, then the message.
+// --keyname=cryptsetup, --accept-cached --multiple when asked for, --timeout=, then the message.
 std::vector<std::string> AskPasswordArguments(const std::string& tool,
                                               const AgentQuestion& question);
 
 // Runs systemd-ask-password (no shell, an empty environment, standard input /dev/null, its
-// standard output a pipe) and returns its answer without the trailing newline, in wiped
-// memory; at most 8 MiB. NoPermission (exit 2) when the tool is missing, fails, times out or
-// gives nothing. The answer is never logged.
-luks2ext::Result<luks2ext::Secret> AskPasswordAgent(const AgentQuestion& question);
+// standard output a pipe) and returns its answer, one passphrase a line (several only from
+// the cache), in wiped memory; at most 8 MiB in all. NoPermission (exit 2) when the tool is
+// missing, fails, times out or gives nothing. The answer is never logged.
+luks2ext::Result<std::vector<luks2ext::Secret>> AskPasswordAgent(const AgentQuestion& question);
 
 }  // namespace zcryptsetup

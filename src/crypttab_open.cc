@@ -53,24 +53,36 @@ bool KeyFileAppears(const std::string& path, uint64_t seconds) {
   }
 }
 
-// Tries one passphrase after the other until one unlocks, the error is not a wrong passphrase,
-// or the entry's tries (0: no limit) are spent.
+// Asks, then tries what the answer holds, until a passphrase unlocks, the error is not a wrong
+// passphrase, or the entry's tries (0: no limit) are spent. One answer is one try, even when it
+// holds several passphrases (those cached in the kernel keyring), as in systemd-cryptsetup.
 template <typename Ask>
 Status UnlockWithTries(luks2ext::Volume& volume, const luks2ext::ActivationRequest& request,
                        unsigned tries, Ask ask) {
   for (unsigned attempt = 1;; ++attempt) {
-    ASSIGN_OR_RETURN(const Secret passphrase, ask(attempt));
-    Status status = volume.Activate(request, passphrase);
-    if (status.ok() || status.error().code() != luks2ext::ExitCode::kNoPermission ||
-        (tries != 0 && attempt >= tries))
-      return status;
+    ASSIGN_OR_RETURN(const std::vector<Secret> passphrases, ask(attempt));
+    Status status = Error::NoPermission(_("No key available with this passphrase."));
+    for (const Secret& passphrase : passphrases) {
+      status = volume.Activate(request, passphrase);
+      if (status.ok() || status.error().code() != luks2ext::ExitCode::kNoPermission)
+        return status;
+    }
+    if (tries != 0 && attempt >= tries) return status;
     std::cerr << status.error().message() << '\n';
   }
 }
 
+// One passphrase read from a key file, standard input or the terminal, as the one answer.
+Result<std::vector<Secret>> OneAnswer(Result<Secret> passphrase) {
+  if (!passphrase.ok()) return passphrase.error();
+  std::vector<Secret> answer;
+  answer.push_back(std::move(*passphrase));
+  return answer;
+}
+
 // The question systemd-cryptsetup asks (its get_password()): the deadline of timeout= spans
 // every attempt; only the first takes a passphrase cached in the kernel keyring.
-Result<Secret> AskAgent(const CrypttabEntry& entry, unsigned attempt,
+Result<std::vector<Secret>> AskAgent(const CrypttabEntry& entry, unsigned attempt,
                         std::optional<Clock::time_point> deadline) {
   AgentQuestion question;
   question.message = FormatMsg(_("Please enter passphrase for disk {}:"), entry.name);
@@ -123,7 +135,7 @@ Status OpenCrypttabEntry(const CrypttabEntry& entry, const std::string& device_p
   }
   if (!source.key_file.empty())  // a key file is read once: asking again gives the same key
     return UnlockWithTries(*volume, request, 1,
-                           [&](unsigned) { return ReadPassphrase(source, "", false); });
+                           [&](unsigned) { return OneAnswer(ReadPassphrase(source, "", false)); });
   if (StandardInputKind() == InputKind::kNone) {
     std::optional<Clock::time_point> deadline;
     if (o.timeout_sec)
@@ -136,7 +148,7 @@ Status OpenCrypttabEntry(const CrypttabEntry& entry, const std::string& device_p
   const std::string prompt =
       FormatMsg(_("Enter passphrase for {} ({}): "), entry.name, device_path);
   return UnlockWithTries(*volume, request, tries,
-                         [&](unsigned) { return ReadPassphrase(source, prompt, false); });
+                         [&](unsigned) { return OneAnswer(ReadPassphrase(source, prompt, false)); });
 }
 
 }  // namespace zcryptsetup

@@ -151,6 +151,13 @@ setup_case wrong "$PASS"
 open_vol "$work/ask.crypttab"
 check "wrong then right with the default tries: exit 0 (exit $RC)" [ "$RC" = 0 ]
 check "... asked twice ($(asked))" [ "$(asked)" = 2 ]
+# The cache now holds both answers, the wrong one first (systemd-ask-password keeps every
+# answer under the key name). The next open tries them all, as systemd-cryptsetup does.
+: >"$work/asked"
+: >"$work/answers"
+open_vol "$work/ask.crypttab"
+check "cache holding a wrong and the right passphrase: exit 0 (exit $RC)" [ "$RC" = 0 ]
+check "... without a question ($(asked))" [ "$(asked)" = 0 ]
 
 # --- timeout= -------------------------------------------------------------------------------
 setup_case ""
