@@ -1,0 +1,79 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # n comes from driver.sh
+# Scenarios 1, 2, 3 and 5 (see driver.sh for which boot runs which).
+
+# Scenario 1: the ZNS entry (UUID=, key file, force-inline) opened by our unit, the mapping
+# inline, the zoned btrfs from /etc/fstab mounted, every file of earlier boots intact.
+scenario1() {
+  local dm
+  check "S1 boot $n: zcryptsetup@zns.service opened the ZNS drive" systemctl is-active zcryptsetup@zns.service
+  check "S1 boot $n: the mapping runs inline (table: $(mapping_flags zns))" is_inline zns
+  dm=$(basename "$(readlink -f /dev/mapper/zns)")
+  check "S1 boot $n: the mapping is a host-managed zoned device" \
+    test "$(cat /sys/block/$dm/queue/zoned 2>/dev/null)" = host-managed
+  check "S1 boot $n: zoned btrfs from fstab is mounted on /mnt/zns" \
+    test "$(findmnt -n -o FSTYPE /mnt/zns)" = btrfs
+  check "S1 boot $n: files of earlier boots read back ($(wc -l < "$ZB/sums") files)" \
+    sh -c "cd /mnt/zns && sha256sum --quiet -c $ZB/sums"
+  check "S1 boot $n: a new file written" sh -c "head -c 4M /dev/urandom > /mnt/zns/boot$n.bin &&
+    cd /mnt/zns && sha256sum boot$n.bin >> $ZB/sums && sync -f /mnt/zns && sync $ZB/sums"
+  show_journal -u zcryptsetup@zns.service -u mnt-zns.mount
+}
+
+# Scenario 2, first half: wrong, wrong, right: asked three times through the agent, opened.
+scenario2_retried() {
+  check "S2: asked through ask-password 3 times (2 wrong answers, then right)" test "$(asks)" = 3
+  sed 's/^/ZCBOOT ask-password Id seen: /' /run/zcboot/asks | sort -u
+  check "S2: zcryptsetup@asked.service active after the retries" systemctl is-active zcryptsetup@asked.service
+  check "S2: the asked mapping runs inline" is_inline asked
+  show_journal -u zcryptsetup@asked.service
+}
+
+# Scenario 2, second half: tries=3 wrong answers: asked exactly 3 times, the unit failed with
+# exit status 2 and no mapping; the boot went on (nofail).
+scenario2_exhausted() {
+  check "S2: asked exactly tries=3 times with wrong answers" test "$(asks)" = 3
+  check "S2: zcryptsetup@asked.service failed" systemctl is-failed zcryptsetup@asked.service
+  check "S2: it exited with status 2 (bad passphrase)" \
+    test "$(systemctl show -P ExecMainStatus zcryptsetup@asked.service)" = 2
+  check "S2: no mapping named asked" sh -c '! dmsetup info asked'
+  check "S2: the boot still reached multi-user.target (nofail)" systemctl is-active multi-user.target
+  show_journal -u zcryptsetup@asked.service
+}
+
+# Scenario 3: a plain entry on a zoned drive formatted by zcryptsetup is systemd-cryptsetup's.
+scenario3() {
+  check "S3: systemd-cryptsetup@zplain.service opened the second ZNS namespace" \
+    systemctl is-active systemd-cryptsetup@zplain.service
+  check "S3: no zcryptsetup unit was generated for it" \
+    test ! -e /run/systemd/generator/zcryptsetup@zplain.service
+  check "S3: no drop-in silences it" \
+    test ! -e /run/systemd/generator/systemd-cryptsetup@zplain.service.d
+  check "S3: the mapping is a dm-crypt target" sh -c 'dmsetup table zplain | grep -q " crypt "'
+  show_journal -u systemd-cryptsetup@zplain.service
+}
+
+# Scenario 5: every generated unit verifies; stop/start round trips; no errors in the journal.
+scenario5() {
+  local unit
+  for unit in /run/systemd/generator/zcryptsetup@*.service; do
+    check "S5: systemd-analyze verify $(basename "$unit")" systemd-analyze verify "$unit"
+  done
+  check "S5: systemctl stop zcryptsetup@asked.service closes the mapping and its follower" sh -c '
+    systemctl stop zcryptsetup@asked.service && ! dmsetup info asked >/dev/null 2>&1 &&
+    ! systemctl is-active systemd-cryptsetup@asked.service'
+  local before
+  before=$(asks)
+  check "S5: systemctl start zcryptsetup@asked.service opens it again" sh -c '
+    systemctl start zcryptsetup@asked.service && dmsetup info asked >/dev/null'
+  check "S5: the restart took the passphrase from the kernel keyring (no new question)" \
+    test "$(asks)" = "$before"
+  check "S5: stop the mount and zcryptsetup@zns.service, then start the mount again" sh -c "
+    systemctl stop mnt-zns.mount zcryptsetup@zns.service && ! dmsetup info zns >/dev/null 2>&1 &&
+    systemctl start mnt-zns.mount && systemctl is-active zcryptsetup@zns.service &&
+    cd /mnt/zns && sha256sum --quiet -c $ZB/sums"
+  check "S5: no error from our units or generator in this boot's journal" sh -c '
+    out=$(journalctl -b -p err --no-pager -o cat -u "zcryptsetup@*" -u "systemd-cryptsetup@*";
+          journalctl -b -p warning --no-pager -o cat | grep -i zcryptsetup-generator)
+    [ -z "$out" ] || { echo "$out"; false; }'
+}
