@@ -23,10 +23,13 @@ test_packages=(clang libclang-rt-14-dev llvm ccache binutils python3)
 package_packages=(
   debhelper dpkg-dev lintian go-md2man bash-completion systemd man-db groff-base
 )
+# The boot suite (tests/boot/): debootstrap builds its Debian root file system, mkfs.ext4 -d
+# makes the root disk image from it.
+boot_packages=(debootstrap e2fsprogs)
 
 missing=()
 for p in "${build_packages[@]}" "${vm_packages[@]}" "${test_packages[@]}" \
-  "${package_packages[@]}"; do
+  "${package_packages[@]}" "${boot_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then

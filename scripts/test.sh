@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # The whole test run, as CI does it (.ci/run calls this): installs what is needed, builds,
 # runs the unit, CLI and differential tests (ctest), the real-kernel suites in a QEMU guest,
-# then the same unit and CLI tests under ASan+UBSan and a short run of every fuzz target
-# (scripts/sanitize-and-fuzz.sh).
+# the package checks (scripts/package-check.sh: the .deb, lintian, install paths, man pages),
+# the boot suite (tests/boot/run.sh: that .deb in a real Debian 12 booted with systemd, NVMe
+# ZNS, crypttab, ask-password, power cuts), then the same unit and CLI tests under ASan+UBSan
+# and a short run of every fuzz target (scripts/sanitize-and-fuzz.sh).
 # Run as root from anywhere; a fresh Debian 12 machine is enough.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+# The boot suite's Debian root file system (cached outside the repo) takes a few minutes to
+# build the first time, mostly downloading and unpacking: it runs while the build and the
+# other suites do.
+rootfs_log=$(mktemp)
+bash tests/boot/build-rootfs.sh >"$rootfs_log" 2>&1 &
+rootfs_pid=$!
 bash scripts/build.sh
 
 status=0
@@ -21,21 +29,41 @@ tests/vm/run.sh --timeout 2700 --suite-timeout 900 smoke stock_cryptsetup zoned_
   updates_hm drive_kinds crypttab hardening_io hardening_dm differential_zoned bench 2>&1 |
   tee "$vm_log" || status=1
 
+# The Debian package: built once here (build-deb/), and the boot suite installs that .deb.
+pkg_log=build/package.log
+bash scripts/package-check.sh 2>&1 | tee "$pkg_log" || status=1
+
+boot_log=build/boot.log
+if wait "$rootfs_pid"; then
+  debs=(build-deb/zcryptsetup_*_amd64.deb)
+  tests/boot/run.sh --deb "${debs[0]}" --timeout 1800 2>&1 | tee "$boot_log" || status=1
+else
+  cat "$rootfs_log"
+  echo "boot: ERROR: the root file system could not be built" | tee "$boot_log"
+  status=1
+fi
+rm -f "$rootfs_log"
+
 # Sanitizers and fuzzing: their own builds (build-asan, build-fuzz), their own closing line.
 san_log=build/sanitize-and-fuzz.log
 bash scripts/sanitize-and-fuzz.sh 20 2>&1 | tee "$san_log" || status=1
 
-# One closing line over both runs.
+# One closing line over all the runs.
 unit_total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$ctest_log" | tail -1)
 unit_failed=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$ctest_log" | tail -1)
 vm_passed=$(sed -n 's/^vm: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$vm_log" | tail -1)
 vm_failed=$(sed -n 's/^vm: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$vm_log" | tail -1)
 san_passed=$(sed -n 's/^sanitize-and-fuzz: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$san_log" | tail -1)
 san_failed=$(sed -n 's/^sanitize-and-fuzz: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$san_log" | tail -1)
+pkg_passed=$(sed -n 's/^package: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$pkg_log" | tail -1)
+pkg_failed=$(sed -n 's/^package: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$pkg_log" | tail -1)
+boot_passed=$(sed -n 's/^boot: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$boot_log" | tail -1)
+boot_failed=$(sed -n 's/^boot: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$boot_log" | tail -1)
 : "${unit_total:=0}" "${unit_failed:=1}" "${vm_passed:=0}" "${vm_failed:=1}"
-: "${san_passed:=0}" "${san_failed:=1}"
-passed=$((unit_total - unit_failed + vm_passed + san_passed))
-failed=$((unit_failed + vm_failed + san_failed))
+: "${san_passed:=0}" "${san_failed:=1}" "${pkg_passed:=0}" "${pkg_failed:=1}"
+: "${boot_passed:=0}" "${boot_failed:=1}"
+passed=$((unit_total - unit_failed + vm_passed + pkg_passed + boot_passed + san_passed))
+failed=$((unit_failed + vm_failed + pkg_failed + boot_failed + san_failed))
 echo "total: ${passed} passed, ${failed} failed"
 if ((failed > 0)); then status=1; fi
 exit "$status"
