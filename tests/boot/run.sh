@@ -10,6 +10,7 @@
 #   --timeout SECS  wall-clock limit for all boots (default 1800)
 # Environment: ZC_VM_CACHE (kernel and root file system cache, default /var/cache/zcryptsetup-vm)
 #              ZC_BOOT_WORK (work folder, default build/boot in this checkout)
+#              ZC_BOOT_APPEND (more kernel command line)
 # Output: the ZCBOOT lines of the console, then "boot: N passed, N failed". Exit 0 only when
 # every check passed and the last boot printed DONE.
 set -euo pipefail
@@ -88,11 +89,13 @@ initrd=$work/initrd.cpio
 bash "$here/build-initramfs.sh" "$initrd"
 
 # No network card: the tests need none, and iPXE's option ROM would cost seconds every boot.
+# init_on_alloc=0: Debian's kernel zeroes every page it allocates, which under TCG cost up to
+# 25 s of kernel time a boot here (Startup finished in 33.5 s against 8.9 s without).
 zns_ns="zoned=true,zoned.zone_size=64M,zoned.zone_capacity=48M,zoned.max_active=14,zoned.max_open=14"
 # shellcheck disable=SC2054  # the commas are QEMU's own option syntax
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -nographic -nic none
       -kernel "$ZC_VM_VMLINUZ" -initrd "$initrd"
-      -append "console=ttyS0 root=/dev/vda rw quiet panic=-1 systemd.show_status=0"
+      -append "console=ttyS0 root=/dev/vda rw quiet panic=-1 systemd.show_status=0 init_on_alloc=0 ${ZC_BOOT_APPEND:-}"
       -drive "file=$work/root.img,format=raw,if=virtio"
       -drive "file=$work/asked.img,format=raw,if=virtio"
       -drive "file=$work/zns1.img,id=nvm1,format=raw,if=none"
@@ -105,7 +108,8 @@ t1=$(date +%s)
 log "booting (one QEMU process, $((cuts + 4)) boots; console: $console)"
 set +e
 timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | tee "$console" |
-  tr -d '\r' | grep --line-buffered -a 'ZCBOOT '
+  stdbuf -oL tr -d '\r' | grep --line-buffered -a 'ZCBOOT \|sysrq: Resetting\|reboot: \|zcboot-initramfs' |
+  while IFS= read -r line; do printf '%(%T)T %s\n' -1 "$line"; done
 qrc=${PIPESTATUS[0]}
 set -e
 t2=$(date +%s)

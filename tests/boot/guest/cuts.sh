@@ -45,7 +45,7 @@ cut_start() {
   cut=$1
   local round ms
   round=$(cat "$ZB/round-ms" 2>/dev/null || echo 1000)
-  ms=$((200 + SRANDOM % (3 * round / 2)))
+  ms=$((200 + SRANDOM % round))
   put "$ZB/cut-op" "before the first update"
   put "$ZB/cut-delay.$cut" "$ms"
   echo 1 > /proc/sys/kernel/sysrq

@@ -58,7 +58,7 @@ setup() {
   check "setup: zcryptsetup luksFormat on the second ZNS namespace" \
     "$ZC" luksFormat -q "${KDF[@]}" --key-file /etc/zcboot/zplain.key "$ZPLAIN"
   check "setup: zcryptsetup luksFormat on the virtio disk (passphrase)" \
-    sh -c "printf %s '$PASSPHRASE' | $ZC luksFormat -q ${KDF[*]} --key-file - $ASKED"
+    sh -c "printf %s '$PASSPHRASE' | $ZC luksFormat -q ${FAST_KDF[*]} --key-file - $ASKED"
   check "setup: open and mkfs.btrfs -O zoned on the mapping" sh -c "
     $ZC open --key-file /etc/zcboot/zns.key $ZNS zns && mkfs.btrfs -q -f -O zoned /dev/mapper/zns"
   mkdir -p /mnt/zns

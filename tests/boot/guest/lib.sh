@@ -11,8 +11,9 @@ ASKED=/dev/vdb               # ordinary disk, no key file: asked through the age
 PASSPHRASE='correct horse zoned staple'
 # Cheap but real argon2id: TCG is slow, and wrong-passphrase tries cost one unlock each.
 KDF=(--pbkdf argon2id --pbkdf-memory 32768 --pbkdf-parallel 1 --pbkdf-force-iterations 4)
-# The power-cut drive's slots: a cheap KDF, so an update is mostly its metadata writes and a
-# random cut falls in them as often as in the key derivation.
+# The power-cut drive's and the asked disk's slots: a cheap KDF, so an update is mostly its
+# metadata writes and a random cut falls in them as often as in the key derivation, and each
+# wrong answer costs little. The stock-opened namespace keeps argon2id.
 FAST_KDF=(--pbkdf pbkdf2 --pbkdf-force-iterations 1000)
 
 say() { echo "ZCBOOT $*"; }
