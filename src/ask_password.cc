@@ -12,6 +12,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "default_sigchld.h"
 #include "i18n.h"
 #include "luks2ext/fd_io.h"
 #include "luks2ext/unique_fd.h"
@@ -30,27 +31,6 @@ constexpr uint64_t kMaxAnswerSize = 8 * 1024 * 1024;  // as key files
 // Where Debian and other distributions install it; /bin is /usr/bin on merged-/usr systems.
 constexpr const char* kAskPasswordPaths[] = {"/usr/bin/systemd-ask-password",
                                              "/bin/systemd-ask-password"};
-
-// waitpid() needs SIGCHLD not ignored (an inherited "ignore" makes the kernel reap the child
-// and the exit code is lost); default handling while the tool runs.
-class DefaultSigchldWhileAsking {
- public:
-  DefaultSigchldWhileAsking() {
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    restore_ = sigaction(SIGCHLD, &dfl, &saved_) == 0;
-  }
-  ~DefaultSigchldWhileAsking() {
-    if (restore_) sigaction(SIGCHLD, &saved_, nullptr);
-  }
-  DefaultSigchldWhileAsking(const DefaultSigchldWhileAsking&) = delete;
-  DefaultSigchldWhileAsking& operator=(const DefaultSigchldWhileAsking&) = delete;
-
- private:
-  struct sigaction saved_ {};
-  bool restore_ = false;
-};
 
 // Error for everything that leaves us without an answer: exit code 2, as a wrong passphrase.
 Error NoAnswer(const std::string& why) {
@@ -156,7 +136,7 @@ Result<std::vector<Secret>> AskPasswordAgent(const AgentQuestion& question) {
   if (pipe2(fds, O_CLOEXEC) != 0) return NoAnswer(std::strerror(errno));
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
-  DefaultSigchldWhileAsking sigchld;
+  DefaultSigchld sigchld;
   const pid_t pid = Spawn(AskPasswordArguments(tool, question), write_end.get());
   if (pid < 0) return NoAnswer(FormatMsg(_("cannot run {}: {}"), tool, std::strerror(errno)));
   write_end = UniqueFd();  // the tool holds the only write end: its exit ends the read

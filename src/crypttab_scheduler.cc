@@ -14,6 +14,7 @@
 
 #include "actions.h"
 #include "crypttab_open.h"
+#include "default_sigchld.h"
 #include "i18n.h"
 #include "luks2ext/activation.h"
 #include "luks2ext/number.h"
@@ -70,27 +71,6 @@ class ForkedOpeners : public luks2ext::OpenerProcesses {
  private:
   const std::vector<CrypttabJob>& jobs_;
   const Options& options_;
-};
-
-// SIGCHLD set to "ignore" (inherited through exec from whoever started us) makes the kernel
-// reap the openers itself, and their exit codes are lost. Default handling while they run.
-class DefaultSigchld {
- public:
-  DefaultSigchld() {
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    restore_ = sigaction(SIGCHLD, &dfl, &saved_) == 0;
-  }
-  ~DefaultSigchld() {
-    if (restore_) sigaction(SIGCHLD, &saved_, nullptr);
-  }
-  DefaultSigchld(const DefaultSigchld&) = delete;
-  DefaultSigchld& operator=(const DefaultSigchld&) = delete;
-
- private:
-  struct sigaction saved_ {};
-  bool restore_ = false;
 };
 
 // Every entry that is not opened is reported when that is known; the run fails with the first
