@@ -48,6 +48,7 @@ PUBLIC = {
     "volume.h": "metadata",
     "format_volume.h": "metadata",
     "header_backup.h": "metadata",
+    "external_edit.h": "metadata",
     "crypttab.h": "crypttab",
     "opener_schedule.h": "crypttab",
     "systemd_unit.h": "crypttab",

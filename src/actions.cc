@@ -74,6 +74,11 @@ const std::vector<Action>& Actions() {
       {"luksHeaderRestore", nullptr, 1, 1, N_("<device> --header-backup-file <file>"),
        N_("restore it"), ActionLuksHeaderRestore, {"--header-backup-file", "--type"},
        kHandlesKeys},
+      // TRANSLATORS: {} is written as it is: the tool's argument that names the header image.
+      {"enroll", nullptr, 1, 1, N_("<device> -- <command> [<argument>...]"),
+       // TRANSLATORS: --help puts a summary's second line under its first.
+       N_("run systemd-cryptenroll, clevis... on a private\ncopy of the header ({}), write it back safely"),
+       ActionEnroll, {"--type"}},
       {"repair", nullptr, 1, 1, N_("<device>"), N_("rewrite torn or stale metadata copies"),
        ActionRepair, {"--type"}},
       // crypttab open handles keys; its other sub-verbs are cheap to protect as well.

@@ -78,6 +78,7 @@ luks2ext::Status ActionLuksKillSlot(const Invocation& call);
 luks2ext::Status ActionConfig(const Invocation& call);
 luks2ext::Status ActionLuksHeaderBackup(const Invocation& call);
 luks2ext::Status ActionLuksHeaderRestore(const Invocation& call);
+luks2ext::Status ActionEnroll(const Invocation& call);
 luks2ext::Status ActionRepair(const Invocation& call);
 luks2ext::Status ActionLayout(const Invocation& call);
 luks2ext::Status ActionCrypttab(const Invocation& call);

@@ -2,7 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <string_view>
 #include <iostream>
 #include <limits>
 #include <optional>
@@ -209,14 +211,28 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
   AddActivationOptions(app, o);
   AddRemainingOptions(app, o, pending);
 
-  ASSIGN_OR_RETURN(parsed.help_or_version, Parse(app, argc, argv));
+  // enroll's tool command follows the first "--" and is never parsed as our options.
+  std::vector<char*> ours(argv, argv + argc);
+  std::vector<std::string> after_separator;
+  if (auto separator = std::find(ours.begin() + std::min(argc, 1), ours.end(), std::string_view("--"));
+      separator != ours.end()) {
+    after_separator.assign(separator + 1, ours.end());
+    ours.erase(separator, ours.end());
+  }
+  ASSIGN_OR_RETURN(parsed.help_or_version,
+                   Parse(app, static_cast<int>(ours.size()), ours.data()));
   if (parsed.help_or_version) return parsed;
   parsed.given = GivenOptions(app);
   RETURN_IF_ERROR(FinishOptions(app, pending, o));
+  if (o.positional.empty()) o.positional = std::move(after_separator);  // "zcryptsetup -- open ..."
   if (o.positional.empty())
     return Error::WrongParameters(_("Argument <action> missing. Try 'zcryptsetup --help'."));
   parsed.action = o.positional.front();
   parsed.args.assign(o.positional.begin() + 1, o.positional.end());
+  if (parsed.action == "enroll")
+    o.enroll_command = std::move(after_separator);
+  else  // "--" ends our options, as it always did
+    parsed.args.insert(parsed.args.end(), after_separator.begin(), after_separator.end());
   return parsed;
 }
 

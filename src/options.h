@@ -68,6 +68,8 @@ struct Options {
   bool given_subsystem = false;
 
   std::vector<std::string> positional;  // action and its arguments
+  // enroll: the tool's command line, everything after the first "--".
+  std::vector<std::string> enroll_command;
 };
 
 struct ParsedCommandLine {

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "luks2/format.h"
+#include "luks2ext/external_edit.h"
 #include "luks2ext/header_backup.h"
+#include "support/enroll_tool.h"
 #include "luks2ext/volume.h"
 #include "support/crash_harness.h"
 #include "support/update_scene.h"
@@ -224,6 +226,30 @@ Verb RestoreHeaderVerb() {
     EXPECT_EQ(after.label, "");
     EXPECT_EQ(after.keyslots, std::vector<int>({0}));
     EXPECT_GT(after.seqid, before.seqid);
+  };
+  return verb;
+}
+
+// enroll: a tool adds B in a new keyslot and a token naming it, in two header writes of its
+// own, as systemd-cryptenroll does. A cut leaves both or neither: never a token alone.
+Verb EnrollVerb() {
+  Verb verb;
+  verb.name = "Enroll";
+  verb.run = [](const Scene&, BlockDevice& d) -> Status {
+    auto outcome = EditHeaderExternally(d, testing::EnrollScratchDirs(),
+                                        [](const std::string& image) {
+                                          return testing::EnrollKeyWithToken(image, kPassphrase,
+                                                                             kSecond);
+                                        });
+    if (outcome.ok() && !outcome->changed) return Error::WrongParameters("enroll wrote nothing");
+    return AsStatus(outcome);
+  };
+  verb.keys = {{kPassphrase, true, true}, {kSecond, false, true}};
+  verb.expect = [](const Observed& before, const Observed& after) {
+    EXPECT_EQ(before.keyslots, std::vector<int>({0}));
+    EXPECT_EQ(after.keyslots, std::vector<int>({0, 1}));
+    EXPECT_EQ(before.json.find(testing::kEnrollTokenType), std::string::npos);
+    EXPECT_NE(after.json.find(testing::kEnrollTokenType), std::string::npos) << after.json;
   };
   return verb;
 }
@@ -441,6 +467,7 @@ TEST_P(UpdateCrashTest, SetPersistentFlagsOn) { RunCrashMatrix(FlagsOnVerb()); }
 TEST_P(UpdateCrashTest, SetPersistentFlagsOff) { RunCrashMatrix(FlagsOffVerb()); }
 TEST_P(UpdateCrashTest, RestoreHeader) { RunCrashMatrix(RestoreHeaderVerb()); }
 TEST_P(UpdateCrashTest, Repair) { RunCrashMatrix(RepairVerb()); }
+TEST_P(UpdateCrashTest, Enroll) { RunCrashMatrix(EnrollVerb()); }
 
 INSTANTIATE_TEST_SUITE_P(Drives, UpdateCrashTest, ::testing::ValuesIn(DriveKinds()),
                          DriveKindName);
