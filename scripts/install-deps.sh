@@ -24,8 +24,8 @@ package_packages=(
   debhelper dpkg-dev lintian go-md2man bash-completion systemd man-db groff-base
 )
 # The boot suite (tests/boot/): debootstrap builds its Debian root file system, mkfs.ext4 -d
-# makes the root disk image from it.
-boot_packages=(debootstrap e2fsprogs)
+# makes the root disk image from it; swtpm is the guest's TPM2 (QEMU's tpm-tis on its socket).
+boot_packages=(debootstrap e2fsprogs swtpm swtpm-tools)
 
 missing=()
 for p in "${build_packages[@]}" "${vm_packages[@]}" "${test_packages[@]}" \

@@ -25,11 +25,18 @@ if [[ -z $mirror ]]; then
   : "${mirror:=http://deb.debian.org/debian}"
 fi
 
-# Boot and test tools, then zcryptsetup's runtime libraries (so the .deb installs offline).
+# Boot and test tools, then zcryptsetup's runtime libraries (so the .deb installs offline),
+# then the TPM2 and PKCS#11 tools.
 packages=(
   systemd systemd-sysv udev kmod dbus cryptsetup-bin cryptsetup btrfs-progs util-linux
   e2fsprogs dmsetup procps keyutils man-db
   libcryptsetup12 libzbd2 libdevmapper1.02.1 libblkid1 libjson-c5 libssl3 libfmt9 libkmod2
+  # TPM2, recovery keys, clevis, PKCS#11 (guest/tpm.sh): systemd 252 dlopens the tss2
+  # libraries to see /dev/tpmrm0; clevis binds with its tpm2 pin; SoftHSM2 is the PKCS#11
+  # token, pkcs11-tool (opensc) and p11tool (gnutls-bin) put a key and certificate on it;
+  # jq reads luksDump --dump-json-metadata.
+  libtss2-esys-3.0.2-0 libtss2-mu0 libtss2-rc0 libtss2-tcti-device0 tpm2-tools
+  clevis clevis-luks clevis-tpm2 softhsm2 opensc gnutls-bin openssl jq
 )
 # Units that cost boot time and do nothing for the tests.
 masked=(
