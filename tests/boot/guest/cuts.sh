@@ -57,9 +57,9 @@ cut_start() {
   notok "cut $cut: sysrq b did not reboot the machine"
 }
 
-# The copy lines of luksDump, one line: "home: seqid 9 ..., journal: ...".
+# The copy lines of luksDump DEVICE, one line: "home: seqid 9 ..., journal: ...".
 copies_text() {
-  "$ZC" luksDump "$ZNS" 2>&1 | sed -n 's/^ *\(home\|journal\) copy: *[^:]*: */\1: /p' | paste -sd';'
+  "$ZC" luksDump "$1" 2>&1 | sed -n 's/^ *\(home\|journal\) copy: *[^:]*: */\1: /p' | paste -sd';'
 }
 
 # Healthy: both copies listed, both with a valid header and commit record, same seqid.
@@ -82,7 +82,7 @@ cut_check() {
   check "cut $cut: btrfs mounted, every file's checksum matches" \
     sh -c "findmnt /mnt/zns >/dev/null && cd /mnt/zns && sha256sum --quiet -c $ZB/sums"
   check "cut $cut: no update failed before the cut" test ! -e "$ZB/cut-failed.$cut"
-  copies=$(copies_text)
+  copies=$(copies_text "$ZNS")
   say "cut $cut: luksDump: $copies"
   check "cut $cut: luksDump names the home and journal copies" \
     sh -c "echo '$copies' | grep -q 'home: ' && echo '$copies' | grep -q 'journal: '"
@@ -92,7 +92,7 @@ cut_check() {
     check "cut $cut: repair (mapping closed first) rewrites the copy" sh -c "
       systemctl stop mnt-zns.mount zcryptsetup@zns.service && $ZC repair -q $ZNS &&
       systemctl start mnt-zns.mount"
-    after=$(copies_text)
+    after=$(copies_text "$ZNS")
     say "cut $cut: after repair: $after"
     check "cut $cut: both copies complete and equal after repair" copies_healthy "$after"
   fi

@@ -6,12 +6,15 @@
 #                   systemd-cryptsetup) and 5 (units, verify, stop/start, journal);
 #                   boot 3 scenario 2's exhausted tries; boot 4 starts the power cuts
 #   boots 5-(4+N)   scenario 4: checks the previous cut, then cuts again; the last one prints
-#                   the power-cut table and powers off
+#                   the power-cut table and starts scenario 6 (TPM2, recovery key, clevis)
+#   boot 5+N        scenario 6: the TPM2 unlock at boot, wipe, PKCS#11, a cut in an enrollment
+#   boot 6+N        scenario 6: that cut checked; the package removed; powers off
 set -u
 here=/usr/local/lib/zcboot
 . "$here/lib.sh"
 . "$here/scenarios.sh"
 . "$here/cuts.sh"
+. "$here/tpm.sh"
 mkdir -p "$ZB"
 n=$(($(boot_number) + 1))
 put "$ZB/boot" "$n"
@@ -94,11 +97,20 @@ case $n in
      time_one_round
      cut_start 1 ;;
   *) k=$((n - 4))
-     ((k == 1)) && show_boot_time
-     cut_check "$k"
-     if ((k < cuts)); then cut_start $((k + 1)); fi
-     cut_table
-     package_removed
-     say "DONE after $n boots"
-     sync; systemctl poweroff ;;
+     if ((k <= cuts)); then
+       ((k == 1)) && show_boot_time
+       cut_check "$k"
+       if ((k < cuts)); then cut_start $((k + 1)); fi
+       cut_table
+       tpm_boot1
+       reboot_now
+     elif ((k == cuts + 1)); then
+       show_boot_time
+       tpm_boot2
+     else
+       tpm_boot3
+       package_removed
+       say "DONE after $n boots"
+       sync; systemctl poweroff
+     fi ;;
 esac
