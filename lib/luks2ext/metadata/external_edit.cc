@@ -153,11 +153,7 @@ Result<ExternalEditOutcome> EditHeaderExternally(BlockDevice& device,
   ExternalEditOutcome outcome;
   RETURN_IF_ERROR(UpdateMetadata(device, [&](Luks2Image& image, const VolumeState&) -> Status {
     outcome.before = Summarize(image);
-    // libcryptsetup refuses a header file that is its own data device and ends before the
-    // data offset ("Device ... is too small"): the copy reaches it, as a hole.
-    ASSIGN_OR_RETURN(const uint64_t data_offset, image.data_segment_offset());
-    ASSIGN_OR_RETURN(ScratchFile file,
-                     ScratchFile::Create(scratch_dirs, image.bytes(), data_offset));
+    ASSIGN_OR_RETURN(ScratchFile file, ScratchFile::Create(scratch_dirs, image.bytes()));
     RETURN_IF_ERROR(tool(file.path()));
     ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes, file.ReadBack(image.image_size()));
     file.Wipe();

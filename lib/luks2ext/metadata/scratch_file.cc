@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -67,9 +66,7 @@ void ZeroFile(int fd) {
 }  // namespace
 
 Result<ScratchFile> ScratchFile::Create(std::span<const std::string> dirs,
-                                        std::span<const std::uint8_t> bytes,
-                                        std::uint64_t file_size) {
-  file_size = std::max<std::uint64_t>(file_size, bytes.size());
+                                        std::span<const std::uint8_t> bytes) {
   std::string refusals;
   for (const std::string& dir : dirs) {
     const std::string why = PrepareDir(dir);
@@ -83,9 +80,8 @@ Result<ScratchFile> ScratchFile::Create(std::span<const std::string> dirs,
     if (!fd.valid())
       return Error::WrongParameters(
           FormatMsg(_("Cannot create the private file {}: {}."), path, std::strerror(errno)));
-    ScratchFile file(path, std::move(fd), file_size);
-    if (!PwriteFull(file.fd_.get(), bytes.data(), bytes.size(), 0).complete() ||
-        ftruncate(file.fd_.get(), static_cast<off_t>(file_size)) != 0)
+    ScratchFile file(path, std::move(fd));
+    if (!PwriteFull(file.fd_.get(), bytes.data(), bytes.size(), 0).complete())
       return Error::OutOfMemory(
           FormatMsg(_("Cannot write the private file {}: {}."), path, std::strerror(errno)));
     return file;
@@ -98,14 +94,13 @@ Result<ScratchFile> ScratchFile::Create(std::span<const std::string> dirs,
 ScratchFile::ScratchFile(ScratchFile&& other) noexcept
     : path_(std::move(other.path_)),
       fd_(std::move(other.fd_)),
-      replacement_(std::move(other.replacement_)),
-      file_size_(other.file_size_) {
+      replacement_(std::move(other.replacement_)) {
   other.path_.clear();
 }
 
 ScratchFile::~ScratchFile() { Wipe(); }
 
-Result<std::vector<std::uint8_t>> ScratchFile::ReadBack(std::uint64_t image_size) {
+Result<std::vector<std::uint8_t>> ScratchFile::ReadBack(std::uint64_t expected_size) {
   UniqueFd now(open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!now.valid())
     return Error::WrongParameters(
@@ -118,20 +113,12 @@ Result<std::vector<std::uint8_t>> ScratchFile::ReadBack(std::uint64_t image_size
     // Replaced: keep a descriptor on the new file too, so that Wipe reaches it.
     replacement_.Reset(open(path_.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
   }
-  if (static_cast<std::uint64_t>(st.st_size) != file_size_)
+  if (static_cast<std::uint64_t>(st.st_size) != expected_size)
     return Error::WrongParameters(FormatMsg(
         _("The tool left a header image of {} bytes where {} were: it must not change the "
           "metadata size."),
-        st.st_size, file_size_));
-  // Past the metadata stands the data area, which a header tool has no business writing.
-  if (image_size < file_size_) {
-    const off_t data = lseek(now.get(), static_cast<off_t>(image_size), SEEK_DATA);
-    if (data >= 0)
-      return Error::WrongParameters(FormatMsg(
-          _("The tool wrote past the metadata, at byte {} of {}: not a header change."), data,
-          path_));
-  }
-  std::vector<std::uint8_t> bytes(image_size);
+        st.st_size, expected_size));
+  std::vector<std::uint8_t> bytes(expected_size);
   if (!PreadFull(now.get(), bytes.data(), bytes.size(), 0).complete())
     return Error::WrongParameters(FormatMsg(_("Cannot read the header image {}."), path_));
   return bytes;

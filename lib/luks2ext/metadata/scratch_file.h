@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <span>
-#include <utility>
 #include <string>
 #include <vector>
 
@@ -18,14 +17,12 @@ namespace luks2ext {
 
 class ScratchFile {
  public:
-  // Creates a new file (mode 0600, a random name, O_EXCL) of `file_size` bytes, `bytes` first
-  // and a hole after them (libcryptsetup wants a header file that is its own data device to
-  // reach the data offset; holes cost tmpfs nothing), in the first of
+  // Creates a new file (mode 0600, a random name, O_EXCL) holding `bytes` in the first of
   // `dirs` whose parent is on tmpfs or ramfs. A missing dir is made (mode 0700); an existing one
   // must be a real directory (not a symlink) owned by this user and closed to everyone else.
   // No usable dir: Error::WrongParameters, nothing created.
   static Result<ScratchFile> Create(std::span<const std::string> dirs,
-                                    std::span<const std::uint8_t> bytes, std::uint64_t file_size);
+                                    std::span<const std::uint8_t> bytes);
 
   ScratchFile(ScratchFile&& other) noexcept;
   ScratchFile& operator=(ScratchFile&&) = delete;
@@ -36,23 +33,20 @@ class ScratchFile {
 
   const std::string& path() const { return path_; }
 
-  // The first `image_size` bytes of what is at path() now, which must be a regular file of
-  // the size it was created with and hold nothing (no data, only the hole) past `image_size`:
-  // anything else is Error::WrongParameters. A tool may have replaced the file by a rename;
-  // that one is read (and wiped too).
-  Result<std::vector<std::uint8_t>> ReadBack(std::uint64_t image_size);
+  // What is at path() now, exactly `expected_size` bytes: a regular file of another size (or
+  // anything else there) is Error::WrongParameters. A tool may have replaced the file by a
+  // rename; that one is read (and wiped too).
+  Result<std::vector<std::uint8_t>> ReadBack(std::uint64_t expected_size);
 
   // Overwrites with zeros every file this object created or read back, then unlinks the path.
   // Idempotent.
   void Wipe();
 
  private:
-  ScratchFile(std::string path, UniqueFd fd, std::uint64_t file_size)
-      : path_(std::move(path)), fd_(std::move(fd)), file_size_(file_size) {}
+  ScratchFile(std::string path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
   std::string path_;
   UniqueFd fd_;            // the file as created
   UniqueFd replacement_;   // a different file found at path_ by ReadBack, if any
-  std::uint64_t file_size_ = 0;
 };
 
 }  // namespace luks2ext

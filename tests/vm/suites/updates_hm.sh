@@ -350,30 +350,6 @@ else
   skip "luksAddKey waits for a held lock" "no flock in the image: ZC_VM_EXTRA_BINS=flock"
 fi
 
-# ------------------------------------------------------------------ 6b. enroll
-# Stock cryptsetup as the enrollment tool, on the private copy: a keyslot and a token naming
-# it reach both copies with sequential writes only, and stock cryptsetup sees them on the drive.
-printf %s "zc-key-20" > /tmp/k20
-printf '{"type":"zc-vm-enroll","keyslots":[]}' > /tmp/token.json
-enroll_key_and_token() {
-  # shellcheck disable=SC2016
-  zcryptsetup enroll "$dev" -- sh -c '
-    cryptsetup luksAddKey -q --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-slot 20 \
-      --key-file /tmp/k1 "$0" /tmp/k20 &&
-    cryptsetup token import --json-file /tmp/token.json --token-id 5 --key-slot 20 "$0"' {}
-}
-check "enroll: stock cryptsetup adds keyslot 20 and token 5 on the private copy" enroll_key_and_token
-after_update "enroll"
-check "... stock cryptsetup opens the drive with the enrolled key" opens /tmp/k20
-check_output "... token 5 names keyslot 20 on the drive" '"keyslots":\["20"\]' \
-  cryptsetup token export --token-id 5 "$dev"
-ls /run/zcryptsetup 2>/dev/null | grep -q . && leftover=yes || leftover=no
-check "... no image file is left in /run/zcryptsetup" test "$leftover" = no
-m=$(meta_md5)
-check_exit 1 "enroll: a tool that fails writes nothing (exit 1)" \
-  zcryptsetup enroll "$dev" -- sh -c 'cryptsetup token remove --token-id 5 "$0"; exit 7' {}
-check "... the metadata zones are unchanged" meta_unchanged "$m"
-
 # ------------------------------------------------------------------ 7. kernel log
 
 check_no_io_errors "no kernel I/O errors in the whole suite"
