@@ -28,15 +28,15 @@ struct OpenedVolume {
   std::unique_ptr<luks2ext::Volume> volume;
 };
 
-// An update re-reads the drive under the exclusive lock; opening reads only what unlocking
-// would. Export reads every copy under the shared lock and writes nothing.
-Result<OpenedVolume> OpenVolume(const std::string& path, bool for_update) {
+using ReadScope = luks2ext::Volume::ReadScope;
+
+// An update re-reads the drive under the exclusive lock, so add and remove read first only
+// what unlocking would (kForOpen). Export, and import before it waits for its JSON, read every
+// copy under the shared lock and keep no lock.
+Result<OpenedVolume> OpenVolume(const std::string& path, bool writable, ReadScope scope) {
   OpenedVolume opened;
-  ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(path, for_update));
-  ASSIGN_OR_RETURN(opened.volume,
-                   luks2ext::Volume::Open(*opened.device,
-                                          for_update ? luks2ext::Volume::ReadScope::kForOpen
-                                                     : luks2ext::Volume::ReadScope::kEverything));
+  ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(path, writable));
+  ASSIGN_OR_RETURN(opened.volume, luks2ext::Volume::Open(*opened.device, scope));
   PrintWarnings(*opened.volume);
   return opened;
 }
@@ -89,8 +89,9 @@ Status WriteTokenJson(const Options& o, const std::string& json) {
 
 Status Import(const Invocation& call) {
   const Options& o = call.options;
+  // The device first, as cryptsetup: a wrong one is reported before the JSON is waited for.
+  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.args[1], true, ReadScope::kEverything));
   ASSIGN_OR_RETURN(const std::string json, ReadTokenJson(o));
-  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.args[1], true));
   ASSIGN_OR_RETURN(const int token, v.volume->ImportToken(json, o.token_id, o.key_slot,
                                                           o.token_replace));
   PrintVerbose(o, FormatMsg(_("Token {} created."), token));
@@ -98,14 +99,14 @@ Status Import(const Invocation& call) {
 }
 
 Status Export(const Invocation& call) {
-  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.args[1], false));
+  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.args[1], false, ReadScope::kEverything));
   ASSIGN_OR_RETURN(const std::string json, v.volume->ExportToken(call.options.token_id));
   return WriteTokenJson(call.options, json);
 }
 
 Status Add(const Invocation& call) {
   const Options& o = call.options;
-  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.args[1], true));
+  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.args[1], true, ReadScope::kForOpen));
   ASSIGN_OR_RETURN(const int token, v.volume->AddKeyringToken(o.key_description, o.token_id,
                                                               o.key_slot, o.token_replace));
   PrintVerbose(o, FormatMsg(_("Token {} created."), token));
@@ -113,7 +114,7 @@ Status Add(const Invocation& call) {
 }
 
 Status Remove(const Invocation& call) {
-  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.args[1], true));
+  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.args[1], true, ReadScope::kForOpen));
   RETURN_IF_ERROR(v.volume->RemoveToken(call.options.token_id));
   PrintVerbose(call.options, FormatMsg(_("Token {} removed."), call.options.token_id));
   return Status::Ok();
