@@ -79,9 +79,11 @@ Status WriteTokenJson(const Options& o, const std::string& json) {
     if (!std::cout) return Error::WrongParameters(_("Failed to write JSON file."));
     return Status::Ok();
   }
-  luks2ext::UniqueFd file(open(o.json_file.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600));
+  luks2ext::UniqueFd file(
+      open(o.json_file.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600));
   if (!file.valid())
-    return Error::WrongParameters(FormatMsg(_("Failed to open file {} in write mode."), o.json_file));
+    return Error::WrongParameters(
+        FormatMsg(_("Failed to open file {} in write mode."), o.json_file));
   if (!luks2ext::WriteFull(file.get(), json.data(), json.size()).complete())
     return Error::WrongParameters(_("Failed to write JSON file."));
   return Status::Ok();
@@ -92,8 +94,8 @@ Status Import(const Invocation& call) {
   // The device first, as cryptsetup: a wrong one is reported before the JSON is waited for.
   ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.args[1], true, ReadScope::kEverything));
   ASSIGN_OR_RETURN(const std::string json, ReadTokenJson(o));
-  ASSIGN_OR_RETURN(const int token, v.volume->ImportToken(json, o.token_id, o.key_slot,
-                                                          o.token_replace));
+  ASSIGN_OR_RETURN(const int token,
+                   v.volume->ImportToken(json, o.token_id, o.key_slot, o.token_replace));
   PrintVerbose(o, FormatMsg(_("Token {} created."), token));
   return Status::Ok();
 }
@@ -177,7 +179,8 @@ Status CheckOptions(const SubVerb& sub, const Invocation& call) {
           FormatMsg(_("Option {} is not allowed with token {}."), name, sub.help.name));
   }
   if (std::string_view(sub.help.name) == "add" && o.key_description.empty())
-    return Error::WrongParameters(_("--key-description parameter is mandatory for token add action."));
+    return Error::WrongParameters(
+        _("--key-description parameter is mandatory for token add action."));
   if (sub.needs_token_id && o.token_id < 0)
     return Error::WrongParameters(_("Action requires specific token. Use --token-id parameter."));
   return Status::Ok();
@@ -196,9 +199,8 @@ const std::vector<SubVerbHelp>& TokenSubVerbs() {
 
 Status ActionToken(const Invocation& call) {
   const auto& sub_verbs = SubVerbs();
-  const auto sub = std::find_if(sub_verbs.begin(), sub_verbs.end(), [&](const SubVerb& s) {
-    return call.args[0] == s.help.name;
-  });
+  const auto sub = std::find_if(sub_verbs.begin(), sub_verbs.end(),
+                                [&](const SubVerb& s) { return call.args[0] == s.help.name; });
   if (sub == sub_verbs.end())
     return Error::WrongParameters(
         FormatMsg(_("Unknown token action {}: use one of {}."), call.args[0], SubVerbNames()));

@@ -59,7 +59,8 @@ Result<std::vector<int>> CheckTokenJson(const std::string& json) {
   if (!json_object_is_type(token, json_type_object))
     return BadTokenJson(_("it is not a JSON object"));
   json_object* type = JsonMember(token, "type");
-  if (!type || !json_object_is_type(type, json_type_string) || json_object_get_string_len(type) == 0)
+  if (!type || !json_object_is_type(type, json_type_string) ||
+      json_object_get_string_len(type) == 0)
     return BadTokenJson(_("it needs a \"type\" string"));
   return NamedKeyslots(token);
 }
@@ -125,31 +126,31 @@ Error NeedsTokenId() {
 
 }  // namespace
 
-Result<int> Volume::ImportToken(const std::string& json, int token_id, int keyslot,
-                                bool replace) {
+Result<int> Volume::ImportToken(const std::string& json, int token_id, int keyslot, bool replace) {
   ASSIGN_OR_RETURN(const std::vector<int> named, CheckTokenJson(json));
   int imported = -1;
   const std::string data_path = state_->device->path();
-  RETURN_IF_ERROR(UpdateMetadata(*state_->device, [&](Luks2Image& image,
-                                                     const VolumeState&) -> Status {
-    RETURN_IF_ERROR(CheckKeyslotsExist(image, named));
-    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
-      RETURN_IF_ERROR(CheckFreeTokenId(cd, token_id, replace));
-      if (keyslot != CRYPT_ANY_SLOT) RETURN_IF_ERROR(CheckKeyslotActive(cd, keyslot));
-      const int token = crypt_token_json_set(cd, token_id, json.c_str());
-      if (token < 0) return CryptError(token, _("Failed to import the token"));
-      if (keyslot != CRYPT_ANY_SLOT) RETURN_IF_ERROR(AssignToken(cd, token, keyslot));
-      imported = token;
-      return Status::Ok();
-    });
-  }));
+  RETURN_IF_ERROR(
+      UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) -> Status {
+        RETURN_IF_ERROR(CheckKeyslotsExist(image, named));
+        return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
+          RETURN_IF_ERROR(CheckFreeTokenId(cd, token_id, replace));
+          if (keyslot != CRYPT_ANY_SLOT) RETURN_IF_ERROR(CheckKeyslotActive(cd, keyslot));
+          const int token = crypt_token_json_set(cd, token_id, json.c_str());
+          if (token < 0) return CryptError(token, _("Failed to import the token"));
+          if (keyslot != CRYPT_ANY_SLOT) RETURN_IF_ERROR(AssignToken(cd, token, keyslot));
+          imported = token;
+          return Status::Ok();
+        });
+      }));
   return imported;
 }
 
-Result<int> Volume::AddKeyringToken(const std::string& key_description, int token_id,
-                                    int keyslot, bool replace) {
+Result<int> Volume::AddKeyringToken(const std::string& key_description, int token_id, int keyslot,
+                                    bool replace) {
   if (key_description.empty())
-    return Error::WrongParameters(_("--key-description parameter is mandatory for token add action."));
+    return Error::WrongParameters(
+        _("--key-description parameter is mandatory for token add action."));
   int added = -1;
   const std::string data_path = state_->device->path();
   RETURN_IF_ERROR(UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
@@ -206,7 +207,8 @@ std::vector<TokenSummary> Volume::tokens() const {
     TokenSummary summary;
     summary.id = static_cast<int>(*number);
     json_object* type = JsonMember(token, "type");
-    if (type && json_object_is_type(type, json_type_string)) summary.type = json_object_get_string(type);
+    if (type && json_object_is_type(type, json_type_string))
+      summary.type = json_object_get_string(type);
     json_object* keyslots = JsonMember(token, "keyslots");
     if (keyslots && json_object_is_type(keyslots, json_type_array)) {
       for (size_t i = 0; i < json_object_array_length(keyslots); ++i) {

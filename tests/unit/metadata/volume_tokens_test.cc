@@ -164,11 +164,11 @@ TEST_P(VolumeTokensTest, RefusedInputWritesNothing) {
   ASSERT_TRUE(WithVolume(*scene->device, [](Volume& v) {
                 return AsStatus(v.ImportToken(kTokenJson, 0, -1, false));
               }).ok());
-  const std::string huge = R"({"type":"zc-big","keyslots":[],"pad":")" +
-                           std::string(kMaxTokenJsonBytes, 'x') + "\"}";
+  const std::string huge =
+      R"({"type":"zc-big","keyslots":[],"pad":")" + std::string(kMaxTokenJsonBytes, 'x') + "\"}";
   // Fits the 4 MiB bound, not this volume's 16 KiB JSON area: libcryptsetup refuses it.
-  const std::string large = R"({"type":"zc-big","keyslots":[],"pad":")" +
-                            std::string(64 * 1024, 'x') + "\"}";
+  const std::string large =
+      R"({"type":"zc-big","keyslots":[],"pad":")" + std::string(64 * 1024, 'x') + "\"}";
   using Import = std::pair<const char*, std::string>;
   struct Case {
     std::string name;
@@ -178,37 +178,32 @@ TEST_P(VolumeTokensTest, RefusedInputWritesNothing) {
   for (const auto& [name, json] :
        {Import{"not JSON", "{type"}, Import{"an array", R"(["type"])"},
         Import{"trailing bytes", std::string(kOtherJson) + "x"},
-        Import{"no type", R"({"keyslots":[]})"}, Import{"a numeric type", R"({"type":1,"keyslots":[]})"},
+        Import{"no type", R"({"keyslots":[]})"},
+        Import{"a numeric type", R"({"type":1,"keyslots":[]})"},
         Import{"no keyslots", R"({"type":"zc"})"},
         Import{"keyslots an object", R"({"type":"zc","keyslots":{}})"},
         Import{"a numeric keyslot", R"({"type":"zc","keyslots":[0]})"},
         Import{"a missing keyslot", R"({"type":"zc","keyslots":["3"]})"},
         Import{"keyslot 32", R"({"type":"zc","keyslots":["32"]})"},
-        Import{"a keyring token without its description", R"({"type":"luks2-keyring","keyslots":[]})"},
+        Import{"a keyring token without its description",
+               R"({"type":"luks2-keyring","keyslots":[]})"},
         Import{"larger than any JSON area", huge}, Import{"larger than this JSON area", large},
         Import{"a NUL byte", std::string(R"({"type":"zc","keyslots":[]})") + '\0'}}) {
-    cases.push_back({std::string("import: ") + name, [json](Volume& v) {
-                       return AsStatus(v.ImportToken(json, -1, -1, false));
-                     }});
+    cases.push_back({std::string("import: ") + name,
+                     [json](Volume& v) { return AsStatus(v.ImportToken(json, -1, -1, false)); }});
   }
-  cases.push_back({"import to a token id in use", [](Volume& v) {
-                     return AsStatus(v.ImportToken(kOtherJson, 0, -1, false));
-                   }});
-  cases.push_back({"import to token 32", [](Volume& v) {
-                     return AsStatus(v.ImportToken(kOtherJson, 32, -1, false));
-                   }});
-  cases.push_back({"import assigned to an inactive keyslot", [](Volume& v) {
-                     return AsStatus(v.ImportToken(kOtherJson, -1, 5, false));
-                   }});
-  cases.push_back({"add without a description", [](Volume& v) {
-                     return AsStatus(v.AddKeyringToken("", -1, -1, false));
-                   }});
-  cases.push_back({"add to a token id in use", [](Volume& v) {
-                     return AsStatus(v.AddKeyringToken("zc:k", 0, -1, false));
-                   }});
-  cases.push_back({"add assigned to an inactive keyslot", [](Volume& v) {
-                     return AsStatus(v.AddKeyringToken("zc:k", -1, 7, false));
-                   }});
+  cases.push_back({"import to a token id in use",
+                   [](Volume& v) { return AsStatus(v.ImportToken(kOtherJson, 0, -1, false)); }});
+  cases.push_back({"import to token 32",
+                   [](Volume& v) { return AsStatus(v.ImportToken(kOtherJson, 32, -1, false)); }});
+  cases.push_back({"import assigned to an inactive keyslot",
+                   [](Volume& v) { return AsStatus(v.ImportToken(kOtherJson, -1, 5, false)); }});
+  cases.push_back({"add without a description",
+                   [](Volume& v) { return AsStatus(v.AddKeyringToken("", -1, -1, false)); }});
+  cases.push_back({"add to a token id in use",
+                   [](Volume& v) { return AsStatus(v.AddKeyringToken("zc:k", 0, -1, false)); }});
+  cases.push_back({"add assigned to an inactive keyslot",
+                   [](Volume& v) { return AsStatus(v.AddKeyringToken("zc:k", -1, 7, false)); }});
   cases.push_back({"remove a free token", [](Volume& v) { return v.RemoveToken(4); }});
   cases.push_back({"remove without an id", [](Volume& v) { return v.RemoveToken(-1); }});
   cases.push_back({"remove token 32", [](Volume& v) { return v.RemoveToken(32); }});
@@ -224,7 +219,8 @@ TEST_P(VolumeTokensTest, RefusedInputWritesNothing) {
     const Snapshot after = Take(*device, scene->layout);
     EXPECT_EQ(after.ops, before.ops) << testing::DescribeOps(*device, before.ops);
     EXPECT_TRUE(after.bytes == before.bytes) << "the metadata changed";
-    EXPECT_TRUE(SameTokens(TokensOf(*device), {{0, "zc-test", {0}}})) << Describe(TokensOf(*device));
+    EXPECT_TRUE(SameTokens(TokensOf(*device), {{0, "zc-test", {0}}}))
+        << Describe(TokensOf(*device));
   }
 }
 
@@ -262,11 +258,10 @@ void RunImportCuts(const DriveKind& drive, const std::optional<std::string>& old
         << "libcryptsetup sees " << stock.value_or("no token");
   };
   const uint64_t points = testing::RunCuts(
-      *scene->device, dry, testing::Torn::kYes, std::string("ImportToken on ") + drive.name,
-      import, [&](const testing::Cut&, MemoryZonedDevice& device) {
+      *scene->device, dry, testing::Torn::kYes, std::string("ImportToken on ") + drive.name, import,
+      [&](const testing::Cut&, MemoryZonedDevice& device) {
         expect_one_of_both(device, true);
-        const Status repaired =
-            WithVolume(device, [](Volume& v) { return AsStatus(v.Repair()); });
+        const Status repaired = WithVolume(device, [](Volume& v) { return AsStatus(v.Repair()); });
         EXPECT_TRUE(repaired.ok()) << repaired.error().message();
         expect_one_of_both(device, false);
       });
