@@ -140,6 +140,16 @@ void AddActivationOptions(CLI::App& app, Options& o) {
                _("Do not activate device, just check passphrase"));
 }
 
+// token's options: which token, where its JSON comes from or goes, the keyring description.
+void AddTokenOptions(CLI::App& app, Options& o) {
+  AddNumber(app, "--token-id", o.token_id, _("Token number (default: any)"), 0, 31);
+  app.add_option("--json-file", o.json_file,
+                 _("Read or write the JSON from or to a file ('-' for stdin or stdout)"));
+  app.add_flag("--token-replace", o.token_replace, _("Replace the current token"));
+  app.add_option("--key-description", o.key_description,
+                 _("Key description (token add: the kernel keyring key of the passphrase)"));
+}
+
 // luksDump's, crypttab's and the header backup's own options, then the action and its
 // arguments.
 void AddRemainingOptions(CLI::App& app, Options& o, PendingValues& pending) {
@@ -209,6 +219,7 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
   AddKeyslotOptions(app, o);
   AddFormatOptions(app, o, pending);
   AddActivationOptions(app, o);
+  AddTokenOptions(app, o);
   AddRemainingOptions(app, o, pending);
 
   // enroll's tool command follows the first "--" and is never parsed as our options.

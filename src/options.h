@@ -60,6 +60,12 @@ struct Options {
   std::string crypttab;
   uint64_t memory_budget = 0;  // bytes; 0 = half of the available memory
 
+  // token
+  int token_id = -1;  // -1: any (the first free one for import and add)
+  std::string json_file;  // "" or "-": standard input (import) or output (export)
+  bool token_replace = false;
+  std::string key_description;
+
   // luksHeaderBackup / luksHeaderRestore
   std::string header_backup_file;
 
