@@ -51,6 +51,11 @@ struct Options {
   bool readonly = false;
   bool allow_discards = false;
   bool test_passphrase = false;
+  // open: LUKS2 tokens (cryptsetup's names)
+  int token_id = -1;  // -1: any token
+  std::string token_type;
+  bool token_only = false;
+  bool disable_external_tokens = false;
 
   // luksDump
   bool dump_json_metadata = false;
