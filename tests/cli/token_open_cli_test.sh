@@ -125,6 +125,31 @@ if command -v keyctl >/dev/null && command -v cryptsetup >/dev/null &&
   expect_fed 0 "... without --token-only the passphrase follows and unlocks" secret \
     "$Z" open --test-passphrase "$disk"
   expect_fed 2 "... and a wrong one too is exit 2" nope "$Z" open --test-passphrase "$disk"
+  # crypttab open, as systemd-cryptsetup 252: without a key file the tokens come first.
+  keyctl update "$key_id" secret
+  ct=$work/crypttab
+  {
+    echo "tok $disk none force-inline"
+    echo "tokhl $disk none force-inline,headless=yes"
+    echo "toktpm $disk none force-inline,tpm2-device=auto,token-timeout=0,headless"
+    echo "tokkf $disk $work/wrong.key force-inline"
+  } >"$ct"
+  expect 0 "crypttab open: the token unlocks, nothing asked (stdin /dev/null)" \
+    "$Z" crypttab open --test-passphrase --crypttab "$ct" tok
+  lacks 'ask-password|passphrase' "... no passphrase question"
+  expect 0 "crypttab open, headless=yes: the token unlocks" \
+    "$Z" crypttab open --test-passphrase --crypttab "$ct" tokhl
+  expect 2 "crypttab open with a key file: tokens are not tried (systemd), the wrong key is exit 2" \
+    "$Z" crypttab open --test-passphrase --crypttab "$ct" tokkf
+  keyctl update "$key_id" wrong
+  expect 2 "crypttab open, headless, the token fails: exit 2 without asking" \
+    timeout 20 "$Z" crypttab open --test-passphrase --crypttab "$ct" tokhl
+  matches 'headless= forbids asking' "... says headless= forbids asking"
+  expect 2 "crypttab open, tpm2-device=auto, no systemd-tpm2 token, headless: exit 2" \
+    timeout 20 "$Z" crypttab open --test-passphrase --crypttab "$ct" toktpm
+  matches 'No usable token \(type systemd-tpm2\)' "... says no systemd-tpm2 token is there"
+  expect_fed 0 "crypttab open, the token fails: the passphrase from standard input follows" secret \
+    "$Z" crypttab open --test-passphrase --crypttab "$ct" tok
   for args in "--token-only" "--token-only --token-id $token" "--token-only --token-type luks2-keyring"; do
     # shellcheck disable=SC2086
     cryptsetup open --test-passphrase $args "$disk" </dev/null >/dev/null 2>&1
@@ -137,6 +162,16 @@ else
   echo "# keyctl, cryptsetup or a usable user keyring missing: the luks2-keyring checks are skipped"
   sed 's/^/#   /' "$work/token.err" 2>/dev/null | head -5
 fi
+
+# --- crypttab entries left to systemd-cryptsetup --------------------------------------------------
+printf 'sd %s none force-inline,tpm2-device=/dev/tpmrm0\nsd2 %s none force-inline,tpm2-device=auto,tpm2-pcrs=7\n' \
+  "$disk" "$disk" >"$work/systemd.crypttab"
+expect 1 "crypttab open refuses tpm2-device=PATH (systemd-cryptsetup's)" \
+  "$Z" crypttab open --test-passphrase --crypttab "$work/systemd.crypttab" sd
+matches 'tpm2-device=/dev/tpmrm0 needs systemd-cryptsetup' "... naming the option"
+expect 1 "crypttab open refuses tpm2-pcrs=" \
+  "$Z" crypttab open --test-passphrase --crypttab "$work/systemd.crypttab" sd2
+matches 'tpm2-pcrs=7' "... naming the option"
 
 echo "token_open: ${passed} passed, ${failed} failed"
 [[ $failed == 0 ]]
