@@ -155,7 +155,8 @@ std::optional<Status> UnlockWithTokens(luks2ext::Volume& volume,
   luks2ext::TokenFailure why = luks2ext::TokenFailure::kNone;
   Status status = TryToken(volume, request, entry, {}, why);
   if (status.ok() || why == luks2ext::TokenFailure::kNone) return status;
-  const auto deadline = Clock::now() + std::chrono::seconds(std::min(o.token_timeout_sec, kLongestWait));
+  const auto deadline =
+      Clock::now() + std::chrono::seconds(std::min(o.token_timeout_sec, kLongestWait));
   for (bool waiting = !o.token_types.empty(); waiting;) {
     bool missing = false;
     for (const std::string& type : o.token_types) {
@@ -167,8 +168,7 @@ std::optional<Status> UnlockWithTokens(luks2ext::Volume& volume,
     if (waiting) std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   if (!o.token_types.empty() || o.headless)
-    std::cerr << FormatMsg(_("{}: no token unlocked it: {}"), entry.name,
-                           status.error().message())
+    std::cerr << FormatMsg(_("{}: no token unlocked it: {}"), entry.name, status.error().message())
               << '\n';
   return std::nullopt;
 }
@@ -212,9 +212,9 @@ Status OpenCrypttabEntry(const CrypttabEntry& entry, const std::string& device_p
   if (source.key_file.empty() && entry.key_file.empty()) {
     if (auto done = UnlockWithTokens(*volume, request, entry)) return *done;
     if (o.headless)
-      return Error::NoPermission(FormatMsg(
-          _("{}: no token unlocked it, and headless= forbids asking for a passphrase."),
-          entry.name));
+      return Error::NoPermission(
+          FormatMsg(_("{}: no token unlocked it, and headless= forbids asking for a passphrase."),
+                    entry.name));
   }
   if (!source.key_file.empty())  // a key file is read once: asking again gives the same key
     return UnlockWithTries(*volume, request, 1,

@@ -37,15 +37,14 @@ std::string Join(const std::vector<std::string>& words) {
 // shown then, or with -v before the passphrase is asked. Returns the final status, or nullopt
 // when the passphrase is to be asked next.
 std::optional<Status> OpenByToken(const Options& o, luks2ext::Volume& volume,
-                   const luks2ext::ActivationRequest& request, bool tokens_asked,
-                   luks2ext::Volume::FlagStorage storage) {
+                                  const luks2ext::ActivationRequest& request, bool tokens_asked,
+                                  luks2ext::Volume::FlagStorage storage) {
   luks2ext::TokenRequest token{o.token_id, o.token_type, nullptr};
   luks2ext::TokenFailure why = luks2ext::TokenFailure::kNone;
   Status status = volume.ActivateByToken(request, token, &why, storage);
   if (!status.ok() && why == luks2ext::TokenFailure::kPinRequired && tokens_asked) {
-    const std::string prompt = o.token_id >= 0
-                                   ? FormatMsg(_("Enter token {} PIN: "), o.token_id)
-                                   : std::string(_("Enter token PIN: "));
+    const std::string prompt = o.token_id >= 0 ? FormatMsg(_("Enter token {} PIN: "), o.token_id)
+                                               : std::string(_("Enter token PIN: "));
     const int attempts = InteractiveInput() ? o.tries : 1;
     for (int attempt = 1; why == luks2ext::TokenFailure::kPinRequired && attempt <= attempts;
          ++attempt) {
@@ -93,7 +92,8 @@ Status ActionOpen(const Invocation& call) {
 
   // Only --persistent writes metadata; otherwise the drive is opened read-only.
   ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, o.persistent));
-  ASSIGN_OR_RETURN(auto volume, luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
+  ASSIGN_OR_RETURN(auto volume,
+                   luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
   PrintWarnings(*volume);
   if (o.persistent && request.inline_mode == luks2ext::InlineMode::kNative)
     return Error::WrongParameters(
@@ -104,7 +104,8 @@ Status ActionOpen(const Invocation& call) {
   // Tokens first, as cryptsetup 2.6.1 does (a key file too waits for them).
   if (o.disable_external_tokens) luks2ext::DisableExternalTokens();
   const bool tokens_asked = o.token_only || o.token_id >= 0 || !o.token_type.empty();
-  if (request.inline_mode == luks2ext::InlineMode::kNative && !tokens_asked && !request.name.empty()) {
+  if (request.inline_mode == luks2ext::InlineMode::kNative && !tokens_asked &&
+      !request.name.empty()) {
     PrintVerbose(o, _("Tokens are not tried with --perf-force_inline=native."));
   } else {
     if (auto done = OpenByToken(o, *volume, request, tokens_asked, storage)) return *done;
@@ -156,9 +157,9 @@ Status ActionStatus(const Invocation& call) {
   for (const char* arg : {"force_inline", "no_read_workqueue", "no_write_workqueue"})
     if (m.HasFeature(arg)) inline_args.emplace_back(arg);
   std::cout << "  inline:  "
-            << (m.RunsInline() ? FormatMsg(_("yes ({})"), Join(inline_args))
-                               : inline_args.empty() ? std::string(_("no"))
-                                                     : FormatMsg(_("partly ({})"), Join(inline_args)))
+            << (m.RunsInline()        ? FormatMsg(_("yes ({})"), Join(inline_args))
+                : inline_args.empty() ? std::string(_("no"))
+                                      : FormatMsg(_("partly ({})"), Join(inline_args)))
             << '\n';
   return Status::Ok();
 }

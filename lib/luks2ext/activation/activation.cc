@@ -155,9 +155,9 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
   if (request.inline_mode == InlineMode::kNative && !request.name.empty())
     return ActivateNative(cd, request, passphrase, data_path, data_size, *dm_crypt);
 
-  const int r = crypt_activate_by_passphrase(cd, request.name.empty() ? nullptr : request.name.c_str(),
-                                             request.keyslot, passphrase.data(), passphrase.size(),
-                                             ActivationFlags(request));
+  const int r = crypt_activate_by_passphrase(
+      cd, request.name.empty() ? nullptr : request.name.c_str(), request.keyslot, passphrase.data(),
+      passphrase.size(), ActivationFlags(request));
   if (r == -EPERM) return WrongPassphrase();
   if (r < 0) {
     if (r == -EEXIST) return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));

@@ -54,8 +54,8 @@ Error TokenError(int r, const TokenRequest& token, TokenFailure* failure) {
       return Error::WrongParameters(_("No usable token is available."));
     case -EINVAL:
       set(TokenFailure::kInvalid);
-      return Error::WrongParameters(
-          FormatMsg(_("{} cannot be used: its metadata or the request is invalid."), Subject(token)));
+      return Error::WrongParameters(FormatMsg(
+          _("{} cannot be used: its metadata or the request is invalid."), Subject(token)));
     default:
       return CryptError(r, _("Cannot unlock with a token"));
   }

@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 #include <json-c/json.h>
-#include <linux/keyctl.h>
 #include <libcryptsetup.h>
+#include <linux/keyctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -79,9 +79,8 @@ struct Area {
 
 Area KeyslotAreaOf(const Volume& volume, int keyslot) {
   JsonPtr root = Parse(volume.json_text(false).c_str());
-  json_object* area =
-      JsonMember(JsonMember(JsonMember(root.get(), "keyslots"), std::to_string(keyslot).c_str()),
-                 "area");
+  json_object* area = JsonMember(
+      JsonMember(JsonMember(root.get(), "keyslots"), std::to_string(keyslot).c_str()), "area");
   uint64_t copy = 0;
   for (const CopySummary& c : volume.copies())
     if (c.chosen) copy = c.offset;
@@ -102,8 +101,8 @@ class TokenUnlockTest : public ::testing::Test {
     auto added = volume->AddKey(Secret(kPassphrase), Secret(kSecond), 1, FastPbkdf());
     ASSERT_TRUE(added.ok()) << added.error().message();
     const std::string data_path = formatted_.device->path();
-    const Status token = UpdateMetadata(
-        *formatted_.device, [&](Luks2Image& image, const VolumeState&) -> Status {
+    const Status token =
+        UpdateMetadata(*formatted_.device, [&](Luks2Image& image, const VolumeState&) -> Status {
           return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
             const crypt_token_params_luks2_keyring params{description_.c_str()};
             const int id = crypt_token_luks2_keyring_set(cd, CRYPT_ANY_TOKEN, &params);
@@ -169,8 +168,8 @@ TEST_F(TokenUnlockTest, NoMatchingTokenReadsNoKeyslotArea) {
   ASSERT_NE(volume, nullptr);
   const Area slot1 = KeyslotAreaOf(*volume, 1);
   device.reads.clear();
-  for (const TokenRequest& token : {TokenRequest{-1, "systemd-tpm2", nullptr},
-                                    TokenRequest{3, "", nullptr}}) {
+  for (const TokenRequest& token :
+       {TokenRequest{-1, "systemd-tpm2", nullptr}, TokenRequest{3, "", nullptr}}) {
     TokenFailure why = TokenFailure::kNone;
     const Status none = volume->ActivateByToken(ActivationRequest{}, token, &why);
     ASSERT_FALSE(none.ok());
