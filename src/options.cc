@@ -127,6 +127,16 @@ void AddFormatOptions(CLI::App& app, Options& o, PendingValues& pending) {
                _("Verifies the passphrase by asking for it twice"));
 }
 
+// Which LUKS2 tokens open tries before it asks for a passphrase.
+void AddTokenUnlockOptions(CLI::App& app, Options& o) {
+  app.add_option("--token-type", o.token_type,
+                 _("Only tokens of this type (e.g. systemd-tpm2, luks2-keyring)"));
+  app.add_flag("--token-only", o.token_only,
+               _("Do not ask for passphrase if activation by token fails"));
+  app.add_flag("--disable-external-tokens", o.disable_external_tokens,
+               _("Disable loading of external LUKS2 token plugins"));
+}
+
 // How open maps the volume (config persists --perf-force_inline too).
 void AddActivationOptions(CLI::App& app, Options& o) {
   app.add_flag("--perf-force_inline{flags}", o.perf_force_inline,
@@ -138,6 +148,7 @@ void AddActivationOptions(CLI::App& app, Options& o) {
                _("Allow discards (aka TRIM) requests for device"));
   app.add_flag("--test-passphrase", o.test_passphrase,
                _("Do not activate device, just check passphrase"));
+  AddTokenUnlockOptions(app, o);
 }
 
 // token's options: which token, where its JSON comes from or goes, the keyring description.

@@ -93,6 +93,17 @@ class Volume {
   Status Activate(const ActivationRequest& request, const Secret& passphrase,
                   FlagStorage storage = FlagStorage::kThisActivationOnly);
 
+  // Unlocks with a LUKS2 token instead of a passphrase (cryptsetup open tries tokens first),
+  // with the same flags and storage as Activate. On a zoned drive only the keyslot areas of the
+  // tokens that may be tried are read: those `token` selects that libcryptsetup has a handler
+  // for. `failure` (may be null) says why no token unlocked; a wrong-PIN or no-token failure
+  // keeps the lock for what the caller tries next, as a wrong passphrase does.
+  Status ActivateByToken(const ActivationRequest& request, const TokenRequest& token,
+                         TokenFailure* failure = nullptr,
+                         FlagStorage storage = FlagStorage::kThisActivationOnly);
+  // Whether the chosen copy holds a token `token` selects (by id and type; handler or not).
+  bool HasToken(const TokenRequest& token) const;
+
   // Stores or clears force_inline (and its upstream flags) in the header, crash-safely.
   Status SetPersistentFlags(std::optional<bool> force_inline, std::optional<bool> allow_discards);
 
@@ -154,7 +165,9 @@ class Volume {
   Result<std::string> Repair();
 
  private:
+  struct Unlock;  // a passphrase or a token, and the keyslot areas it needs (volume.cc)
   Volume(std::unique_ptr<VolumeState> state, std::unique_ptr<DeviceLock> unlock_lock);
+  Status ActivateWith(const ActivationRequest& request, const Unlock& unlock, FlagStorage storage);
   std::unique_ptr<VolumeState> state_;
   std::unique_ptr<DeviceLock> unlock_lock_;  // kForOpen: held from Open until an unlock
 };
