@@ -15,8 +15,9 @@ vm_packages=(
 )
 # Sanitizer and fuzz builds (scripts/sanitize-and-fuzz.sh): clang with libFuzzer and its
 # sanitizer runtimes; ccache keeps the three builds (test, ASan, fuzz) from compiling twice;
-# binutils' readelf checks the hardened binary; python3 runs scripts/check-structure.py.
-test_packages=(clang libclang-rt-14-dev llvm ccache binutils python3)
+# binutils' readelf checks the hardened binary; python3 runs scripts/check-structure.py;
+# keyutils' keyctl puts the passphrase of a luks2-keyring token in the keyring (token tests).
+test_packages=(clang libclang-rt-14-dev llvm ccache binutils python3 keyutils)
 # The Debian package and its checks (scripts/build-deb.sh, scripts/package-check.sh): debhelper
 # and lintian; go-md2man builds the man pages; bash-completion and systemd provide the .pc
 # files that say where the completion and the generator go; man-db and groff check the pages.

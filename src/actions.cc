@@ -21,23 +21,26 @@ constexpr bool kHandlesKeys = true;
 const std::vector<std::string_view> kCommonOptions = {"--batch-mode", "--verbose", "--debug",
                                                       "--help", "--version"};
 
+// luksFormat's, the longest list of the table.
+const std::vector<std::string_view> kFormatOptions = {
+    "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--cipher",
+    "--key-size", "--hash", "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel",
+    "--pbkdf-force-iterations", "--sector-size", "--label", "--subsystem", "--uuid", "--offset",
+    "--luks2-metadata-size", "--luks2-keyslots-size", "--no-zone-journal", "--verify-passphrase",
+    "--perf-force_inline", "--dry-run"};
+
 }  // namespace
 
 const std::vector<Action>& Actions() {
   static const std::vector<Action> actions = {
       {"luksFormat", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("format a LUKS2 volume"),
-       ActionLuksFormat,
-       {"--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--cipher",
-        "--key-size", "--hash", "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel",
-        "--pbkdf-force-iterations", "--sector-size", "--label", "--subsystem", "--uuid",
-        "--offset", "--luks2-metadata-size", "--luks2-keyslots-size", "--no-zone-journal",
-        "--verify-passphrase", "--perf-force_inline", "--dry-run"},
-       kHandlesKeys},
+       ActionLuksFormat, kFormatOptions, kHandlesKeys},
       {"open", "luksOpen", 1, 2, N_("<device> <name>"),
        N_("open a LUKS2 device as mapping <name>"), ActionOpen,
        {"--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
         "--perf-force_inline", "--persistent", "--readonly", "--allow-discards",
-        "--test-passphrase"},
+        "--test-passphrase", "--token-id", "--token-type", "--token-only",
+        "--disable-external-tokens"},
        kHandlesKeys},
       {"close", "luksClose", 1, 1, N_("<name>"), N_("remove the mapping"), ActionClose, {}},
       {"status", nullptr, 1, 1, N_("<name>"), N_("show the mapping's status"), ActionStatus, {}},
@@ -79,6 +82,10 @@ const std::vector<Action>& Actions() {
        // TRANSLATORS: --help puts a summary's second line under its first.
        N_("run systemd-cryptenroll, clevis... on a private\ncopy of the header ({}), write it back safely"),
        ActionEnroll, {"--type"}},
+      {"token", nullptr, 2, 2, "", nullptr, ActionToken,
+       {"--token-id", "--key-slot", "--json-file", "--token-replace", "--key-description",
+        "--type"},
+       false, TokenSubVerbs},
       {"repair", nullptr, 1, 1, N_("<device>"), N_("rewrite torn or stale metadata copies"),
        ActionRepair, {"--type"}},
       // crypttab open handles keys; its other sub-verbs are cheap to protect as well.

@@ -83,6 +83,8 @@ luks2ext::Status ActionRepair(const Invocation& call);
 luks2ext::Status ActionLayout(const Invocation& call);
 luks2ext::Status ActionCrypttab(const Invocation& call);
 const std::vector<SubVerbHelp>& CrypttabSubVerbs();
+luks2ext::Status ActionToken(const Invocation& call);
+const std::vector<SubVerbHelp>& TokenSubVerbs();
 
 // Messages for the user (stdout), and verbose notes (stderr, with -v).
 void PrintNote(const std::string& text);

@@ -117,7 +117,7 @@ std::string FindAskPasswordTool() {
 std::vector<std::string> AskPasswordArguments(const std::string& tool,
                                               const AgentQuestion& question) {
   std::vector<std::string> argv = {tool, "--icon=drive-harddisk", "--id=" + CEscape(question.id),
-                                   "--keyname=cryptsetup"};
+                                   "--keyname=" + question.keyname};
   if (question.accept_cached) {
     argv.emplace_back("--accept-cached");
     argv.emplace_back("--multiple");

@@ -17,6 +17,7 @@ struct AgentQuestion {
   std::string message;         // shown by the agent ("Please enter passphrase for disk NAME:")
   std::string id;              // "cryptsetup:DEVICE": names the disk to agents
   uint64_t timeout_sec = 0;    // 0: no timeout
+  std::string keyname = "cryptsetup";  // the kernel keyring cache's name (--keyname=)
   // Take the passphrases cached in the kernel keyring, if any. The cache holds every answer
   // given under the key name, wrong ones too, so all of them are returned (--multiple).
   bool accept_cached = false;
@@ -27,7 +28,7 @@ struct AgentQuestion {
 std::string FindAskPasswordTool();
 
 // The argument vector for `tool` (argv[0] included): --icon=drive-harddisk, --id=,
-// --keyname=cryptsetup, --accept-cached --multiple when asked for, --timeout=, then the message.
+// --keyname= (the question's), --accept-cached --multiple when asked for, --timeout=, then the message.
 std::vector<std::string> AskPasswordArguments(const std::string& tool,
                                               const AgentQuestion& question);
 

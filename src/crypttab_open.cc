@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "actions.h"
@@ -98,6 +99,80 @@ Result<std::vector<Secret>> AskAgent(const CrypttabEntry& entry, unsigned attemp
   return AskPasswordAgent(question);
 }
 
+// A token's PIN, asked as systemd-cryptsetup 252 asks it: through the agents (its message and
+// keyring name), or on the terminal. A stream holds the passphrase, not a PIN: nothing is
+// asked from it.
+Result<Secret> AskPin(const CrypttabEntry& entry) {
+  switch (StandardInputKind()) {
+    case InputKind::kNone: {
+      AgentQuestion question;
+      question.message = _("Please enter LUKS2 token PIN:");
+      question.id = "cryptsetup:" + luks2ext::CrypttabDeviceNode(entry.device);
+      question.keyname = "luks2-pin";
+      question.timeout_sec = entry.options.timeout_sec;
+      ASSIGN_OR_RETURN(std::vector<Secret> answer, AskPasswordAgent(question));
+      return std::move(answer.front());
+    }
+    case InputKind::kTerminal:
+      return ReadPassphrase({}, FormatMsg(_("Enter token PIN for {}: "), entry.name), false);
+    case InputKind::kStream:
+      break;
+  }
+  return Error::NoPermission(_("No PIN can be asked for: standard input holds the passphrase."));
+}
+
+// One token attempt; a token that needs a PIN gets one asked for, up to tries= times, unless
+// headless=. A PIN that cannot be asked for leaves the token's own failure.
+Status TryToken(luks2ext::Volume& volume, const luks2ext::ActivationRequest& request,
+                const CrypttabEntry& entry, luks2ext::TokenRequest token,
+                luks2ext::TokenFailure& why) {
+  Status status = volume.ActivateByToken(request, token, &why);
+  if (status.ok() || why != luks2ext::TokenFailure::kPinRequired || entry.options.headless)
+    return status;
+  const unsigned tries = entry.options.tries;
+  for (unsigned attempt = 1;
+       why == luks2ext::TokenFailure::kPinRequired && (tries == 0 || attempt <= tries); ++attempt) {
+    Result<Secret> pin = AskPin(entry);
+    if (!pin.ok()) {
+      std::cerr << entry.name << ": " << pin.error().message() << '\n';
+      return status;
+    }
+    token.pin = &*pin;
+    status = volume.ActivateByToken(request, token, &why);
+    token.pin = nullptr;
+    if (!status.ok()) std::cerr << entry.name << ": " << status.error().message() << '\n';
+  }
+  return status;
+}
+
+// systemd-cryptsetup 252's token stage: every token (any type) first; then the types
+// tpm2-device=auto & co. name, again while their device is missing, up to token-timeout=.
+// Returns the final status, or nullopt when the passphrase comes next.
+std::optional<Status> UnlockWithTokens(luks2ext::Volume& volume,
+                                       const luks2ext::ActivationRequest& request,
+                                       const CrypttabEntry& entry) {
+  const luks2ext::CrypttabOptions& o = entry.options;
+  luks2ext::TokenFailure why = luks2ext::TokenFailure::kNone;
+  Status status = TryToken(volume, request, entry, {}, why);
+  if (status.ok() || why == luks2ext::TokenFailure::kNone) return status;
+  const auto deadline =
+      Clock::now() + std::chrono::seconds(std::min(o.token_timeout_sec, kLongestWait));
+  for (bool waiting = !o.token_types.empty(); waiting;) {
+    bool missing = false;
+    for (const std::string& type : o.token_types) {
+      status = TryToken(volume, request, entry, {-1, type, nullptr}, why);
+      if (status.ok() || why == luks2ext::TokenFailure::kNone) return status;
+      missing |= why == luks2ext::TokenFailure::kMissingResource;
+    }
+    waiting = missing && Clock::now() < deadline;
+    if (waiting) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  if (!o.token_types.empty() || o.headless)
+    std::cerr << FormatMsg(_("{}: no token unlocked it: {}"), entry.name, status.error().message())
+              << '\n';
+  return std::nullopt;
+}
+
 }  // namespace
 
 Status PrepareCrypttabJob(const CrypttabEntry& entry, CrypttabJob& job) {
@@ -108,6 +183,7 @@ Status PrepareCrypttabJob(const CrypttabEntry& entry, CrypttabJob& job) {
   ASSIGN_OR_RETURN(auto volume,
                    luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
   job.memory = std::max<uint64_t>(volume->unlock_memory_kib() * 1024, 1ULL << 20);
+  job.tries_tokens = entry.key_file.empty() && volume->HasToken({});
   return Status::Ok();
 }
 
@@ -132,6 +208,13 @@ Status OpenCrypttabEntry(const CrypttabEntry& entry, const std::string& device_p
                            entry.name, source.key_file, *o.keyfile_timeout_sec)
               << '\n';
     source.key_file.clear();
+  }
+  if (source.key_file.empty() && entry.key_file.empty()) {
+    if (auto done = UnlockWithTokens(*volume, request, entry)) return *done;
+    if (o.headless)
+      return Error::NoPermission(
+          FormatMsg(_("{}: no token unlocked it, and headless= forbids asking for a passphrase."),
+                    entry.name));
   }
   if (!source.key_file.empty())  // a key file is read once: asking again gives the same key
     return UnlockWithTries(*volume, request, 1,

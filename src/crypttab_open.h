@@ -18,6 +18,9 @@ struct CrypttabJob {
   const luks2ext::CrypttabEntry* entry = nullptr;
   std::string device;
   uint64_t memory = 0;  // bytes the unlock may take
+  // The opener tries LUKS2 tokens first (no key file, and the volume has one): its passphrase,
+  // if it comes to that, is asked for by the opener, not up front.
+  bool tries_tokens = false;
   std::optional<luks2ext::Secret> passphrase;
 };
 
@@ -32,7 +35,9 @@ bool AsksThroughAgent(const luks2ext::CrypttabEntry& entry);
 // Unlocks and maps one entry with `given`, or else with its key file, or else asks for the
 // passphrase: on the terminal, from standard input, or through systemd's password agents
 // (StandardInputKind), up to the entry's tries and within its timeout=. keyfile-timeout=
-// waits for a missing key file, then asks. With `test_passphrase` nothing is mapped.
+// waits for a missing key file, then asks. Without a key file (and without `given`) the LUKS2
+// tokens come first, as in systemd-cryptsetup 252 (docs/crypttab.md); headless= then never
+// asks. With `test_passphrase` nothing is mapped.
 luks2ext::Status OpenCrypttabEntry(const luks2ext::CrypttabEntry& entry,
                                    const std::string& device_path,
                                    const std::optional<luks2ext::Secret>& given,

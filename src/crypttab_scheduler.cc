@@ -117,7 +117,9 @@ Preparation PrepareJobs(const std::vector<CrypttabEntry>& entries, Failures& fai
     CrypttabJob job;
     Status status = PrepareCrypttabJob(entry, job);
     // Through the agents each opener asks for itself, in parallel (each question has its id).
-    if (status.ok() && entry.key_file.empty() && !AsksThroughAgent(entry))
+    // An entry that tries tokens first, or never asks (headless=), is not asked for up front.
+    if (status.ok() && entry.key_file.empty() && !AsksThroughAgent(entry) && !job.tries_tokens &&
+        !entry.options.headless)
       status = AskPassphrase(job);
     if (!status.ok()) {
       failures.Add(entry, status.error());

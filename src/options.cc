@@ -127,6 +127,16 @@ void AddFormatOptions(CLI::App& app, Options& o, PendingValues& pending) {
                _("Verifies the passphrase by asking for it twice"));
 }
 
+// Which LUKS2 tokens open tries before it asks for a passphrase.
+void AddTokenUnlockOptions(CLI::App& app, Options& o) {
+  app.add_option("--token-type", o.token_type,
+                 _("Only tokens of this type (e.g. systemd-tpm2, luks2-keyring)"));
+  app.add_flag("--token-only", o.token_only,
+               _("Do not ask for passphrase if activation by token fails"));
+  app.add_flag("--disable-external-tokens", o.disable_external_tokens,
+               _("Disable loading of external LUKS2 token plugins"));
+}
+
 // How open maps the volume (config persists --perf-force_inline too).
 void AddActivationOptions(CLI::App& app, Options& o) {
   app.add_flag("--perf-force_inline{flags}", o.perf_force_inline,
@@ -138,6 +148,17 @@ void AddActivationOptions(CLI::App& app, Options& o) {
                _("Allow discards (aka TRIM) requests for device"));
   app.add_flag("--test-passphrase", o.test_passphrase,
                _("Do not activate device, just check passphrase"));
+  AddTokenUnlockOptions(app, o);
+}
+
+// token's options: which token, where its JSON comes from or goes, the keyring description.
+void AddTokenOptions(CLI::App& app, Options& o) {
+  AddNumber(app, "--token-id", o.token_id, _("Token number (default: any)"), 0, 31);
+  app.add_option("--json-file", o.json_file,
+                 _("Read or write the JSON from or to a file ('-' for stdin or stdout)"));
+  app.add_flag("--token-replace", o.token_replace, _("Replace the current token"));
+  app.add_option("--key-description", o.key_description,
+                 _("Key description (token add: the kernel keyring key of the passphrase)"));
 }
 
 // luksDump's, crypttab's and the header backup's own options, then the action and its
@@ -209,6 +230,7 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
   AddKeyslotOptions(app, o);
   AddFormatOptions(app, o, pending);
   AddActivationOptions(app, o);
+  AddTokenOptions(app, o);
   AddRemainingOptions(app, o, pending);
 
   // enroll's tool command follows the first "--" and is never parsed as our options.

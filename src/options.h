@@ -51,6 +51,11 @@ struct Options {
   bool readonly = false;
   bool allow_discards = false;
   bool test_passphrase = false;
+  // open: LUKS2 tokens (cryptsetup's names); token_id is also token's (below)
+  int token_id = -1;  // -1: any token (open), the first free one (token import and add)
+  std::string token_type;
+  bool token_only = false;
+  bool disable_external_tokens = false;
 
   // luksDump
   bool dump_json_metadata = false;
@@ -59,6 +64,11 @@ struct Options {
   bool all = false;
   std::string crypttab;
   uint64_t memory_budget = 0;  // bytes; 0 = half of the available memory
+
+  // token (and token_id above)
+  std::string json_file;  // "" or "-": standard input (import) or output (export)
+  bool token_replace = false;
+  std::string key_description;
 
   // luksHeaderBackup / luksHeaderRestore
   std::string header_backup_file;

@@ -1,6 +1,7 @@
 // open, close, status: activation and the state of active mappings.
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "actions.h"
 #include "i18n.h"
@@ -30,6 +31,41 @@ std::string Join(const std::vector<std::string>& words) {
   return text;
 }
 
+// The token stage of open: any token, or the one --token-id / --token-type names. A token that
+// needs a PIN gets one asked for (up to --tries on a terminal) only when tokens were asked for
+// explicitly, as cryptsetup does; otherwise the passphrase follows. Why no token unlocked is
+// shown then, or with -v before the passphrase is asked. Returns the final status, or nullopt
+// when the passphrase is to be asked next.
+std::optional<Status> OpenByToken(const Options& o, luks2ext::Volume& volume,
+                                  const luks2ext::ActivationRequest& request, bool tokens_asked,
+                                  luks2ext::Volume::FlagStorage storage) {
+  luks2ext::TokenRequest token{o.token_id, o.token_type, nullptr};
+  luks2ext::TokenFailure why = luks2ext::TokenFailure::kNone;
+  Status status = volume.ActivateByToken(request, token, &why, storage);
+  if (!status.ok() && why == luks2ext::TokenFailure::kPinRequired && tokens_asked) {
+    const std::string prompt = o.token_id >= 0 ? FormatMsg(_("Enter token {} PIN: "), o.token_id)
+                                               : std::string(_("Enter token PIN: "));
+    const int attempts = InteractiveInput() ? o.tries : 1;
+    for (int attempt = 1; why == luks2ext::TokenFailure::kPinRequired && attempt <= attempts;
+         ++attempt) {
+      if (attempt > 1) std::cerr << status.error().message() << '\n';
+      auto pin = ReadPassphrase({}, prompt, false);
+      if (!pin.ok()) return Status(pin.error());
+      token.pin = &*pin;
+      status = volume.ActivateByToken(request, token, &why, storage);
+      token.pin = nullptr;
+    }
+  }
+  // Unlocked, --token-only, or a failure no passphrase would change (a busy name, a kernel
+  // refusing the flags): that is the answer.
+  if (status.ok() || o.token_only || why == luks2ext::TokenFailure::kNone) return status;
+  if (tokens_asked)
+    std::cerr << status.error().message() << '\n';
+  else
+    PrintVerbose(o, status.error().message());
+  return std::nullopt;
+}
+
 }  // namespace
 
 Status ActionOpen(const Invocation& call) {
@@ -56,11 +92,24 @@ Status ActionOpen(const Invocation& call) {
 
   // Only --persistent writes metadata; otherwise the drive is opened read-only.
   ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, o.persistent));
-  ASSIGN_OR_RETURN(auto volume, luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
+  ASSIGN_OR_RETURN(auto volume,
+                   luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
   PrintWarnings(*volume);
   if (o.persistent && request.inline_mode == luks2ext::InlineMode::kNative)
     return Error::WrongParameters(
         _("=native cannot be made persistent: stock tools would not understand it."));
+
+  const auto storage = o.persistent ? luks2ext::Volume::FlagStorage::kPersistent
+                                    : luks2ext::Volume::FlagStorage::kThisActivationOnly;
+  // Tokens first, as cryptsetup 2.6.1 does (a key file too waits for them).
+  if (o.disable_external_tokens) luks2ext::DisableExternalTokens();
+  const bool tokens_asked = o.token_only || o.token_id >= 0 || !o.token_type.empty();
+  if (request.inline_mode == luks2ext::InlineMode::kNative && !tokens_asked &&
+      !request.name.empty()) {
+    PrintVerbose(o, _("Tokens are not tried with --perf-force_inline=native."));
+  } else {
+    if (auto done = OpenByToken(o, *volume, request, tokens_asked, storage)) return *done;
+  }
 
   // Retry a wrong passphrase typed on a terminal, as cryptsetup does (--tries).
   const bool can_retry = o.key_file.empty() && InteractiveInput();
@@ -69,9 +118,7 @@ Status ActionOpen(const Invocation& call) {
     ASSIGN_OR_RETURN(const luks2ext::Secret passphrase,
                      ReadPassphrase(call.passphrase_source(),
                                     FormatMsg(_("Enter passphrase for {}: "), path), false));
-    Status status = volume->Activate(request, passphrase,
-                                     o.persistent ? luks2ext::Volume::FlagStorage::kPersistent
-                                                  : luks2ext::Volume::FlagStorage::kThisActivationOnly);
+    Status status = volume->Activate(request, passphrase, storage);
     if (status.ok() || status.error().code() != ExitCode::kNoPermission || attempt >= attempts)
       return status;
     std::cerr << status.error().message() << '\n';
@@ -110,9 +157,9 @@ Status ActionStatus(const Invocation& call) {
   for (const char* arg : {"force_inline", "no_read_workqueue", "no_write_workqueue"})
     if (m.HasFeature(arg)) inline_args.emplace_back(arg);
   std::cout << "  inline:  "
-            << (m.RunsInline() ? FormatMsg(_("yes ({})"), Join(inline_args))
-                               : inline_args.empty() ? std::string(_("no"))
-                                                     : FormatMsg(_("partly ({})"), Join(inline_args)))
+            << (m.RunsInline()        ? FormatMsg(_("yes ({})"), Join(inline_args))
+                : inline_args.empty() ? std::string(_("no"))
+                                      : FormatMsg(_("partly ({})"), Join(inline_args)))
             << '\n';
   return Status::Ok();
 }

@@ -23,7 +23,7 @@ shift 2
 [[ $seconds =~ ^[0-9]+$ ]] || usage
 here=$(cd "$(dirname "$0")" && pwd)
 targets=("$@")
-((${#targets[@]})) || targets=(binary_header image commit_record copy_reader crypttab number)
+((${#targets[@]})) || targets=(binary_header image commit_record copy_reader crypttab number key_set)
 out=${FUZZ_OUT:-$build/fuzz-run}
 jobs=${FUZZ_JOBS:-1}
 mkdir -p "$out/artifacts"

@@ -327,5 +327,26 @@ else
   echo "generator: systemd-analyze not installed, verify skipped"
 fi
 
+# LUKS2 token options: =auto is zcryptsetup's (a unit); a device path, a URI or a PCR policy
+# needs systemd-cryptsetup's own code (no unit, systemd-cryptsetup not silenced).
+TOK=$WORK/token.crypttab
+cat >"$TOK" <<'EOF2'
+tpmauto /dev/sdx - force-inline,tpm2-device=auto,token-timeout=10s,headless
+tpmpath /dev/sdx - force-inline,tpm2-device=/dev/tpmrm0
+pcrs /dev/sdx - force-inline,tpm2-device=auto,tpm2-pcrs=7
+fido /dev/sdx - force-inline,fido2-device=auto
+EOF2
+run token --crypttab "$TOK"
+check "token options: generator exits 0 (rc=$RC)" [ "$RC" -eq 0 ]
+check "tpmauto: unit written" [ -f "$D/normal/zcryptsetup@tpmauto.service" ]
+check "fido: unit written" [ -f "$D/normal/zcryptsetup@fido.service" ]
+check "token options are not reported unknown" bash -c '! grep -q "unknown option" "$1"' _ "$D/stderr"
+for n in tpmpath pcrs; do
+  check "$n: no zcryptsetup unit" absent "$D/normal/zcryptsetup@$n.service"
+  check "$n: systemd-cryptsetup not silenced" absent "$D/normal/systemd-cryptsetup@$n.service.d"
+done
+check "tpmpath: notice on stderr" grep -q "line 2: tpmpath: tpm2-device=/dev/tpmrm0 needs systemd-cryptsetup.*systemd-cryptsetup will open it" "$D/stderr"
+check "pcrs: notice on stderr" grep -q "line 3: pcrs: tpm2-pcrs=7 needs systemd-cryptsetup" "$D/stderr"
+
 echo "generator: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -56,6 +56,10 @@ bins=(cryptsetup dmsetup blkzone blkid flock)
 if [[ ${ZC_VM_WITH_FIO:-} == 1 ]] || { ((${#suites[@]})) && grep -qw fio "${suites[@]}"; }; then
   bins+=(fio)
 fi
+# keyctl (keyutils) puts a luks2-keyring token's passphrase in the keyring, when a suite uses it.
+if ((${#suites[@]})) && grep -qw keyctl "${suites[@]}"; then
+  bins+=(keyctl)
+fi
 # shellcheck disable=SC2206
 bins+=(${ZC_VM_EXTRA_BINS:-})
 

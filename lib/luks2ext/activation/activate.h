@@ -19,6 +19,23 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
                             const Secret& passphrase, const std::string& data_path,
                             uint64_t data_size);
 
+// What every activation checks first: no mapping of that name exists (Error::Busy), and the
+// kernel's dm-crypt runs the inline mode asked for; `dm_crypt` gets its version when it was
+// needed. An empty name (only check the key) needs neither.
+Status CheckActivation(const ActivationRequest& request,
+                       std::optional<CryptTargetVersion>* dm_crypt);
+// libcryptsetup's activation flags for the request: readonly, discards, the workqueue flags of
+// InlineMode::kWorkqueueFlags or of one direction.
+uint32_t ActivationFlags(const ActivationRequest& request);
+
+// Unlocks (and, with a name, maps) with a LUKS2 token: crypt_activate_by_token_pin with the
+// same flags as a passphrase. InlineMode::kNative with a name is refused (WrongParameters,
+// nothing mapped): libcryptsetup then builds the table itself and cannot add the argument.
+// `failure` (may be null) says why a token did not unlock; the Status has cryptsetup's exit
+// code for it.
+Status ActivateByToken(crypt_device* cd, const ActivationRequest& request,
+                       const TokenRequest& token, TokenFailure* failure);
+
 // The feature argument InlineMode::kNative adds to the table: the RFC's `force_inline`. Only a
 // build configured with ZCRYPTSETUP_TEST_HOOKS (CMake option, off by default) takes
 // ZCRYPTSETUP_NATIVE_FEATURE_ARG from the environment instead, so that the VM tests can prove

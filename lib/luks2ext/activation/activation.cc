@@ -123,21 +123,20 @@ bool TestHooksCompiledIn() {
 #endif
 }
 
-Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
-                            const Secret& passphrase, const std::string& data_path,
-                            uint64_t data_size) {
+Status CheckActivation(const ActivationRequest& request,
+                       std::optional<CryptTargetVersion>* dm_crypt) {
   if (!request.name.empty() && MappingExists(request.name))
     return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
-  std::optional<CryptTargetVersion> dm_crypt;
   if ((request.inline_mode || request.no_read_workqueue || request.no_write_workqueue) &&
       !request.name.empty()) {
-    ASSIGN_OR_RETURN(dm_crypt, QueryCryptTarget());
+    ASSIGN_OR_RETURN(*dm_crypt, QueryCryptTarget());
     RETURN_IF_ERROR(
-        CheckInlineSupport(*dm_crypt, request.inline_mode.value_or(InlineMode::kWorkqueueFlags)));
+        CheckInlineSupport(**dm_crypt, request.inline_mode.value_or(InlineMode::kWorkqueueFlags)));
   }
-  if (request.inline_mode == InlineMode::kNative && !request.name.empty())
-    return ActivateNative(cd, request, passphrase, data_path, data_size, *dm_crypt);
+  return Status::Ok();
+}
 
+uint32_t ActivationFlags(const ActivationRequest& request) {
   uint32_t flags = 0;
   if (request.read_only) flags |= CRYPT_ACTIVATE_READONLY;
   if (request.allow_discards) flags |= CRYPT_ACTIVATE_ALLOW_DISCARDS;
@@ -145,9 +144,20 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
     flags |= CRYPT_ACTIVATE_NO_READ_WORKQUEUE;
   if (request.inline_mode == InlineMode::kWorkqueueFlags || request.no_write_workqueue)
     flags |= CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE;
-  const int r =
-      crypt_activate_by_passphrase(cd, request.name.empty() ? nullptr : request.name.c_str(),
-                                   request.keyslot, passphrase.data(), passphrase.size(), flags);
+  return flags;
+}
+
+Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
+                            const Secret& passphrase, const std::string& data_path,
+                            uint64_t data_size) {
+  std::optional<CryptTargetVersion> dm_crypt;
+  RETURN_IF_ERROR(CheckActivation(request, &dm_crypt));
+  if (request.inline_mode == InlineMode::kNative && !request.name.empty())
+    return ActivateNative(cd, request, passphrase, data_path, data_size, *dm_crypt);
+
+  const int r = crypt_activate_by_passphrase(
+      cd, request.name.empty() ? nullptr : request.name.c_str(), request.keyslot, passphrase.data(),
+      passphrase.size(), ActivationFlags(request));
   if (r == -EPERM) return WrongPassphrase();
   if (r < 0) {
     if (r == -EEXIST) return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));

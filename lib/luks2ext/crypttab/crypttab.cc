@@ -59,8 +59,71 @@ constexpr FlagOption kFlagOptions[] = {
 };
 
 // Options that take `=value`.
-constexpr std::string_view kValueOptions[] = {"header",  "keyfile-offset", "keyfile-size",
-                                              "tries",   "timeout",        "keyfile-timeout"};
+constexpr std::string_view kValueOptions[] = {
+    "header",       "keyfile-offset", "keyfile-size", "tries",      "timeout", "keyfile-timeout",
+    "tpm2-device",  "fido2-device",   "pkcs11-uri",   "token-timeout", "headless", "tpm2-pin"};
+
+// The device options whose `auto` zcryptsetup handles (any token of that type, through
+// libcryptsetup's token plugins); any other value needs systemd-cryptsetup.
+struct TokenDeviceOption {
+  std::string_view name;
+  std::string_view token_type;
+};
+constexpr TokenDeviceOption kTokenDeviceOptions[] = {
+    {"tpm2-device", "systemd-tpm2"},
+    {"fido2-device", "systemd-fido2"},
+    {"pkcs11-uri", "systemd-pkcs11"},
+};
+
+// Options systemd-cryptsetup passes to its token plugins or implements itself, which
+// zcryptsetup cannot honour: an entry with one of them is left to systemd-cryptsetup.
+constexpr std::string_view kSystemdOnlyOptions[] = {
+    "tpm2-pcrs",        "tpm2-signature", "tpm2-pcrlock", "tpm2-measure-pcr",
+    "tpm2-measure-bank", "fido2-cid",      "fido2-rp"};
+
+// systemd's parse_boolean().
+std::optional<bool> ParseBoolean(std::string_view text) {
+  for (std::string_view yes : {"1", "yes", "y", "true", "t", "on"})
+    if (text == yes) return true;
+  for (std::string_view no : {"0", "no", "n", "false", "f", "off"})
+    if (text == no) return false;
+  return std::nullopt;
+}
+
+// The token options; nullopt when `key` is none of them, else the message (empty when fine).
+std::optional<std::string> ApplyTokenOption(std::string_view key, std::string_view value,
+                                            CrypttabOptions* o) {
+  for (const TokenDeviceOption& device : kTokenDeviceOptions) {
+    if (key != device.name) continue;
+    if (value.empty()) return FormatMsg(_("Option {}= needs a value."), std::string(key));
+    if (value != "auto") {
+      o->systemd_only.push_back(FormatMsg("{}={}", std::string(key), std::string(value)));
+    } else if (std::find(o->token_types.begin(), o->token_types.end(), device.token_type) ==
+               o->token_types.end()) {
+      o->token_types.emplace_back(device.token_type);
+    }
+    return std::string();
+  }
+  if (key == "token-timeout") {
+    const std::optional<uint64_t> seconds = ParseCrypttabTimeSpan(value);
+    if (!seconds)
+      return FormatMsg(_("Option {} needs a time span such as 30, 90s, 2min or 1h, not '{}'."),
+                       std::string(key), std::string(value));
+    o->token_timeout_sec = *seconds;
+    return std::string();
+  }
+  if (key == "headless" || key == "tpm2-pin") {
+    const std::optional<bool> flag = ParseBoolean(value);
+    if (!flag)
+      return FormatMsg(_("Option {} needs a boolean (yes or no), not '{}'."), std::string(key),
+                       std::string(value));
+    // tpm2-pin=: the token itself says whether it needs a PIN; libcryptsetup asks for one
+    // through us when it does, so the option changes nothing here.
+    if (key == "headless") o->headless = *flag;
+    return std::string();
+  }
+  return std::nullopt;
+}
 
 // The units a time span may use, in seconds.
 struct TimeUnit {
@@ -90,10 +153,19 @@ std::optional<std::string> ApplyOption(std::string_view option, CrypttabOptions*
   const bool has_value = eq != std::string_view::npos;
   const std::string_view value = has_value ? option.substr(eq + 1) : std::string_view();
 
+  if (option == "headless") {  // systemd takes it bare too, for headless=yes
+    o->headless = true;
+    return std::nullopt;
+  }
   for (const FlagOption& flag : kFlagOptions) {
     if (key != flag.name) continue;
     if (has_value) return FormatMsg(_("Option {} takes no value."), std::string(key));
     o->*flag.member = true;
+    return std::nullopt;
+  }
+  for (std::string_view name : kSystemdOnlyOptions) {
+    if (key != name) continue;
+    o->systemd_only.emplace_back(option);
     return std::nullopt;
   }
   bool known_value_option = false;
@@ -103,6 +175,10 @@ std::optional<std::string> ApplyOption(std::string_view option, CrypttabOptions*
     return std::nullopt;
   }
   if (!has_value) return FormatMsg(_("Option {} needs a value."), std::string(key));
+  if (auto message = ApplyTokenOption(key, value, o)) {
+    if (message->empty()) return std::nullopt;
+    return message;
+  }
   if (key == "header") {
     if (value.empty()) return std::string(_("Option header= needs a path."));
     o->header = std::string(value);
@@ -254,6 +330,16 @@ Status CheckZcryptsetupOpens(const CrypttabEntry& entry) {
         FormatMsg(_("{}: header= (a detached header) is not supported by zcryptsetup; let "
                     "systemd-cryptsetup open this entry."),
                   entry.name));
+  if (!entry.options.systemd_only.empty()) {
+    std::string options;
+    for (const std::string& option : entry.options.systemd_only)
+      options += (options.empty() ? "" : ", ") + option;
+    return Error::WrongParameters(
+        FormatMsg(_("{}: {} needs systemd-cryptsetup's own TPM2/FIDO2/PKCS#11 code (zcryptsetup "
+                    "takes tpm2-device=auto, fido2-device=auto, pkcs11-uri=auto only); let "
+                    "systemd-cryptsetup open this entry."),
+                  entry.name, options));
+  }
   return Status::Ok();
 }
 

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "activation/activate.h"
+#include "activation/token_unlock.h"
 #include "base/i18n.h"
 #include "cryptsetup/crypt_device.h"
 #include "metadata/device_lock.h"
@@ -107,8 +108,77 @@ Result<std::string> Volume::DumpText() {
 // ---------------------------------------------------------------------------------------------
 // Activation
 
+// One way to unlock. On a zoned drive the keyslot areas each try needs are loaded into the
+// memfd just before it: `tries` lists them, in order.
+struct Volume::Unlock {
+  struct Try {
+    std::vector<KeyslotArea> areas;  // loaded before the try
+    int keyslot = -1;                // passed as the request's keyslot when >= 0
+  };
+  std::function<Result<std::vector<Try>>(crypt_device*, const Luks2Image&, int keyslot)> tries;
+  std::function<Status(crypt_device*, const ActivationRequest&)> attempt;
+  Error nothing_to_try;  // when `tries` is empty
+};
+
 Status Volume::Activate(const ActivationRequest& request, const Secret& passphrase,
                         FlagStorage storage) {
+  Unlock unlock{
+      // libcryptsetup's order, one keyslot a try.
+      [](crypt_device*, const Luks2Image& headers, int keyslot) -> Result<std::vector<Unlock::Try>> {
+        ASSIGN_OR_RETURN(const std::vector<KeyslotArea> order, KeyslotTryOrder(headers, keyslot));
+        std::vector<Unlock::Try> tries;
+        for (const KeyslotArea& area : order) tries.push_back({{area}, area.keyslot});
+        return tries;
+      },
+      [&](crypt_device* cd, const ActivationRequest& activation) {
+        return ActivateByPassphrase(cd, activation, passphrase, state_->device->path(),
+                                    state_->geometry.size);
+      },
+      Error::NoPermission(_("No key available with this passphrase."))};
+  return ActivateWith(request, unlock, storage);
+}
+
+bool Volume::HasToken(const TokenRequest& token) const {
+  return !MatchingTokens(state_->headers().json(), token).empty();
+}
+
+Status Volume::ActivateByToken(const ActivationRequest& request, const TokenRequest& token,
+                               TokenFailure* failure, FlagStorage storage) {
+  if (failure) *failure = TokenFailure::kNone;
+  if (!HasToken(token)) {
+    // What libcryptsetup answers, without a memfd or a read of the drive.
+    if (failure) *failure = TokenFailure::kNoUsableToken;
+    if (!token.token_type.empty())
+      return Error::WrongParameters(
+          FormatMsg(_("No usable token (type {}) is available."), token.token_type));
+    return Error::WrongParameters(_("No usable token is available."));
+  }
+  Unlock unlock{
+      // One try: libcryptsetup goes through the tokens itself. It needs the keyslot areas of
+      // every token it may try (selected, with a handler here), and no other.
+      [&](crypt_device* cd, const Luks2Image& headers, int) -> Result<std::vector<Unlock::Try>> {
+        std::vector<int> keyslots;
+        for (const int id : MatchingTokens(headers.json(), token)) {
+          if (!TokenHandlerAvailable(cd, id)) continue;
+          for (const int keyslot : TokenKeyslots(headers.json(), id))
+            if (std::find(keyslots.begin(), keyslots.end(), keyslot) == keyslots.end())
+              keyslots.push_back(keyslot);
+        }
+        Unlock::Try all;
+        for (const KeyslotArea& area : headers.keyslot_areas())
+          if (std::find(keyslots.begin(), keyslots.end(), area.keyslot) != keyslots.end())
+            all.areas.push_back(area);
+        return std::vector<Unlock::Try>{std::move(all)};
+      },
+      [&](crypt_device* cd, const ActivationRequest& activation) {
+        return luks2ext::ActivateByToken(cd, activation, token, failure);
+      },
+      Error::WrongParameters(_("No usable token is available."))};
+  return ActivateWith(request, unlock, storage);
+}
+
+Status Volume::ActivateWith(const ActivationRequest& request, const Unlock& unlock,
+                            FlagStorage storage) {
   ActivationRequest activation = request;
   if (!activation.inline_mode && force_inline())
     activation.inline_mode = InlineMode::kWorkqueueFlags;
@@ -122,8 +192,7 @@ Status Volume::Activate(const ActivationRequest& request, const Secret& passphra
     unlock_lock_.reset();
     ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::Init(device.path()));
     RETURN_IF_ERROR(cd.LoadLuks2(device.path()));
-    RETURN_IF_ERROR(ActivateByPassphrase(cd.get(), activation, passphrase, device.path(),
-                                         state_->geometry.size));
+    RETURN_IF_ERROR(unlock.attempt(cd.get(), activation));
   } else {
     // A zoned drive: libcryptsetup sees the chosen copy in a memfd as a detached header and
     // the drive only as the data device, so it can never write to a sequential zone. Each
@@ -138,14 +207,14 @@ Status Volume::Activate(const ActivationRequest& request, const Secret& passphra
     ASSIGN_OR_RETURN(Memfd memfd, LoadChosenHeaders(*state_));
     ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::InitDetached(memfd.path(), device.path()));
     RETURN_IF_ERROR(cd.LoadLuks2(device.path()));
-    ASSIGN_OR_RETURN(const std::vector<KeyslotArea> order,
-                     KeyslotTryOrder(state_->headers(), request.keyslot));
-    Status unlocked = Error::NoPermission(_("No key available with this passphrase."));
-    for (const KeyslotArea& area : order) {
-      RETURN_IF_ERROR(LoadKeyslotArea(device, state_->chosen_copy().slot, area, memfd));
-      activation.keyslot = area.keyslot;
-      unlocked = ActivateByPassphrase(cd.get(), activation, passphrase, device.path(),
-                                      state_->geometry.size);
+    ASSIGN_OR_RETURN(const std::vector<Unlock::Try> tries,
+                     unlock.tries(cd.get(), state_->headers(), request.keyslot));
+    Status unlocked = unlock.nothing_to_try;
+    for (const Unlock::Try& attempt : tries) {
+      for (const KeyslotArea& area : attempt.areas)
+        RETURN_IF_ERROR(LoadKeyslotArea(device, state_->chosen_copy().slot, area, memfd));
+      if (attempt.keyslot >= 0) activation.keyslot = attempt.keyslot;
+      unlocked = unlock.attempt(cd.get(), activation);
       if (unlocked.ok() || unlocked.error().code() != ExitCode::kNoPermission) break;
     }
     RETURN_IF_ERROR(unlocked);

@@ -2,7 +2,8 @@
 # Issue 5 on the real kernel: crypttab entries by path and by UUID= open with their options
 # applied (inline table flags, read-only), close; check reports a broken line by number; an
 # unknown name maps nothing; --all opens several drives in parallel within a PBKDF memory
-# budget (reserved and measured peaks printed) and faster than one at a time (ratio printed).
+# budget (reserved and measured peaks printed) and faster than one at a time (ratio printed);
+# a luks2-keyring token opens an entry with nothing asked.
 . /zc/volume_checks.sh
 
 check "load dm-crypt" load_dm_crypt
@@ -85,4 +86,28 @@ parallel_ms=$(sed -n 's/^elapsed_ms //p' /tmp/parallel.out)
 info "FIGURE crypttab --all: serial $serial_ms ms, parallel $parallel_ms ms, ratio $(awk -v a="$serial_ms" -v b="$parallel_ms" 'BEGIN{printf "%.2f", a/b}') x"
 info "$(grep Opened /tmp/serial.out) [budget 70M]"
 info "$(grep Opened /tmp/parallel.out) [budget 1G]"
+# A LUKS2 token (issue 11): libcryptsetup's built-in luks2-keyring token, its passphrase in
+# root's user keyring, opens a real dm-crypt mapping with no passphrase asked (standard input
+# /dev/null), inline; a wrong one in the keyring falls back to the key file's absence: exit 2.
+tokdev=$(make_brd 64)
+printf %s token-key >/tmp/tokkey
+check "format a brd drive for the token" zcryptsetup luksFormat -q --pbkdf pbkdf2 \
+  --pbkdf-force-iterations 1000 "$tokdev" /tmp/tokkey
+check "cryptsetup token add (luks2-keyring)" cryptsetup token add --key-description zc-vm-token "$tokdev"
+tokid=$(keyctl padd user zc-vm-token @u </tmp/tokkey)
+check "the token's passphrase is in the keyring" test -n "$tokid"
+printf 'tok %s none force-inline\n' "$tokdev" >/tmp/crypttab.token
+check "crypttab open by token, nothing asked" zcryptsetup crypttab open tok --crypttab /tmp/crypttab.token </dev/null
+check "... force-inline gives no_read_workqueue" table_has tok no_read_workqueue
+check "... and no_write_workqueue" table_has tok no_write_workqueue
+check "close it" zcryptsetup close tok
+check "open --token-only maps it" zcryptsetup open --token-only "$tokdev" tok2 </dev/null
+check "... close" zcryptsetup close tok2
+keyctl update "$tokid" wrong
+check_exit 2 "a wrong token secret with --token-only: exit 2" \
+  zcryptsetup open --token-only "$tokdev" tok3 </dev/null
+check_exit 1 "... and maps nothing" dm_exists tok3
+keyctl unlink "$tokid" @u >/dev/null
+remove_brd
+
 check_no_io_errors "no kernel I/O errors"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "luks2ext/error.h"
+#include "luks2ext/secret.h"
 
 namespace luks2ext {
 
@@ -31,6 +32,30 @@ struct ActivationRequest {
   bool no_write_workqueue = false;
   int keyslot = -1;  // -1: any keyslot (CRYPT_ANY_SLOT)
 };
+
+// A LUKS2 token to unlock with instead of a passphrase (cryptsetup open --token-id,
+// --token-type): libcryptsetup runs the token's handler (built in, or an external plugin such
+// as systemd's libcryptsetup-token-systemd-tpm2.so), which opens the keyslots the token names.
+struct TokenRequest {
+  int token_id = -1;       // -1: any token (CRYPT_ANY_TOKEN)
+  std::string token_type;  // "": any type
+  const Secret* pin = nullptr;  // nullptr: none (a token that needs one says kPinRequired)
+};
+
+// Why a token unlock failed, so that a caller can ask for a PIN or fall back to a passphrase.
+// The Status carries the message and cryptsetup's exit code for the same libcryptsetup result.
+enum class TokenFailure {
+  kNone,             // unlocked, or failed for a reason no other key would change
+  kPinRequired,      // -ENOANO: a token needs a PIN, none was given or it was wrong (exit 1)
+  kNoUsableToken,    // -ENOENT: no token matches, or none has a handler here (exit 1)
+  kKeyslotRefused,   // -EPERM: the token's secret opens none of its keyslots (exit 2)
+  kMissingResource,  // -EAGAIN: the token's device (TPM, security key) is not there (exit 1)
+  kInvalid,          // -EINVAL: the token's metadata is unusable (exit 1)
+};
+
+// Stops libcryptsetup from loading external token plugins (cryptsetup
+// --disable-external-tokens), for the rest of the process; built-in tokens still work.
+void DisableExternalTokens();
 
 struct CryptTargetVersion {
   uint32_t major = 0, minor = 0, patch = 0;

@@ -35,6 +35,17 @@ struct CrypttabOptions {
   // `keyfile-timeout=SPAN`: seconds to wait for a key file that does not exist yet, then ask
   // for a passphrase instead. Absent: a missing key file is an error.
   std::optional<uint64_t> keyfile_timeout_sec;
+  // LUKS2 tokens, as systemd-cryptsetup 252 takes them. Without a key file every token is
+  // tried first, whatever the options; `tpm2-device=auto`, `fido2-device=auto` and
+  // `pkcs11-uri=auto` add the token type they stand for ("systemd-tpm2", "systemd-fido2",
+  // "systemd-pkcs11", in the order given), whose device is waited for up to token-timeout=.
+  std::vector<std::string> token_types;
+  uint64_t token_timeout_sec = 30;  // `token-timeout=SPAN`; 0: do not wait
+  bool headless = false;            // `headless=BOOL`: never ask (PIN or passphrase)
+  // Options only systemd-cryptsetup's own code implements, as written (a TPM2 or FIDO2 device
+  // path, a PKCS#11 URI, PCR policies, FIDO2 credentials...): CheckZcryptsetupOpens leaves such
+  // an entry to systemd-cryptsetup.
+  std::vector<std::string> systemd_only;
   bool noauto = false;          // not started by cryptsetup.target
   bool nofail = false;          // cryptsetup.target wants it but does not wait for it
   // Options not understood, as written ("x-initrd.attach", "cipher=aes"): systemd warns about
@@ -81,7 +92,8 @@ std::optional<uint64_t> ParseCrypttabTimeSpan(std::string_view text);
 
 // Whether zcryptsetup opens `entry`: Ok, or the WrongParameters error `crypttab open` gives.
 // The generator writes no unit (and no drop-in) for an entry refused here and leaves it to
-// systemd-cryptsetup; PrepareCrypttabJob refuses it. Today: a detached header (header=).
+// systemd-cryptsetup; PrepareCrypttabJob refuses it. Refused: a detached header (header=), and
+// the options in `systemd_only`.
 Status CheckZcryptsetupOpens(const CrypttabEntry& entry);
 
 // The entry called `name`, or nullptr.

@@ -3,6 +3,7 @@
 // memfd images and libcryptsetup.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -28,6 +29,18 @@ struct CopySummary {
   bool chosen = false;
   std::string problem;
 };
+
+// One LUKS2 token of a header (cryptsetup token; docs/design.md#update-protocol for changes).
+struct TokenSummary {
+  int id = 0;
+  std::string type;
+  std::vector<int> keyslots;  // the keyslots it is assigned to, ascending
+};
+
+// The largest token JSON import takes: the largest LUKS2 JSON area (4 MiB header less its
+// 4 KiB binary header). libcryptsetup refuses, more precisely, a token the volume's own JSON
+// area cannot hold.
+inline constexpr std::size_t kMaxTokenJsonBytes = (4u << 20) - 4096;
 
 struct VolumeState;  // what Volume::Open read, private to the library
 class DeviceLock;    // cryptsetup's metadata lock, private to the library
@@ -80,6 +93,17 @@ class Volume {
   Status Activate(const ActivationRequest& request, const Secret& passphrase,
                   FlagStorage storage = FlagStorage::kThisActivationOnly);
 
+  // Unlocks with a LUKS2 token instead of a passphrase (cryptsetup open tries tokens first),
+  // with the same flags and storage as Activate. On a zoned drive only the keyslot areas of the
+  // tokens that may be tried are read: those `token` selects that libcryptsetup has a handler
+  // for. `failure` (may be null) says why no token unlocked; a wrong-PIN or no-token failure
+  // keeps the lock for what the caller tries next, as a wrong passphrase does.
+  Status ActivateByToken(const ActivationRequest& request, const TokenRequest& token,
+                         TokenFailure* failure = nullptr,
+                         FlagStorage storage = FlagStorage::kThisActivationOnly);
+  // Whether the chosen copy holds a token `token` selects (by id and type; handler or not).
+  bool HasToken(const TokenRequest& token) const;
+
   // Stores or clears force_inline (and its upstream flags) in the header, crash-safely.
   Status SetPersistentFlags(std::optional<bool> force_inline, std::optional<bool> allow_discards);
 
@@ -116,12 +140,34 @@ class Volume {
   // file is Error::Busy.
   Status BackupHeader(const std::string& backup_path);
 
+  // --- Tokens (cryptsetup token ...), in volume_tokens.cc. The changes go through the update
+  // protocol like the key updates above; a refused one writes nothing. `token_id` -1 takes the
+  // first free id; an id in use is refused (WrongParameters, as cryptsetup) unless `replace`.
+
+  // token import: `json` must be a JSON object with a string "type" and a "keyslots" array
+  // naming existing keyslots (libcryptsetup checks the rest). `keyslot` >= 0 also assigns the
+  // token to that active keyslot. Returns the token id.
+  Result<int> ImportToken(const std::string& json, int token_id, int keyslot, bool replace);
+  // token add: libcryptsetup's builtin luks2-keyring token for the passphrase stored in the
+  // kernel keyring under `key_description`, assigned to `keyslot` (-1: every active keyslot).
+  Result<int> AddKeyringToken(const std::string& key_description, int token_id, int keyslot,
+                              bool replace);
+  // token remove: a token in use, of any type.
+  Status RemoveToken(int token_id);
+  // token export: the token's JSON as libcryptsetup serializes it, from the copy read by Open
+  // (under cryptsetup's shared lock). A free id is Error::WrongParameters.
+  Result<std::string> ExportToken(int token_id) const;
+  // The tokens of the copy read by Open, by id.
+  std::vector<TokenSummary> tokens() const;
+
   // repair: rewrites every copy that is torn, stale or without its record from the newest
   // complete one, the source last. Returns what was done, for the user.
   Result<std::string> Repair();
 
  private:
+  struct Unlock;  // a passphrase or a token, and the keyslot areas it needs (volume.cc)
   Volume(std::unique_ptr<VolumeState> state, std::unique_ptr<DeviceLock> unlock_lock);
+  Status ActivateWith(const ActivationRequest& request, const Unlock& unlock, FlagStorage storage);
   std::unique_ptr<VolumeState> state_;
   std::unique_ptr<DeviceLock> unlock_lock_;  // kForOpen: held from Open until an unlock
 };
