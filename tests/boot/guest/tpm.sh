@@ -212,6 +212,7 @@ tpm_boot2() {
   check "T(a): the crypttab entry force-inline,tpm2-device=auto opened $ZTPM at boot" \
     sh -c "[ -n '$unit' ] && dmsetup info ztpm >/dev/null"
   check "T(a): no passphrase was asked (the answering agent saw $(asks) questions)" test "$(asks)" = 0
+  say "T(a): zcryptsetup status ztpm: $("$ZC" status ztpm 2>&1 | grep 'inline:' | sed 's/^ *//')"
   check "T(a): zcryptsetup status ztpm says inline: yes" inline_yes ztpm
   check "T(a): the data written before the reboot reads back" same_data ztpm
   show_journal -u zcryptsetup@ztpm.service -u systemd-cryptsetup@ztpm.service
