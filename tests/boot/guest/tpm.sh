@@ -90,14 +90,9 @@ enroll_watched() {
   return "$enroll_rc"
 }
 
-# Whether the zcryptsetup under test knows an option of open (the token options land later).
-zc_open_has() { "$ZC" open --help 2>&1 | grep -q -- "$1"; }
 # A passphrase or recovery key check must not pass through the TPM2 token: both openers try
 # tokens first, even with a key file. Keeps them to the keyslots' passphrases.
-notokens() {
-  if [ "$1" = "$ZC" ] && ! zc_open_has --disable-external-tokens; then "$@"; return; fi
-  "$1" --disable-external-tokens "${@:2}"
-}
+notokens() { "$1" --disable-external-tokens "${@:2}"; }
 # The lines of enroll's report of what it wrote.
 show_written() { sed -n 's/^\(Written to\|  keyslots\|  tokens\)/ZCBOOT enroll: \1/p' "$@"; }
 
@@ -171,12 +166,8 @@ tpm_boot1() {
   check "T(d): stock cryptsetup token export prints it" exported_token systemd-tpm2
   check "T(d): stock cryptsetup open --token-only opens it; data intact; inline" \
     stock_opens ztpmstock cryptsetup open --token-only "$ZTPM" ztpmstock
-  if zc_open_has --token-only; then
-    check "T(d): zcryptsetup open --token-only opens it with the TPM2 token; inline: yes" \
-      zc_opens ztpmzc "$ZC" open --token-only "$ZTPM" ztpmzc
-  else
-    say "T(d): note: this zcryptsetup has no open --token-only yet; not checked"
-  fi
+  check "T(d): zcryptsetup open --token-only opens it with the TPM2 token; inline: yes" \
+    zc_opens ztpmzc "$ZC" open --token-only "$ZTPM" ztpmzc
 
   # (c) clevis with its tpm2 pin: only the first {} is the image, the pin's '{}' stays.
   enroll_watched "$ZC" enroll -q "$ZTPM" -- clevis luks bind -y -k "$ZTPM_PW" -d {} tpm2 '{}'
@@ -279,12 +270,8 @@ tpm_pkcs11() {
   printf %s "$P11_PIN" > "$T/pin"
   check "T(f): stock cryptsetup open --token-only --token-type systemd-pkcs11, the PIN on stdin" \
     stock_opens zp11 sh -c "cryptsetup open --token-only --token-type systemd-pkcs11 $ZTPM zp11 < $T/pin"
-  if zc_open_has --token-type; then
-    check "T(f): zcryptsetup open --token-only --token-type systemd-pkcs11, the PIN on stdin; inline: yes" \
-      zc_opens zp11zc sh -c "$ZC open --token-only --token-type systemd-pkcs11 $ZTPM zp11zc < $T/pin"
-  else
-    say "T(f): note: this zcryptsetup has no open --token-type yet; not checked"
-  fi
+  check "T(f): zcryptsetup open --token-only --token-type systemd-pkcs11, the PIN on stdin; inline: yes" \
+    zc_opens zp11zc sh -c "$ZC open --token-only --token-type systemd-pkcs11 $ZTPM zp11zc < $T/pin"
   PASSWORD=$PASSPHRASE enroll_watched "$ZC" enroll -q "$ZTPM" -- \
     systemd-cryptenroll --wipe-slot=pkcs11 {}
   check "T(f): --wipe-slot=pkcs11 through enroll removes the token and its keyslot" \
