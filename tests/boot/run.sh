@@ -98,6 +98,8 @@ swtpm socket --tpm2 --tpmstate "dir=$tpm" --ctrl "type=unixio,path=$tpm/sock" \
   --log "file=$tpm/swtpm.log" &
 swtpm_pid=$!
 trap 'kill "$swtpm_pid" 2>/dev/null || true' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 for _ in $(seq 50); do [[ -S $tpm/sock ]] && break; sleep 0.1; done
 [[ -S $tpm/sock ]] || { echo "run.sh: swtpm did not make $tpm/sock" >&2; exit 1; }
 
