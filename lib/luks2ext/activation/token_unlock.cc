@@ -14,6 +14,7 @@
 #include "base/i18n.h"
 #include "cryptsetup/crypt_device.h"
 #include "luks2/json.h"
+#include "luks2/key_set.h"
 
 namespace luks2ext {
 namespace {
@@ -82,17 +83,7 @@ std::vector<int> MatchingTokens(json_object* root, const TokenRequest& token) {
 }
 
 std::vector<int> TokenKeyslots(json_object* root, int id) {
-  std::vector<int> keyslots;
-  json_object* entry = JsonMember(JsonMember(root, "tokens"), std::to_string(id).c_str());
-  json_object* list = JsonMember(entry, "keyslots");
-  if (!list || !json_object_is_type(list, json_type_array)) return keyslots;
-  for (size_t i = 0; i < json_object_array_length(list); ++i) {
-    json_object* item = json_object_array_get_idx(list, i);
-    if (!json_object_is_type(item, json_type_string)) continue;
-    const std::optional<uint64_t> keyslot = ParseDecimalAtMost(json_object_get_string(item), 31);
-    if (keyslot) keyslots.push_back(static_cast<int>(*keyslot));
-  }
-  return keyslots;
+  return TokenKeyslotNumbers(JsonMember(JsonMember(root, "tokens"), std::to_string(id).c_str()));
 }
 
 void DisableExternalTokens() { crypt_token_external_disable(); }

@@ -39,6 +39,20 @@ std::vector<std::string> TokenKeyslots(json_object* token) {
 
 }  // namespace
 
+std::vector<int> TokenKeyslotNumbers(json_object* token) {
+  std::vector<int> numbers;
+  json_object* keyslots = JsonMember(token, "keyslots");
+  if (!IsArray(keyslots)) return numbers;
+  for (size_t i = 0; i < json_object_array_length(keyslots); ++i) {
+    json_object* id = json_object_array_get_idx(keyslots, i);
+    if (!json_object_is_type(id, json_type_string)) continue;
+    // LUKS2 has keyslots 0..31 (cryptsetup's LUKS2_KEYSLOTS_MAX).
+    if (auto number = ParseDecimalAtMost(json_object_get_string(id), 31))
+      numbers.push_back(static_cast<int>(*number));
+  }
+  return numbers;
+}
+
 KeySet KeySetOf(json_object* metadata) {
   KeySet set;
   json_object* keyslots = JsonMember(metadata, "keyslots");

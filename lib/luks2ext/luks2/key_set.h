@@ -18,6 +18,11 @@ struct KeySet {
 
 KeySet KeySetOf(json_object* metadata);
 
+// The keyslots a token object names in its "keyslots" array, in the array's order: the entries
+// that are keyslot numbers in quotes ("0" to "31"); others are skipped (libcryptsetup refuses
+// a header holding one). What unlocking and listing need; import checks strictly instead.
+std::vector<int> TokenKeyslotNumbers(json_object* token);
+
 // What makes `after` another volume than `before`, as words for a message ("data segments",
 // "volume key digest 0", "requirements"), or nullopt when it is the same volume: the same
 // segments, the same requirements, and every digest that binds a segment unchanged (keyslots

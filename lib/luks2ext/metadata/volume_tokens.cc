@@ -10,6 +10,7 @@
 #include "base/memfd.h"
 #include "cryptsetup/crypt_device.h"
 #include "luks2/json.h"
+#include "luks2/key_set.h"
 #include "luks2ext/volume.h"
 #include "metadata/copy_reader.h"
 #include "metadata/header_edit.h"
@@ -209,15 +210,7 @@ std::vector<TokenSummary> Volume::tokens() const {
     json_object* type = JsonMember(token, "type");
     if (type && json_object_is_type(type, json_type_string))
       summary.type = json_object_get_string(type);
-    json_object* keyslots = JsonMember(token, "keyslots");
-    if (keyslots && json_object_is_type(keyslots, json_type_array)) {
-      for (size_t i = 0; i < json_object_array_length(keyslots); ++i) {
-        json_object* keyslot = json_object_array_get_idx(keyslots, i);
-        if (!json_object_is_type(keyslot, json_type_string)) continue;
-        if (auto k = ParseDecimalAtMost(json_object_get_string(keyslot), kMaxId))
-          summary.keyslots.push_back(static_cast<int>(*k));
-      }
-    }
+    summary.keyslots = TokenKeyslotNumbers(token);
     std::sort(summary.keyslots.begin(), summary.keyslots.end());
     list.push_back(std::move(summary));
   }
