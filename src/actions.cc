@@ -124,6 +124,15 @@ void PrintWarnings(const luks2ext::Volume& volume, const std::string& prefix) {
   for (const std::string& warning : volume.warnings()) std::cerr << prefix << warning << '\n';
 }
 
+Result<OpenedVolume> OpenVolume(const std::string& path, bool writable,
+                                luks2ext::Volume::ReadScope scope) {
+  OpenedVolume opened;
+  ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(path, writable));
+  ASSIGN_OR_RETURN(opened.volume, luks2ext::Volume::Open(*opened.device, scope));
+  PrintWarnings(*opened.volume);
+  return opened;
+}
+
 void PrintVerbose(const Options& options, const std::string& text) {
   if (options.verbose || options.debug) std::cerr << text << '\n';
 }

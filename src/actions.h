@@ -1,6 +1,7 @@
 // The action table: each verb, its arguments, the options it accepts and its handler.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,5 +93,15 @@ void PrintVerbose(const Options& options, const std::string& text);
 // What Volume::Open found worth telling (a torn or older copy), on stderr, each line after
 // `prefix` (crypttab names the drive).
 void PrintWarnings(const luks2ext::Volume& volume, const std::string& prefix = "");
+
+// A volume and the drive it was read from, which must outlive it.
+struct OpenedVolume {
+  std::unique_ptr<luks2ext::BlockDevice> device;
+  std::unique_ptr<luks2ext::Volume> volume;
+};
+// Opens the drive (`writable` for the verbs that update it), reads its metadata with `scope`
+// and prints the warnings (a torn or older copy) before the verb goes on.
+luks2ext::Result<OpenedVolume> OpenVolume(const std::string& path, bool writable,
+                                          luks2ext::Volume::ReadScope scope);
 
 }  // namespace zcryptsetup

@@ -15,20 +15,6 @@ using luks2ext::Status;
 
 namespace {
 
-struct OpenedVolume {
-  std::unique_ptr<luks2ext::BlockDevice> device;
-  std::unique_ptr<luks2ext::Volume> volume;
-};
-
-Result<OpenedVolume> OpenForUpdate(const std::string& path) {
-  OpenedVolume opened;
-  ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(path, true));
-  ASSIGN_OR_RETURN(opened.volume, luks2ext::Volume::Open(*opened.device,
-                                                         luks2ext::Volume::ReadScope::kForOpen));
-  PrintWarnings(*opened.volume);
-  return opened;
-}
-
 // The new passphrase: the positional key file when given, else asked (twice on a terminal).
 Result<Secret> NewPassphrase(const Invocation& call, const std::string& prompt) {
   PassphraseSource source;
@@ -53,7 +39,7 @@ Result<bool> ConfirmLastKeyslot(const Options& o, const luks2ext::Volume& volume
 
 Status ActionLuksAddKey(const Invocation& call) {
   const std::string& path = call.args[0];
-  ASSIGN_OR_RETURN(OpenedVolume v, OpenForUpdate(path));
+  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   ASSIGN_OR_RETURN(const Secret existing,
                    ReadPassphrase(call.passphrase_source(), _("Enter any existing passphrase: "),
                                   false));
@@ -66,7 +52,7 @@ Status ActionLuksAddKey(const Invocation& call) {
 
 Status ActionLuksChangeKey(const Invocation& call) {
   const std::string& path = call.args[0];
-  ASSIGN_OR_RETURN(OpenedVolume v, OpenForUpdate(path));
+  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   ASSIGN_OR_RETURN(const Secret existing,
                    ReadPassphrase(call.passphrase_source(), _("Enter passphrase to be changed: "),
                                   false));
@@ -80,7 +66,7 @@ Status ActionLuksChangeKey(const Invocation& call) {
 
 Status ActionLuksRemoveKey(const Invocation& call) {
   const std::string& path = call.args[0];
-  ASSIGN_OR_RETURN(OpenedVolume v, OpenForUpdate(path));
+  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   PassphraseSource source = call.passphrase_source();
   if (call.args.size() > 1) source.key_file = call.args[1];
   ASSIGN_OR_RETURN(const Secret passphrase,
@@ -98,7 +84,7 @@ Status ActionLuksKillSlot(const Invocation& call) {
   if (!number)
     return Error::WrongParameters(FormatMsg(_("Invalid keyslot number {}."), call.args[1]));
   const int keyslot = static_cast<int>(*number);
-  ASSIGN_OR_RETURN(OpenedVolume v, OpenForUpdate(path));
+  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   ASSIGN_OR_RETURN(const bool allow_last, ConfirmLastKeyslot(call.options, *v.volume, keyslot));
   // Except in batch mode, a remaining passphrase proves the caller may change the volume
   // (cryptsetup's rule); not asked when the last keyslot goes, which was confirmed instead.

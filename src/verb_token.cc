@@ -23,23 +23,10 @@ using luks2ext::Status;
 
 namespace {
 
-struct OpenedVolume {
-  std::unique_ptr<luks2ext::BlockDevice> device;
-  std::unique_ptr<luks2ext::Volume> volume;
-};
-
-using ReadScope = luks2ext::Volume::ReadScope;
-
 // An update re-reads the drive under the exclusive lock, so add and remove read first only
 // what unlocking would (kForOpen). Export, and import before it waits for its JSON, read every
 // copy under the shared lock and keep no lock.
-Result<OpenedVolume> OpenVolume(const std::string& path, bool writable, ReadScope scope) {
-  OpenedVolume opened;
-  ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(path, writable));
-  ASSIGN_OR_RETURN(opened.volume, luks2ext::Volume::Open(*opened.device, scope));
-  PrintWarnings(*opened.volume);
-  return opened;
-}
+using ReadScope = luks2ext::Volume::ReadScope;
 
 bool IsStandardStream(const std::string& path) { return path.empty() || path == "-"; }
 
