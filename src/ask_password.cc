@@ -12,7 +12,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "default_sigchld.h"
+#include "scoped_signal.h"
 #include "i18n.h"
 #include "luks2ext/fd_io.h"
 #include "luks2ext/unique_fd.h"

@@ -14,7 +14,7 @@
 
 #include "actions.h"
 #include "crypttab_open.h"
-#include "default_sigchld.h"
+#include "scoped_signal.h"
 #include "i18n.h"
 #include "luks2ext/activation.h"
 #include "luks2ext/number.h"

@@ -14,7 +14,7 @@
 #include <iostream>
 
 #include "actions.h"
-#include "default_sigchld.h"
+#include "scoped_signal.h"
 #include "i18n.h"
 #include "luks2ext/external_edit.h"
 #include "luks2ext/fd_io.h"
@@ -38,24 +38,9 @@ const std::vector<std::string>& ScratchDirs() {
 
 // SIGINT and SIGQUIT ignored while the tool runs, as system(3) does: a Ctrl-C at the terminal
 // reaches the tool, which decides; we then wipe the image and write nothing.
-class IgnoreTerminalSignals {
- public:
-  IgnoreTerminalSignals() {
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    sigaction(SIGINT, &ignore, &saved_int_);
-    sigaction(SIGQUIT, &ignore, &saved_quit_);
-  }
-  ~IgnoreTerminalSignals() {
-    sigaction(SIGINT, &saved_int_, nullptr);
-    sigaction(SIGQUIT, &saved_quit_, nullptr);
-  }
-  IgnoreTerminalSignals(const IgnoreTerminalSignals&) = delete;
-  IgnoreTerminalSignals& operator=(const IgnoreTerminalSignals&) = delete;
-
- private:
-  struct sigaction saved_int_ {}, saved_quit_ {};
+struct IgnoreTerminalSignals {
+  ScopedSignalDisposition interrupt{SIGINT, SIG_IGN};
+  ScopedSignalDisposition quit{SIGQUIT, SIG_IGN};
 };
 
 Status RunTool(const std::vector<std::string>& command) {
