@@ -38,12 +38,17 @@ bool HoldsLuks1Header(BlockDevice& device) {
 // headers: otherwise isLuks says yes to metadata that open then refuses, and a newer copy
 // with JSON libcryptsetup rejects would hide an older copy that opens. No device I/O: the
 // headers are already in memory.
-void JudgeWithLibcryptsetup(CopyState& copy) {
+// An open (kCheap) keeps the loaded context for its activation.
+void JudgeWithLibcryptsetup(CopyState& copy, InspectDepth depth) {
   if (!copy.headers || !copy.image_present) return;
-  if (Status loads = CheckLoadsInLibcryptsetup(*copy.headers); !loads.ok()) {
+  auto loaded = LoadInLibcryptsetup(*copy.headers);
+  if (!loaded.ok()) {
     copy.refused_by_libcryptsetup = true;
-    copy.problem = FormatMsg(_("libcryptsetup refuses its metadata ({})"), loads.error().message());
+    copy.problem =
+        FormatMsg(_("libcryptsetup refuses its metadata ({})"), loaded.error().message());
+    return;
   }
+  if (depth == InspectDepth::kCheap) copy.loaded = std::move(loaded).value();
 }
 
 CopySummary Summarize(const CopyState& state) {
@@ -85,7 +90,7 @@ Result<CopyState> InspectJudged(const VolumeState& state, CopyRole role, uint64_
   const CopySlot slot = SlotAt(role, offset, state.zones, state.geometry.is_zoned());
   ASSIGN_OR_RETURN(CopyState copy,
                    InspectCopy(*state.device, slot, ZoneAt(state.zones, offset), depth));
-  JudgeWithLibcryptsetup(copy);
+  JudgeWithLibcryptsetup(copy, depth);
   return copy;
 }
 

@@ -7,8 +7,11 @@
 #include <libcryptsetup.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 
+#include "base/memfd.h"
+#include "cryptsetup/crypt_device.h"
 #include "luks2/image.h"
 #include "luks2ext/format_options.h"
 
@@ -27,6 +30,23 @@ Status EditWithLibcryptsetup(Luks2Image& image, const std::string& data_path,
 // which reads only what placement needs; a header it refuses would leave a volume nobody can
 // open. Error::WrongDevice with libcryptsetup's reason when it refuses.
 Status CheckLoadsInLibcryptsetup(const Luks2Image& image);
+
+// A copy's headers as libcryptsetup loaded them: an image-sized memfd holding them (keyslot
+// areas still holes) and the context that has it as its header device. A copy judged for an
+// open keeps it, so that the activation that follows does not build and load it a second time
+// (an open must cost what stock cryptsetup's does). Members in this order: the context is
+// freed before the memfd it reads is closed.
+struct LoadedHeaders {
+  Memfd memfd;
+  CryptDevice cd;
+
+  // Names the data device the volume's data is on (crypt_set_data_device): what an activation
+  // maps. The load did not need it.
+  Status SetDataDevice(const std::string& data_path);
+};
+
+// CheckLoadsInLibcryptsetup's load, kept. Error::WrongDevice when libcryptsetup refuses.
+Result<std::shared_ptr<LoadedHeaders>> LoadInLibcryptsetup(const Luks2Image& image);
 
 // The PBKDF for new keyslots: libcryptsetup's LUKS2 defaults with the user's overrides.
 Status ApplyPbkdf(crypt_device* cd, const PbkdfOptions& options);

@@ -48,41 +48,93 @@ const char* CopyRoleName(CopyRole role) {
   return role == CopyRole::kHome ? "home" : "journal";
 }
 
-Status WriteInPlaceOrdered(BlockDevice& device, uint64_t offset, const Luks2Image& image) {
-  const std::span<const uint8_t> bytes = image.bytes();
-  const uint64_t hdr = image.hdr_size();
-  const uint64_t end = image.image_size();
-  // The keyslot areas the new header uses, merged, in address order.
-  std::vector<std::pair<uint64_t, uint64_t>> used;
+namespace {
+
+using ByteRanges = std::vector<std::pair<uint64_t, uint64_t>>;  // [begin, end), sorted, disjoint
+
+ByteRanges MergedAreas(const Luks2Image& image) {
+  ByteRanges used;
   for (const KeyslotArea& area : image.keyslot_areas())
     used.emplace_back(area.offset, area.offset + area.size);
   std::sort(used.begin(), used.end());
-  std::vector<std::pair<uint64_t, uint64_t>> merged;
+  ByteRanges merged;
   for (const auto& range : used) {
     if (!merged.empty() && range.first <= merged.back().second)
       merged.back().second = std::max(merged.back().second, range.second);
     else
       merged.push_back(range);
   }
-  auto write_range = [&](uint64_t begin, uint64_t stop) {
-    return WriteAll(device, offset + begin, bytes.subspan(begin, stop - begin));
+  return merged;
+}
+
+// Parts of `ranges` outside `minus`.
+ByteRanges Subtract(const ByteRanges& ranges, const ByteRanges& minus) {
+  ByteRanges out;
+  for (auto [begin, end] : ranges) {
+    for (const auto& [m_begin, m_end] : minus) {
+      if (m_end <= begin || m_begin >= end) continue;
+      if (m_begin > begin) out.emplace_back(begin, m_begin);
+      begin = std::max(begin, m_end);
+      if (begin >= end) break;
+    }
+    if (begin < end) out.emplace_back(begin, end);
+  }
+  return out;
+}
+
+// Within [begin, end): the runs of 4 KiB blocks whose bytes differ between the two images; all
+// of it when there is nothing to compare with.
+ByteRanges ChangedRuns(const Luks2Image* before, const Luks2Image& image, uint64_t begin,
+                       uint64_t end) {
+  if (!before) return {{begin, end}};
+  constexpr uint64_t kBlock = 4096;
+  const std::span<const uint8_t> old_bytes = before->bytes();
+  const std::span<const uint8_t> new_bytes = image.bytes();
+  ByteRanges runs;
+  for (uint64_t at = begin; at < end; at += kBlock) {
+    const uint64_t stop = std::min(at + kBlock, end);
+    const bool same = stop <= old_bytes.size() &&
+                      std::memcmp(old_bytes.data() + at, new_bytes.data() + at, stop - at) == 0;
+    if (same) continue;
+    if (!runs.empty() && runs.back().second == at)
+      runs.back().second = stop;
+    else
+      runs.emplace_back(at, stop);
+  }
+  return runs;
+}
+
+}  // namespace
+
+Status WriteInPlaceOrdered(BlockDevice& device, uint64_t offset, const Luks2Image& image,
+                           const Luks2Image* before) {
+  const std::span<const uint8_t> bytes = image.bytes();
+  const uint64_t hdr = image.hdr_size();
+  const uint64_t end = image.image_size();
+  auto write_changed = [&](uint64_t begin, uint64_t stop) -> Status {
+    for (const auto& [run_begin, run_end] : ChangedRuns(before, image, begin, stop))
+      RETURN_IF_ERROR(
+          WriteAll(device, offset + run_begin, bytes.subspan(run_begin, run_end - run_begin)));
+    return Status::Ok();
   };
+  // The keyslot areas the new header uses, merged, in address order.
+  const ByteRanges used = MergedAreas(image);
   // 1. The new header's keyslots: the old header never points there (libcryptsetup puts a
   //    new or changed keyslot in a free area), so the old state still opens meanwhile.
-  for (const auto& [begin, stop] : merged) RETURN_IF_ERROR(write_range(begin, stop));
+  for (const auto& [begin, stop] : used) RETURN_IF_ERROR(write_changed(begin, stop));
   RETURN_IF_ERROR(device.Flush());
   // 2. The headers, secondary first: whichever copy a reader then picks finds its keyslots.
-  RETURN_IF_ERROR(write_range(hdr, 2 * hdr));
+  RETURN_IF_ERROR(WriteAll(device, offset + hdr, bytes.subspan(hdr, hdr)));
   RETURN_IF_ERROR(device.Flush());
-  RETURN_IF_ERROR(write_range(0, hdr));
+  RETURN_IF_ERROR(WriteAll(device, offset, bytes.subspan(0, hdr)));
   RETURN_IF_ERROR(device.Flush());
-  // 3. Only now the rest of the keyslots area: wipes of keyslots the new header dropped.
-  uint64_t cursor = 2 * hdr;
-  for (const auto& [begin, stop] : merged) {
-    if (begin > cursor) RETURN_IF_ERROR(write_range(cursor, begin));
-    cursor = std::max(cursor, stop);
-  }
-  if (cursor < end) RETURN_IF_ERROR(write_range(cursor, end));
+  // 3. Only now the rest of the keyslots area: wipes of keyslots the new header dropped. Over
+  //    a known old image, only the areas it used can differ (libcryptsetup writes nothing
+  //    else: a new keyslot goes into a used area of the new header, a wipe into a dropped one),
+  //    so only what changed there is written, as stock cryptsetup writes no more.
+  const ByteRanges rest =
+      before ? Subtract(MergedAreas(*before), used) : Subtract({{2 * hdr, end}}, used);
+  for (const auto& [begin, stop] : rest) RETURN_IF_ERROR(write_changed(begin, stop));
   return device.Flush();
 }
 
@@ -110,7 +162,7 @@ Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& im
     // In place (WriteInPlaceOrdered), then the record. A cut leaves either the old headers
     // (an older seqid) or new headers without a matching record, which loses a seqid tie
     // against a complete copy.
-    if (Status s = WriteInPlaceOrdered(device, slot.offset, image); !s.ok())
+    if (Status s = WriteInPlaceOrdered(device, slot.offset, image, nullptr); !s.ok())
       return context(s.error());
     if (record) {
       if (Status s = WriteAll(device, slot.offset + image.image_size(), *record); !s.ok())

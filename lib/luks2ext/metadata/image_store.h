@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -13,6 +14,8 @@
 #include "base/memfd.h"
 
 namespace luks2ext {
+
+struct LoadedHeaders;  // metadata/header_edit.h
 
 // Which copy: home holds the primary header at offset 0, where stock cryptsetup reads it; the
 // journal, at the next zone boundary, is written first so that a cut never leaves none.
@@ -36,8 +39,12 @@ Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& im
 // Writes an image over an existing one in place (conventional zones, ordinary disks) so that
 // a cut at any write leaves the old state or the new one: the keyslot areas the new header
 // uses, then the secondary header, then the primary, then the rest of the keyslots area
-// (wipes of dropped keyslots), flushing between the steps.
-Status WriteInPlaceOrdered(BlockDevice& device, uint64_t offset, const Luks2Image& image);
+// (wipes of dropped keyslots), flushing between the steps. With `before`, the image the
+// device holds now (as read: areas it did not use may be zeros), only the 4 KiB blocks of
+// keyslot areas that differ from it are written, and the headers: what stock cryptsetup
+// writes for the same change.
+Status WriteInPlaceOrdered(BlockDevice& device, uint64_t offset, const Luks2Image& image,
+                           const Luks2Image* before);
 
 // What a cheap look at a copy found: headers (and, when present, the record).
 struct CopyState {
@@ -49,6 +56,8 @@ struct CopyState {
   // libcryptsetup's own load refuses the headers (its JSON rules are stricter than the
   // codec's, which reads only what placement needs): such a copy is never chosen.
   bool refused_by_libcryptsetup = false;
+  // Kept from that load by a kCheap read, for the activation that follows.
+  std::shared_ptr<LoadedHeaders> loaded;
   std::string problem;          // why the copy is unusable or suspect; empty when fine
 
   bool usable() const { return headers.has_value() && image_present && !refused_by_libcryptsetup; }

@@ -63,8 +63,8 @@ Status CheckActiveZoneBudget(BlockDevice& device, const std::vector<CopySlot>& s
 }  // namespace
 
 Status WriteCopies(BlockDevice& device, const VolumeState& state, const Luks2Image& image,
-                   std::optional<size_t> source) {
-  if (!state.layout.is_zoned()) return WriteInPlaceOrdered(device, 0, image);
+                   std::optional<size_t> source, const Luks2Image* before) {
+  if (!state.layout.is_zoned()) return WriteInPlaceOrdered(device, 0, image, before);
   std::vector<CopySlot> slots = LayoutSlots(state.layout, state.zones);
   // Journal before home in the normal case; whichever copy the image came from, last.
   std::stable_sort(slots.begin(), slots.end(), [](const CopySlot& a, const CopySlot& b) {
@@ -83,7 +83,7 @@ Status WriteCopies(BlockDevice& device, const VolumeState& state, const Luks2Ima
 
 Status WriteNewCopies(BlockDevice& device, const Layout& layout, const std::vector<Zone>& zones,
                       const Luks2Image& image) {
-  if (!layout.is_zoned()) return WriteInPlaceOrdered(device, 0, image);
+  if (!layout.is_zoned()) return WriteInPlaceOrdered(device, 0, image, nullptr);
   std::vector<CopySlot> slots = LayoutSlots(layout, zones);
   std::reverse(slots.begin(), slots.end());  // journal, then home
   RETURN_IF_ERROR(CheckActiveZoneBudget(device, slots));
@@ -103,14 +103,13 @@ Result<Luks2Image> ReadChosenImage(BlockDevice& device, const VolumeState& state
   return image;
 }
 
-Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
-  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
-  ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
-  ASSIGN_OR_RETURN(Luks2Image image, ReadChosenImage(device, *state));
+namespace {
+
+// Step 3: the change, and the seqid rule every change keeps. Every change bumps the seqid;
+// none means nothing changed and there is nothing to write (the caller compares).
+Status ApplyChange(Luks2Image& image, const VolumeState& state, const MetadataChange& change) {
   const uint64_t before = image.seqid();
-  RETURN_IF_ERROR(change(image, *state));
-  // Every change bumps the seqid; none means nothing changed and there is nothing to write.
-  if (image.seqid() == before) return Status::Ok();
+  RETURN_IF_ERROR(change(image, state));
   // libcryptsetup bumps the seqid with a plain ++, which wraps at 2^64-1; readers take the
   // highest seqid, so a wrapped update would be ignored in favour of the state it replaced.
   if (image.seqid() < before)
@@ -118,7 +117,49 @@ Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
         _("The header's sequence number (seqid {}) cannot grow any further; nothing was "
           "changed. Back the header up and restore it after a fresh luksFormat."),
         before));
-  return WriteCopies(device, *state, image, state->chosen);
+  return Status::Ok();
+}
+
+// An ordinary disk: what stock cryptsetup reads for an update, the headers and the keyslot
+// areas in use; the rest of the keyslots area stays zeros in memory. Nothing there matters to
+// a change (libcryptsetup puts a new keyslot in an area it then fills), and WriteInPlaceOrdered
+// given this image as `before` writes only what the change made differ.
+Result<Luks2Image> ReadUsedAreas(BlockDevice& device, const VolumeState& state) {
+  const CopyState& chosen = state.chosen_copy();
+  const Luks2Image& headers = *chosen.headers;
+  std::vector<uint8_t> bytes(headers.image_size());
+  // What the read of the headers holds (more than both header copies when it had to look for
+  // a secondary): the header copies, as read.
+  const uint64_t header_area = 2 * headers.hdr_size();
+  const std::span<const uint8_t> read = headers.bytes();
+  std::copy_n(read.begin(), std::min<uint64_t>(read.size(), header_area), bytes.begin());
+  for (const KeyslotArea& area : headers.keyslot_areas()) {
+    if (area.offset < header_area || area.offset + area.size > bytes.size())
+      return Error::WrongDevice(FormatMsg(_("Keyslot {} lies outside the keyslots area."),
+                                          area.keyslot));
+    RETURN_IF_ERROR(device.Read(chosen.slot.offset + area.offset,
+                                std::span<uint8_t>(bytes).subspan(area.offset, area.size)));
+  }
+  return Luks2Image::Parse(std::move(bytes));
+}
+
+}  // namespace
+
+Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
+  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
+  ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
+  if (!state->layout.is_zoned()) {
+    ASSIGN_OR_RETURN(Luks2Image image, ReadUsedAreas(device, *state));
+    ASSIGN_OR_RETURN(const Luks2Image before, image.Clone());
+    RETURN_IF_ERROR(ApplyChange(image, *state, change));
+    if (image.seqid() == before.seqid()) return Status::Ok();
+    return WriteCopies(device, *state, image, state->chosen, &before);
+  }
+  ASSIGN_OR_RETURN(Luks2Image image, ReadChosenImage(device, *state));
+  const uint64_t before = image.seqid();
+  RETURN_IF_ERROR(ApplyChange(image, *state, change));
+  if (image.seqid() == before) return Status::Ok();
+  return WriteCopies(device, *state, image, state->chosen, nullptr);
 }
 
 }  // namespace luks2ext

@@ -32,9 +32,10 @@ Status UpdateMetadata(BlockDevice& device, const MetadataChange& change);
 
 // Writes `image` to every copy of `state`'s layout, never the copy at index `source` (the one
 // the image was read from; nullopt when it came from elsewhere, e.g. a backup file) before all
-// the others are complete.
+// the others are complete. On an ordinary disk, `before` (the image the disk holds, when
+// known) limits the writes to what differs from it (WriteInPlaceOrdered).
 Status WriteCopies(BlockDevice& device, const VolumeState& state, const Luks2Image& image,
-                   std::optional<size_t> source);
+                   std::optional<size_t> source, const Luks2Image* before = nullptr);
 
 // Writes `image` as a new volume's copies (format): journal, then home.
 Status WriteNewCopies(BlockDevice& device, const Layout& layout, const std::vector<Zone>& zones,

@@ -16,6 +16,7 @@
 #include "base/i18n.h"
 #include "cryptsetup/crypt_device.h"
 #include "metadata/device_lock.h"
+#include "metadata/header_edit.h"
 #include "metadata/image_builder.h"
 #include "metadata/image_store.h"
 #include "luks2/json.h"
@@ -204,9 +205,15 @@ Status Volume::ActivateWith(const ActivationRequest& request, const Unlock& unlo
       ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kShared));
       fresh_lock.emplace(std::move(lock));
     }
-    ASSIGN_OR_RETURN(Memfd memfd, LoadChosenHeaders(*state_));
-    ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::InitDetached(memfd.path(), device.path()));
-    RETURN_IF_ERROR(cd.LoadLuks2(device.path()));
+    // The context the read judged the copy with, when it kept one: loading it again would
+    // cost an open what stock cryptsetup does not spend. Used once (tries fill its memfd).
+    std::shared_ptr<LoadedHeaders> loaded = std::move(state_->copies[state_->chosen].loaded);
+    if (!loaded) {
+      ASSIGN_OR_RETURN(loaded, LoadInLibcryptsetup(state_->headers()));
+    }
+    RETURN_IF_ERROR(loaded->SetDataDevice(device.path()));
+    Memfd& memfd = loaded->memfd;
+    const CryptDevice& cd = loaded->cd;
     ASSIGN_OR_RETURN(const std::vector<Unlock::Try> tries,
                      unlock.tries(cd.get(), state_->headers(), request.keyslot));
     Status unlocked = unlock.nothing_to_try;

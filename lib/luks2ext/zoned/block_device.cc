@@ -11,12 +11,16 @@
 #include "base/i18n.h"
 #include "base/errno_error.h"
 #include "zoned/plain_device.h"
+#include "zoned/tallying_device.h"
 #include "zoned/zbd_device.h"
+#include "luks2ext/log.h"
 
 namespace luks2ext {
 
-Result<std::unique_ptr<BlockDevice>> OpenBlockDevice(const std::string& path, bool writable,
-                                                     Exclusive exclusive) {
+namespace {
+
+Result<std::unique_ptr<BlockDevice>> OpenBackend(const std::string& path, bool writable,
+                                                 Exclusive exclusive) {
   struct stat st = {};
   if (::stat(path.c_str(), &st) != 0) {
     const int error_number = errno;
@@ -37,6 +41,16 @@ Result<std::unique_ptr<BlockDevice>> OpenBlockDevice(const std::string& path, bo
   ASSIGN_OR_RETURN(std::unique_ptr<PlainDevice> plain,
                    PlainDevice::Open(path, writable, extra_flags));
   return std::unique_ptr<BlockDevice>(std::move(plain));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BlockDevice>> OpenBlockDevice(const std::string& path, bool writable,
+                                                     Exclusive exclusive) {
+  ASSIGN_OR_RETURN(std::unique_ptr<BlockDevice> device, OpenBackend(path, writable, exclusive));
+  // --debug says what each verb read, wrote and reset (TallyingDevice logs it at the end).
+  if (DebugLogging()) return std::unique_ptr<BlockDevice>(new TallyingDevice(std::move(device)));
+  return device;
 }
 
 Status CheckZoneReport(const Geometry& geometry, uint64_t first_start,

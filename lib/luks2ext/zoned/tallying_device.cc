@@ -1,0 +1,66 @@
+#include "zoned/tallying_device.h"
+
+#include "base/i18n.h"
+#include "luks2ext/log.h"
+
+namespace luks2ext {
+namespace {
+
+std::string ZoneList(const std::vector<uint64_t>& starts, uint64_t zone_size) {
+  if (starts.empty()) return "none";
+  std::string list;
+  for (const uint64_t start : starts)
+    list += FormatMsg("{}{}", list.empty() ? "" : ", ",
+                      zone_size ? FormatMsg("{} (offset {})", start / zone_size, start)
+                                : FormatMsg("offset {}", start));
+  return list;
+}
+
+}  // namespace
+
+std::string IoTally::Describe(uint64_t zone_size) const {
+  return FormatMsg(
+      "read {} bytes ({} reads), wrote {} bytes ({} writes), {} flushes, {} zone reports; "
+      "zones reset: {}; zones finished: {}",
+      bytes_read, reads, bytes_written, writes, flushes, zone_reports,
+      ZoneList(zones_reset, zone_size), ZoneList(zones_finished, zone_size));
+}
+
+TallyingDevice::~TallyingDevice() {
+  Log(LogLevel::kDebug, FormatMsg("I/O on {}: {}", inner_->path(),
+                                  tally_.Describe(inner_->geometry().zone_size)));
+}
+
+Result<std::vector<Zone>> TallyingDevice::ReportZones(uint64_t offset, uint32_t max_zones) {
+  ++tally_.zone_reports;
+  return inner_->ReportZones(offset, max_zones);
+}
+
+Status TallyingDevice::Read(uint64_t offset, std::span<std::uint8_t> out) {
+  ++tally_.reads;
+  tally_.bytes_read += out.size();
+  return inner_->Read(offset, out);
+}
+
+Status TallyingDevice::Write(uint64_t offset, std::span<const std::uint8_t> data) {
+  ++tally_.writes;
+  tally_.bytes_written += data.size();
+  return inner_->Write(offset, data);
+}
+
+Status TallyingDevice::ResetZone(uint64_t zone_start) {
+  tally_.zones_reset.push_back(zone_start);
+  return inner_->ResetZone(zone_start);
+}
+
+Status TallyingDevice::FinishZone(uint64_t zone_start) {
+  tally_.zones_finished.push_back(zone_start);
+  return inner_->FinishZone(zone_start);
+}
+
+Status TallyingDevice::Flush() {
+  ++tally_.flushes;
+  return inner_->Flush();
+}
+
+}  // namespace luks2ext
