@@ -38,8 +38,9 @@ bool HoldsLuks1Header(BlockDevice& device) {
 // headers: otherwise isLuks says yes to metadata that open then refuses, and a newer copy
 // with JSON libcryptsetup rejects would hide an older copy that opens. No device I/O: the
 // headers are already in memory.
-// An open (kCheap) keeps the loaded context for its activation.
-void JudgeWithLibcryptsetup(CopyState& copy, InspectDepth depth) {
+// The loaded context is kept for what follows the read (an activation, a dump), so that it is
+// not built and loaded a second time.
+void JudgeWithLibcryptsetup(CopyState& copy) {
   if (!copy.headers || !copy.image_present) return;
   auto loaded = LoadInLibcryptsetup(*copy.headers);
   if (!loaded.ok()) {
@@ -48,7 +49,7 @@ void JudgeWithLibcryptsetup(CopyState& copy, InspectDepth depth) {
         FormatMsg(_("libcryptsetup refuses its metadata ({})"), loaded.error().message());
     return;
   }
-  if (depth == InspectDepth::kCheap) copy.loaded = std::move(loaded).value();
+  copy.loaded = std::move(loaded).value();
 }
 
 CopySummary Summarize(const CopyState& state) {
@@ -90,7 +91,7 @@ Result<CopyState> InspectJudged(const VolumeState& state, CopyRole role, uint64_
   const CopySlot slot = SlotAt(role, offset, state.zones, state.geometry.is_zoned());
   ASSIGN_OR_RETURN(CopyState copy,
                    InspectCopy(*state.device, slot, ZoneAt(state.zones, offset), depth));
-  JudgeWithLibcryptsetup(copy, depth);
+  JudgeWithLibcryptsetup(copy);
   return copy;
 }
 

@@ -56,7 +56,7 @@ struct CopyState {
   // libcryptsetup's own load refuses the headers (its JSON rules are stricter than the
   // codec's, which reads only what placement needs): such a copy is never chosen.
   bool refused_by_libcryptsetup = false;
-  // Kept from that load by a kCheap read, for the activation that follows.
+  // Kept from that load, for the activation or dump that follows.
   std::shared_ptr<LoadedHeaders> loaded;
   std::string problem;          // why the copy is unusable or suspect; empty when fine
 

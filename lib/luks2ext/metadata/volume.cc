@@ -30,17 +30,6 @@ namespace luks2ext {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-namespace {
-
-// The chosen copy's headers in a memfd of the image's size; keyslot areas stay holes until an
-// unlock tries them.
-Result<Memfd> LoadChosenHeaders(const VolumeState& state) {
-  ASSIGN_OR_RETURN(Memfd memfd, Memfd::Create("zcryptsetup-luks2", state.headers().image_size()));
-  RETURN_IF_ERROR(LoadHeaders(state.headers(), memfd));
-  return memfd;
-}
-
-}  // namespace
 
 Volume::Volume(std::unique_ptr<VolumeState> state, std::unique_ptr<DeviceLock> unlock_lock)
     : state_(std::move(state)), unlock_lock_(std::move(unlock_lock)) {}
@@ -91,9 +80,12 @@ std::string Volume::json_text(bool pretty) const {
 }
 
 Result<std::string> Volume::DumpText() {
-  ASSIGN_OR_RETURN(Memfd memfd, LoadChosenHeaders(*state_));
-  ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::InitDetached(memfd.path(), state_->device->path()));
-  RETURN_IF_ERROR(cd.LoadLuks2(state_->device->path()));
+  // The context the read judged the chosen copy with; a dump reads no keyslot area.
+  std::shared_ptr<LoadedHeaders> loaded = state_->chosen_copy().loaded;
+  if (!loaded) {
+    ASSIGN_OR_RETURN(loaded, LoadInLibcryptsetup(state_->headers()));
+  }
+  const CryptDevice& cd = loaded->cd;
   std::string text;
   crypt_set_log_callback(
       cd.get(),

@@ -1,0 +1,142 @@
+# shellcheck shell=dash
+# Figures, not assertions: what each verb costs with zcryptsetup against stock cryptsetup in
+# the same guest, on the same header (issue 12). Time under TCG emulation only means something
+# as a ratio within one run, so every figure is a ratio; rounds alternate the two tools so drift
+# hits both alike. Bytes read and written come from the drive's own counters (/sys/block/X/stat).
+#  1. open, close, status, luksDump on a host-managed null_blk (64 MiB zones, cheap PBKDF).
+#  2. luksFormat, luksAddKey, luksChangeKey, luksRemoveKey on an ordinary disk.
+#  3. format + add-key on the host-managed null_blk: zcryptsetup alone (stock cannot), with
+#     the bytes read and written and zones reset that --debug reports.
+. /zc/volume_checks.sh
+
+BENCH_ROUNDS=${ZC_BENCH_OPS_ROUNDS:-8}
+
+# now_us: microseconds since boot (busybox date has no %N; /proc/uptime has 10 ms steps).
+now_us() { awk '{ printf "%d", $1 * 1000000 }' /proc/uptime; }
+if date +%s%N 2>/dev/null | grep -qv N; then
+  now_us() { _ns=$(date +%s%N); echo $((_ns / 1000)); }
+fi
+
+# stat_field DEV N: field N of the drive's stat file (3 sectors read, 7 sectors written).
+stat_field() { awk -v f="$2" '{ print $f }' "/sys/block/${1#/dev/}/stat"; }
+
+# Accumulators, one per tool and figure: T_<key> microseconds, R_<key>/W_<key> sectors.
+T_reset() { eval "T_$1=0 R_$1=0 W_$1=0"; }
+# timed KEY DEV CMD...: runs CMD (passphrase on stdin), adds its time and the drive's sectors.
+timed() {
+  _key=$1 _dev=$2
+  shift 2
+  _r0=$(stat_field "$_dev" 3) _w0=$(stat_field "$_dev" 7) _t0=$(now_us)
+  printf %s "$ZC_PASS" | "$@" >/dev/null 2>&1
+  _rc=$?
+  _t1=$(now_us) _r1=$(stat_field "$_dev" 3) _w1=$(stat_field "$_dev" 7)
+  eval "T_$_key=\$((T_$_key + _t1 - _t0)) R_$_key=\$((R_$_key + _r1 - _r0)) W_$_key=\$((W_$_key + _w1 - _w0))"
+  return $_rc
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# figure WHAT ZCKEY STOCKKEY: one line, time ratio and bytes of each tool.
+figure() {
+  eval "_tz=\$T_$2 _ts=\$T_$3 _rz=\$R_$2 _rs=\$R_$3 _wz=\$W_$2 _ws=\$W_$3"
+  info "FIGURE $1: zcryptsetup/stock time $(ratio "$_tz" "$_ts") ($((_tz / 1000)) ms vs $((_ts / 1000)) ms); read KiB $((_rz / 2)) vs $((_rs / 2)); written KiB $((_wz / 2)) vs $((_ws / 2))"
+}
+
+check "load dm-crypt" load_dm_crypt
+
+# --- 1. read-only verbs on a host-managed drive ---
+hm=$(make_nullb_zoned zone_size=64 zone_nr_conv=0 gb=2 bs=4096)
+check "host-managed null_blk created" test -b "$hm"
+check "format it" zc_format "$hm"
+for k in zo so zc sc zs ss zd sd; do T_reset $k; done
+ok=0
+i=0
+while [ $i -lt "$BENCH_ROUNDS" ]; do
+  echo 3 >/proc/sys/vm/drop_caches
+  timed so "$hm" cryptsetup open --type luks2 --key-file - "$hm" b_ops && ok=$((ok + 1))
+  timed ss "$hm" cryptsetup status b_ops
+  timed sc "$hm" cryptsetup close b_ops
+  echo 3 >/proc/sys/vm/drop_caches
+  timed zo "$hm" zcryptsetup open --key-file - "$hm" b_ops && ok=$((ok + 1))
+  timed zs "$hm" zcryptsetup status b_ops
+  timed zc "$hm" zcryptsetup close b_ops
+  echo 3 >/proc/sys/vm/drop_caches
+  timed sd "$hm" cryptsetup luksDump "$hm"
+  echo 3 >/proc/sys/vm/drop_caches
+  timed zd "$hm" zcryptsetup luksDump "$hm"
+  i=$((i + 1))
+done
+check "every open of both tools worked" test "$ok" -eq $((2 * BENCH_ROUNDS))
+figure "open (host-managed, $BENCH_ROUNDS rounds)" zo so
+figure "close" zc sc
+figure "status" zs ss
+figure "luksDump" zd sd
+# Where the time goes, when strace is in the image (ZC_VM_EXTRA_BINS=strace): syscall counts.
+if command -v strace >/dev/null; then
+  for tool in cryptsetup zcryptsetup; do
+    printf %s "$ZC_PASS" | strace -f -c -o /tmp/strace.$tool $tool open --key-file - "$hm" b_ops >/dev/null 2>&1
+    $tool close b_ops
+    info "strace $tool open: $(sort -k4 -n -r /tmp/strace.$tool | awk 'NR<=14 && $NF != "total" { printf "%s=%s ", $NF, $4 }') total=$(awk '$NF == "total" { print $3 }' /tmp/strace.$tool)"
+  done
+  if [ -n "${ZC_BENCH_TRACE:-}" ]; then
+    for tool in cryptsetup zcryptsetup; do
+      printf %s "$ZC_PASS" | strace -f -r -o /tmp/strace.trace $tool open --key-file - "$hm" b_ops >/dev/null 2>&1
+      $tool close b_ops
+      while read -r line; do info "TRACE-$tool $line"; done </tmp/strace.trace
+    done
+  fi
+fi
+remove_nullb "$hm"
+
+# --- 2. updates on an ordinary disk ---
+# A memory-backed null_blk that is not zoned: an ordinary disk that, unlike brd, keeps I/O
+# statistics.
+ram=$(make_nullb_zoned zoned=0 gb=1 bs=4096)
+check "ordinary disk created" test -b "$ram"
+for k in zf sf za sa zk sk zr sr; do T_reset $k; done
+NEWPASS=zc-second-passphrase
+printf %s "$NEWPASS" >/tmp/newkey
+printf %s "zc-third-passphrase" >/tmp/thirdkey
+ok=0
+i=0
+while [ $i -lt 3 ]; do
+  for tool in s z; do
+    cmd=cryptsetup
+    [ $tool = z ] && cmd=zcryptsetup
+    # shellcheck disable=SC2086
+    timed ${tool}f $ram $cmd luksFormat -q --type luks2 $ZC_FAST_PBKDF --key-file - $ram &&
+      # shellcheck disable=SC2086
+      timed ${tool}a $ram $cmd luksAddKey $ZC_FAST_PBKDF --key-file - $ram /tmp/newkey &&
+      # shellcheck disable=SC2086
+      timed ${tool}k $ram $cmd luksChangeKey $ZC_FAST_PBKDF --key-file /tmp/newkey $ram /tmp/thirdkey &&
+      timed ${tool}r $ram $cmd luksRemoveKey $ram /tmp/thirdkey && ok=$((ok + 1))
+  done
+  i=$((i + 1))
+done
+check "every update of both tools worked" test "$ok" -eq 6
+figure "luksFormat (ordinary disk, 3 rounds)" zf sf
+figure "luksAddKey (ordinary disk)" za sa
+figure "luksChangeKey (ordinary disk)" zk sk
+figure "luksRemoveKey (ordinary disk)" zr sr
+check "stock opens what zcryptsetup left" sh -c "printf %s '$ZC_PASS' | cryptsetup open --test-passphrase --key-file - $ram"
+remove_nullb "$ram"
+
+# --- 3. updates on a host-managed drive: zcryptsetup's own cost ---
+hm=$(make_nullb_zoned zone_size=64 zone_nr_conv=0 gb=2 bs=4096)
+for k in hf ha; do T_reset $k; done
+ok=0
+i=0
+while [ $i -lt 3 ]; do
+  # shellcheck disable=SC2086
+  timed hf "$hm" zcryptsetup luksFormat -q $ZC_FAST_PBKDF --key-file - "$hm" &&
+    # shellcheck disable=SC2086
+    timed ha "$hm" zcryptsetup luksAddKey $ZC_FAST_PBKDF --key-file - "$hm" /tmp/newkey &&
+    ok=$((ok + 1))
+  i=$((i + 1))
+done
+check "format and add-key on host-managed" test "$ok" -eq 3
+info "FIGURE luksFormat (host-managed, 3 rounds): $((T_hf / 1000)) ms; read KiB $((R_hf / 2)); written KiB $((W_hf / 2))"
+info "FIGURE luksAddKey (host-managed, 3 rounds): $((T_ha / 1000)) ms; read KiB $((R_ha / 2)); written KiB $((W_ha / 2))"
+# shellcheck disable=SC2086
+out=$(printf %s "$ZC_PASS" | zcryptsetup luksAddKey --debug $ZC_FAST_PBKDF --key-file - "$hm" /tmp/thirdkey 2>&1)
+check "a key change reports what it read, wrote and reset" sh -c "echo \"\$1\" | grep -q 'bytes read'" _ "$out"
+info "FIGURE add-key I/O (--debug): $(echo "$out" | grep -E 'bytes read|zones reset' | tr '\n' ' ')"
+remove_nullb "$hm"
