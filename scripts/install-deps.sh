@@ -9,9 +9,11 @@ build_packages=(
   libcli11-dev libfmt-dev libgtest-dev googletest libkmod-dev
 )
 # What the VM tests need: QEMU, a static busybox for the initramfs, module tooling, and the
-# stock tools run inside the guest (cryptsetup for interop, blkzone/dmsetup, fio for figures).
+# stock tools run inside the guest (cryptsetup for interop, blkzone/dmsetup, fio for figures;
+# GNU time and strace for bench_scale's peak memory and zone reports).
 vm_packages=(
   qemu-system-x86 busybox-static cpio kmod cryptsetup-bin util-linux zbd-utils dmsetup fio
+  time strace
 )
 # Sanitizer and fuzz builds (scripts/sanitize-and-fuzz.sh): clang with libFuzzer and its
 # sanitizer runtimes; ccache keeps the three builds (test, ASan, fuzz) from compiling twice;

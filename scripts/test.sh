@@ -26,7 +26,8 @@ ctest_log=build/ctest.log
 # added as they land.
 vm_log=build/vm.log
 tests/vm/run.sh --timeout 2700 --suite-timeout 900 smoke stock_cryptsetup zoned_hm plain_brd \
-  updates_hm drive_kinds crypttab hardening_io hardening_dm differential_zoned bench 2>&1 |
+  updates_hm drive_kinds crypttab hardening_io hardening_dm differential_zoned bench bench_scale \
+  2>&1 |
   tee "$vm_log" || status=1
 
 # The Debian package: built once here (build-deb/), and the boot suite installs that .deb.

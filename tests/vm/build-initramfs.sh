@@ -60,6 +60,14 @@ fi
 if ((${#suites[@]})) && grep -qw keyctl "${suites[@]}"; then
   bins+=(keyctl)
 fi
+# GNU time (peak RSS, %M) and strace (zone reports a process asks for), when a suite uses them.
+# GNU time goes by its full path: busybox's time applet has no -f, and "time" is a shell keyword.
+if ((${#suites[@]})) && grep -q '/usr/bin/time' "${suites[@]}"; then
+  bins+=(/usr/bin/time)
+fi
+if ((${#suites[@]})) && grep -qw strace "${suites[@]}"; then
+  bins+=(strace)
+fi
 # shellcheck disable=SC2206
 bins+=(${ZC_VM_EXTRA_BINS:-})
 
