@@ -46,7 +46,7 @@ check "load dm-crypt" load_dm_crypt
 hm=$(make_nullb_zoned zone_size=64 zone_nr_conv=0 gb=2 bs=4096)
 check "host-managed null_blk created" test -b "$hm"
 check "format it" zc_format "$hm"
-for k in zo so zc sc zs ss zd sd; do T_reset $k; done
+for k in zo so zc sc zs ss zd sd zv sv; do T_reset $k; done
 ok=0
 i=0
 while [ $i -lt "$BENCH_ROUNDS" ]; do
@@ -62,6 +62,8 @@ while [ $i -lt "$BENCH_ROUNDS" ]; do
   timed sd "$hm" cryptsetup luksDump "$hm"
   echo 3 >/proc/sys/vm/drop_caches
   timed zd "$hm" zcryptsetup luksDump "$hm"
+  timed sv "$hm" cryptsetup --version
+  timed zv "$hm" zcryptsetup --version
   i=$((i + 1))
 done
 check "every open of both tools worked" test "$ok" -eq $((2 * BENCH_ROUNDS))
@@ -69,6 +71,7 @@ figure "open (host-managed, $BENCH_ROUNDS rounds)" zo so
 figure "close" zc sc
 figure "status" zs ss
 figure "luksDump" zd sd
+figure "start-up (--version)" zv sv
 # Where the time goes, when strace is in the image (ZC_VM_EXTRA_BINS=strace): syscall counts.
 if command -v strace >/dev/null; then
   for tool in cryptsetup zcryptsetup; do
