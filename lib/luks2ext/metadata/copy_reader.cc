@@ -86,12 +86,37 @@ Result<std::unique_ptr<VolumeState>> NewState(BlockDevice& device) {
   return state;
 }
 
+// Whether two copies' headers differ only in their salts and checksums, every header copy of
+// both valid: what a journal written from home is. libcryptsetup's verdict on them is then
+// the same, and a second load (the most expensive part of reading a copy) would learn nothing.
+bool SameHeadersButSalts(const Luks2Image& a, const Luks2Image& b) {
+  if (!a.both_copies_valid() || !b.both_copies_valid() || a.hdr_size() != b.hdr_size())
+    return false;
+  const uint64_t area = 2 * a.hdr_size();
+  if (a.bytes().size() < area || b.bytes().size() < area) return false;
+  for (uint64_t copy_start : {uint64_t{0}, a.hdr_size()}) {
+    const uint64_t salt = copy_start + kSaltOffset, csum = copy_start + kCsumOffset;
+    auto same = [&](uint64_t begin, uint64_t end) {
+      return std::equal(a.bytes().begin() + begin, a.bytes().begin() + end,
+                        b.bytes().begin() + begin);
+    };
+    if (!same(copy_start, salt) || !same(salt + kSaltSize, csum) ||
+        !same(csum + kCsumSize, copy_start + a.hdr_size()))
+      return false;
+  }
+  return true;
+}
+
+// `judged`: a copy libcryptsetup already accepted; one whose headers are the same but for
+// salts inherits its verdict instead of a load of its own.
 Result<CopyState> InspectJudged(const VolumeState& state, CopyRole role, uint64_t offset,
-                                InspectDepth depth) {
+                                InspectDepth depth, const CopyState* judged = nullptr) {
   const CopySlot slot = SlotAt(role, offset, state.zones, state.geometry.is_zoned());
   ASSIGN_OR_RETURN(CopyState copy,
                    InspectCopy(*state.device, slot, ZoneAt(state.zones, offset), depth));
-  JudgeWithLibcryptsetup(copy);
+  const bool inherits = judged && judged->usable() && copy.headers && copy.image_present &&
+                        SameHeadersButSalts(*judged->headers, *copy.headers);
+  if (!inherits) JudgeWithLibcryptsetup(copy);
   return copy;
 }
 
@@ -137,7 +162,8 @@ Status AddJournal(VolumeState& state, InspectDepth depth) {
     if (!may_be_newer) return Status::Ok();
   }
   for (uint64_t offset : candidates) {
-    ASSIGN_OR_RETURN(CopyState journal, InspectJudged(state, CopyRole::kJournal, offset, depth));
+    ASSIGN_OR_RETURN(CopyState journal,
+                     InspectJudged(state, CopyRole::kJournal, offset, depth, &home));
     if (!journal.headers && !home.headers) continue;  // searching: not here
     state.copies.push_back(std::move(journal));
     break;
