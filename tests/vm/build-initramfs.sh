@@ -125,6 +125,10 @@ if ((${#suites[@]})) && grep -qw make_corpus "${suites[@]}" &&
 fi
 if [[ -x $build_dir/src/zcryptsetup ]]; then
   copy_with_libs "$build_dir/src/zcryptsetup" /usr/local/bin/zcryptsetup
+  # libkmod is opened when dm_crypt must be loaded (dlopen: ldd does not list it).
+  kmod_lib=$(ldconfig -p | awk '$1 == "libkmod.so.2" && $NF ~ /^\// { print $NF; exit }')
+  [[ -n $kmod_lib ]] || die "libkmod.so.2 not found on the host (package libkmod2)"
+  copy_with_libs "$kmod_lib" "$kmod_lib"
   echo "build-initramfs: including $build_dir/src/zcryptsetup" >&2
 else
   echo "build-initramfs: $build_dir/src/zcryptsetup not built; image has no zcryptsetup" >&2

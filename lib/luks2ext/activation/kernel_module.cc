@@ -1,5 +1,6 @@
 #include "activation/kernel_module.h"
 
+#include <dlfcn.h>
 #include <fmt/format.h>
 #include <libkmod.h>
 
@@ -7,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
 #include "base/i18n.h"
 #include "luks2ext/log.h"
@@ -14,14 +16,68 @@
 namespace luks2ext {
 namespace {
 
+// libkmod is opened only when a module has to be loaded (dm_crypt, once per boot at most):
+// linked at start it cost every zcryptsetup run three libraries (libkmod, liblzma, libzstd)
+// and their symbol bindings, which an open must not spend beyond what stock cryptsetup does.
+// The package depends on libkmod2 by name (debian/control), as shlibdeps cannot see this.
+struct Kmod {
+  decltype(&kmod_new) new_ctx;
+  decltype(&kmod_unref) unref;
+  decltype(&kmod_set_log_fn) set_log_fn;
+  decltype(&kmod_module_new_from_lookup) new_from_lookup;
+  decltype(&kmod_module_unref_list) unref_list;
+  decltype(&kmod_module_get_module) get_module;
+  decltype(&kmod_module_unref) module_unref;
+  decltype(&kmod_module_get_install_commands) get_install_commands;
+  decltype(&kmod_module_probe_insert_module) probe_insert_module;
+  decltype(&kmod_list_next) list_next;
+};
+
+// The library's entry points, or null with `why` set. Kept open for the process's life.
+const Kmod* OpenKmod(std::string& why) {
+  static Kmod kmod;
+  static bool opened = false;
+  if (opened) return &kmod;
+  void* library = dlopen("libkmod.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (!library) {
+    const char* error = dlerror();
+    why = error ? error : "dlopen libkmod.so.2";
+    return nullptr;
+  }
+  bool all = true;
+  auto bind = [&](auto& function, const char* name) {
+    function = reinterpret_cast<std::remove_reference_t<decltype(function)>>(dlsym(library, name));
+    all = all && function != nullptr;
+  };
+  bind(kmod.new_ctx, "kmod_new");
+  bind(kmod.unref, "kmod_unref");
+  bind(kmod.set_log_fn, "kmod_set_log_fn");
+  bind(kmod.new_from_lookup, "kmod_module_new_from_lookup");
+  bind(kmod.unref_list, "kmod_module_unref_list");
+  bind(kmod.get_module, "kmod_module_get_module");
+  bind(kmod.module_unref, "kmod_module_unref");
+  bind(kmod.get_install_commands, "kmod_module_get_install_commands");
+  bind(kmod.probe_insert_module, "kmod_module_probe_insert_module");
+  bind(kmod.list_next, "kmod_list_next");
+  if (!all) {
+    why = "libkmod.so.2 lacks a function zcryptsetup needs";
+    dlclose(library);
+    return nullptr;
+  }
+  opened = true;
+  return &kmod;
+}
+
+const Kmod* g_kmod = nullptr;  // set by LoadKernelModule before any handle below exists
+
 struct KmodContextFree {
-  void operator()(kmod_ctx* ctx) const { kmod_unref(ctx); }
+  void operator()(kmod_ctx* ctx) const { g_kmod->unref(ctx); }
 };
 struct KmodModuleFree {
-  void operator()(kmod_module* module) const { kmod_module_unref(module); }
+  void operator()(kmod_module* module) const { g_kmod->module_unref(module); }
 };
 struct KmodListFree {
-  void operator()(kmod_list* list) const { kmod_module_unref_list(list); }
+  void operator()(kmod_list* list) const { g_kmod->unref_list(list); }
 };
 using KmodContext = std::unique_ptr<kmod_ctx, KmodContextFree>;
 using KmodModule = std::unique_ptr<kmod_module, KmodModuleFree>;
@@ -45,27 +101,30 @@ Error CannotLoad(const std::string& name, const std::string& why) {
 }  // namespace
 
 Status LoadKernelModule(const std::string& name) {
+  std::string why;
+  g_kmod = OpenKmod(why);
+  if (!g_kmod) return CannotLoad(name, why);
+  const Kmod& kmod = *g_kmod;
   // The running kernel's /lib/modules/<release> and the system's modprobe.d.
-  KmodContext ctx(kmod_new(nullptr, nullptr));
+  KmodContext ctx(kmod.new_ctx(nullptr, nullptr));
   if (!ctx) return CannotLoad(name, _("libkmod cannot start"));
-  kmod_set_log_fn(ctx.get(), KmodLog, nullptr);
+  kmod.set_log_fn(ctx.get(), KmodLog, nullptr);
 
   kmod_list* found = nullptr;
-  const int r = kmod_module_new_from_lookup(ctx.get(), name.c_str(), &found);
+  const int r = kmod.new_from_lookup(ctx.get(), name.c_str(), &found);
   KmodModuleList modules(found);
   if (r < 0) return CannotLoad(name, std::strerror(-r));
   if (!modules) return CannotLoad(name, _("no such module for this kernel"));
 
-  kmod_list* entry = nullptr;
-  kmod_list_foreach(entry, modules.get()) {
-    KmodModule module(kmod_module_get_module(entry));
-    if (kmod_module_get_install_commands(module.get()))
+  for (kmod_list* entry = modules.get(); entry; entry = kmod.list_next(modules.get(), entry)) {
+    KmodModule module(kmod.get_module(entry));
+    if (kmod.get_install_commands(module.get()))
       return CannotLoad(name, _("modprobe.d gives it an install command, which zcryptsetup "
                                 "does not run; load it with modprobe first"));
     // KMOD_PROBE_IGNORE_COMMAND: the dependencies' install commands are not run either, since
     // running them means spawning a shell.
-    const int err = kmod_module_probe_insert_module(module.get(), KMOD_PROBE_IGNORE_COMMAND,
-                                                    nullptr, nullptr, nullptr, nullptr);
+    const int err = kmod.probe_insert_module(module.get(), KMOD_PROBE_IGNORE_COMMAND, nullptr,
+                                             nullptr, nullptr, nullptr);
     if (err < 0) return CannotLoad(name, std::strerror(-err));
   }
   return Status::Ok();
