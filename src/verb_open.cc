@@ -156,8 +156,10 @@ Status ActionStatus(const Invocation& call) {
   std::vector<std::string> inline_args;
   for (const char* arg : {"force_inline", "no_read_workqueue", "no_write_workqueue"})
     if (m.HasFeature(arg)) inline_args.emplace_back(arg);
+  // force_inline is the RFC's table argument, which only a patched dm-crypt accepts (=native).
   std::cout << "  inline:  "
-            << (m.RunsInline()        ? FormatMsg(_("yes ({})"), Join(inline_args))
+            << (m.HasFeature("force_inline") ? FormatMsg(_("yes, native ({})"), Join(inline_args))
+                : m.RunsInline()             ? FormatMsg(_("yes ({})"), Join(inline_args))
                 : inline_args.empty() ? std::string(_("no"))
                                       : FormatMsg(_("partly ({})"), Join(inline_args)))
             << '\n';

@@ -10,6 +10,10 @@
 #                              ${ZC_BUILD_DIR}/src/zcryptsetup is included when it exists
 #   ZC_VM_EXTRA_BINS           more host binaries to include (space separated names or paths)
 #   ZC_VM_EXTRA_MODULES        more kernel modules to include (space separated)
+#   ZC_VM_EXTRA_KO             module files built out of tree (space separated paths) to carry as
+#                              /zc/ko/<file name>; depmod does not index them, so a plain
+#                              modprobe still loads the stock module, and a suite insmods them
+#                              (run.sh sets it to the force_inline dm-crypt for native_inline)
 #
 # Guest layout: busybox applets in /bin, /sbin, /usr/bin, /usr/sbin (linked by /init); stock
 # binaries at their host paths (earlier in PATH than applets of the same name);
@@ -152,6 +156,13 @@ for f in modules.builtin modules.builtin.modinfo modules.order; do
   [[ -f $kmods/$f ]] && cp "$kmods/$f" "$stage$gmods/"
 done
 depmod -b "$stage" "$kver"
+# Out-of-tree modules: outside lib/modules, so they never shadow a stock one.
+for ko in ${ZC_VM_EXTRA_KO:-}; do
+  [[ -f $ko ]] || die "ZC_VM_EXTRA_KO: $ko not found"
+  [[ $(modinfo -F vermagic "$ko") == "$kver "* ]] || die "ZC_VM_EXTRA_KO: $ko is not built for $kver"
+  install -D -m 644 "$ko" "$stage/zc/ko/$(basename "$ko")"
+  echo "build-initramfs: including $ko as /zc/ko/$(basename "$ko")" >&2
+done
 
 # The dynamic linker's cache, as every installed system has: without it each library is
 # searched for through a dozen hwcaps directories, a cost real users never pay and that grows

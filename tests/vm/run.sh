@@ -12,6 +12,8 @@
 #   ZC_BUILD_DIR    build tree whose src/zcryptsetup goes into the guest (default: build/ in this checkout)
 #   ZC_VM_MEM       guest memory in MiB (default 2048)
 #   ZC_VM_APPEND    extra kernel command line
+#   ZC_VM_EXTRA_KO  out-of-tree modules for the image (see build-initramfs.sh); with the
+#                   native_inline suite, build-native-module.sh's dm-crypt.ko is added to it
 # Output: the console, then one line per check and finally "vm: N passed, N failed".
 # Exit status: 0 only if at least one check ran, none failed and the guest printed ZC-ALL-DONE.
 set -euo pipefail
@@ -30,7 +32,7 @@ while (($#)); do
     --suite-timeout) suite_timeout=$2; shift 2 ;;
     --suite-timeout=*) suite_timeout=${1#*=}; shift ;;
     --shell) shell=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) suites+=("$1"); shift ;;
   esac
@@ -55,6 +57,13 @@ initrd=$log_dir/$name.initramfs.cpio
 # shellcheck disable=SC1090
 source "$("$here/fetch-kernel.sh" --env-file)"
 t0=$(date +%s.%N)
+# native_inline needs dm-crypt with force_inline, built by dkms (cached: fast when warm).
+for s in "${suites[@]}"; do
+  if [[ $s == native_inline ]]; then
+    ko=$("$here/build-native-module.sh")
+    export ZC_VM_EXTRA_KO="${ZC_VM_EXTRA_KO:+$ZC_VM_EXTRA_KO }$ko"
+  fi
+done
 "$here/build-initramfs.sh" "$initrd" "${suite_files[@]}"
 t1=$(date +%s.%N)
 

@@ -115,6 +115,16 @@ Result<ActiveMapping> QueryMapping(const std::string& name) {
 Status Deactivate(const std::string& name) {
   if (!MappingExists(name))
     return Error::WrongDevice(FormatMsg(_("Device {} is not active."), name));
+  // libcryptsetup 2.6 cannot parse a table with the RFC's force_inline ("Failed to query
+  // dm-crypt segment") and so cannot close it: such a mapping, which only =native makes on a
+  // patched dm-crypt, is removed through device-mapper, by its cryptsetup UUID. dm-crypt wipes
+  // its copy of the key when the target goes; the keyring key was revoked at activation.
+  if (auto mapping = QueryMapping(name); mapping.ok() && mapping->HasFeature("force_inline")) {
+    if (mapping->uuid.rfind("CRYPT-", 0) != 0)
+      return Error::WrongDevice(
+          FormatMsg(_("Device {} was not made by cryptsetup or zcryptsetup."), name));
+    return RemoveDmDevice(name, mapping->uuid);
+  }
   const int r = crypt_deactivate_by_name(nullptr, name.c_str(), 0);
   if (r < 0) return CryptError(r, FormatMsg(_("Cannot deactivate {}"), name));
   return Status::Ok();

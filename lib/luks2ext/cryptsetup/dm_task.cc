@@ -167,4 +167,16 @@ Status CreateDmDevice(const std::string& name, const std::string& uuid, uint64_t
   return DmError(fmt::format("resume of {} ({})", name, ErrnoText(err)));
 }
 
+Status RemoveDmDevice(const std::string& name, const std::string& uuid) {
+  QuietDeviceMapperLogging();
+  DmTask task(DM_DEVICE_REMOVE);
+  if (uuid.empty() || !task || !dm_task_set_uuid(task.get(), uuid.c_str()))
+    return DmError(fmt::format("removal of {}", name));
+  dm_task_retry_remove(task.get());
+  const auto [ok, err] = RunAndWaitForUdev(task);
+  if (ok) return Status::Ok();
+  if (err == EBUSY) return Error::Busy(FormatMsg(_("Device {} is still in use."), name));
+  return DmError(fmt::format("removal of {} ({})", name, ErrnoText(err)));
+}
+
 }  // namespace luks2ext

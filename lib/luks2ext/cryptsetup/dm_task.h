@@ -65,4 +65,9 @@ Result<std::optional<DmDeviceInfo>> VisitDmTable(
 Status CreateDmDevice(const std::string& name, const std::string& uuid, uint64_t length,
                       const char* target_type, const char* params, bool read_only);
 
+// Removes the device `name` whose dm UUID is `uuid` (looked up by the UUID, so nothing made
+// under that name in the meantime is touched). Error::Busy when it is in use (open, mounted,
+// held by another device).
+Status RemoveDmDevice(const std::string& name, const std::string& uuid);
+
 }  // namespace luks2ext
