@@ -8,6 +8,8 @@
 #include <cstring>
 #include <memory>
 
+#include <unistd.h>
+
 #include "base/i18n.h"
 #include "luks2ext/log.h"
 
@@ -44,7 +46,7 @@ Error CannotLoad(const std::string& name, const std::string& why) {
 
 }  // namespace
 
-Status LoadKernelModule(const std::string& name) {
+Status LoadKernelModule(const std::string& name, const std::string& options) {
   // The running kernel's /lib/modules/<release> and the system's modprobe.d.
   KmodContext ctx(kmod_new(nullptr, nullptr));
   if (!ctx) return CannotLoad(name, _("libkmod cannot start"));
@@ -64,10 +66,30 @@ Status LoadKernelModule(const std::string& name) {
                                 "does not run; load it with modprobe first"));
     // KMOD_PROBE_IGNORE_COMMAND: the dependencies' install commands are not run either, since
     // running them means spawning a shell.
-    const int err = kmod_module_probe_insert_module(module.get(), KMOD_PROBE_IGNORE_COMMAND,
-                                                    nullptr, nullptr, nullptr, nullptr);
+    const int err = kmod_module_probe_insert_module(
+        module.get(), KMOD_PROBE_IGNORE_COMMAND, options.empty() ? nullptr : options.c_str(),
+        nullptr, nullptr, nullptr);
     if (err < 0) return CannotLoad(name, std::strerror(-err));
   }
+  return Status::Ok();
+}
+
+bool KernelModuleLoaded(const std::string& name) {
+  return access(fmt::format("/sys/module/{}", name).c_str(), F_OK) == 0;
+}
+
+Status UnloadKernelModule(const std::string& name) {
+  KmodContext ctx(kmod_new(nullptr, nullptr));
+  if (!ctx) return Error::Busy(FormatMsg(_("Cannot unload kernel module {}."), name));
+  kmod_set_log_fn(ctx.get(), KmodLog, nullptr);
+  kmod_module* raw = nullptr;
+  if (kmod_module_new_from_name(ctx.get(), name.c_str(), &raw) < 0)
+    return Error::Busy(FormatMsg(_("Cannot unload kernel module {}."), name));
+  KmodModule module(raw);
+  const int r = kmod_module_remove_module(module.get(), 0);
+  if (r < 0)
+    return Error::Busy(
+        FormatMsg(_("Cannot unload kernel module {}: {}."), name, std::strerror(-r)));
   return Status::Ok();
 }
 
