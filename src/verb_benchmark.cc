@@ -36,10 +36,10 @@ struct CipherRow {
 
 // The ciphers stock cryptsetup benchmark lists, in its order.
 constexpr CipherRow kCipherRows[] = {
-    {"aes", "cbc", 128},     {"serpent", "cbc", 128}, {"twofish", "cbc", 128},
-    {"aes", "cbc", 256},     {"serpent", "cbc", 256}, {"twofish", "cbc", 256},
-    {"aes", "xts", 256},     {"serpent", "xts", 256}, {"twofish", "xts", 256},
-    {"aes", "xts", 512},     {"serpent", "xts", 512}, {"twofish", "xts", 512},
+    {"aes", "cbc", 128}, {"serpent", "cbc", 128}, {"twofish", "cbc", 128},
+    {"aes", "cbc", 256}, {"serpent", "cbc", 256}, {"twofish", "cbc", 256},
+    {"aes", "xts", 256}, {"serpent", "xts", 256}, {"twofish", "xts", 256},
+    {"aes", "xts", 512}, {"serpent", "xts", 512}, {"twofish", "xts", 512},
 };
 
 constexpr const char* kPbkdf2Hashes[] = {"sha1", "sha256", "sha512", "ripemd160", "whirlpool"};
@@ -82,9 +82,8 @@ Status CipherBenchmark(const Options& o) {
   if (o.given_cipher) {
     const auto parts = luks2ext::SplitCipherSpec(o.cipher);
     if (!parts)
-      return Error::WrongParameters(
-          FormatMsg(_("Invalid cipher '{}': use cipher-mode[-iv], e.g. aes-xts-plain64."),
-                    o.cipher));
+      return Error::WrongParameters(FormatMsg(
+          _("Invalid cipher '{}': use cipher-mode[-iv], e.g. aes-xts-plain64."), o.cipher));
     const uint32_t bits = o.given_key_size ? o.key_size : parts->second == "xts" ? 512 : 256;
     if (bits == 0 || bits % 8 != 0)
       return Error::WrongParameters(_("--key-size must be a multiple of 8."));

@@ -36,11 +36,11 @@ Status CreatePlain(const MappingSpec& spec, BenchMode mode) {
   uint32_t flags = spec.read_only ? CRYPT_ACTIVATE_READONLY : 0;
   if (mode == BenchMode::kInline)
     flags |= CRYPT_ACTIVATE_NO_READ_WORKQUEUE | CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE;
-  r = crypt_activate_by_volume_key(cd.get(), spec.name.c_str(), spec.key->data(),
-                                   spec.key->size(), flags);
+  r = crypt_activate_by_volume_key(cd.get(), spec.name.c_str(), spec.key->data(), spec.key->size(),
+                                   flags);
   if (r == -EEXIST || r == -EBUSY)
-    return Error::Busy(FormatMsg(_("Device {} already exists or {} is in use."), spec.name,
-                                 spec.device));
+    return Error::Busy(
+        FormatMsg(_("Device {} already exists or {} is in use."), spec.name, spec.device));
   if (r < 0) return CryptError(r, FormatMsg(_("Cannot activate {}"), spec.name));
   return Status::Ok();
 }
@@ -83,9 +83,11 @@ Result<uint64_t> BlockDeviceBytes(const std::string& path) {
 
 Result<ScratchRamDisk> ScratchRamDisk::Create(uint64_t mib) {
   if (KernelModuleLoaded("brd") || access("/dev/ram0", F_OK) == 0)
-    return Error::Busy(_("brd is loaded already; its RAM disks may hold data. Unload it "
-                         "(rmmod brd) or name a device to benchmark read-only."));
-  RETURN_IF_ERROR(LoadKernelModule("brd", fmt::format("rd_nr=1 rd_size={} max_part=0", mib * 1024)));
+    return Error::Busy(
+        _("brd is loaded already; its RAM disks may hold data. Unload it "
+          "(rmmod brd) or name a device to benchmark read-only."));
+  RETURN_IF_ERROR(
+      LoadKernelModule("brd", fmt::format("rd_nr=1 rd_size={} max_part=0", mib * 1024)));
   ScratchRamDisk disk;
   disk.loaded_ = true;
   // devtmpfs shows the disk when brd registers it; give it a moment all the same.
@@ -98,8 +100,7 @@ Result<ScratchRamDisk> ScratchRamDisk::Create(uint64_t mib) {
 
 ScratchRamDisk::~ScratchRamDisk() {
   if (!loaded_) return;
-  if (Status s = UnloadKernelModule("brd"); !s.ok())
-    Log(LogLevel::kError, s.error().message());
+  if (Status s = UnloadKernelModule("brd"); !s.ok()) Log(LogLevel::kError, s.error().message());
 }
 
 Result<BenchMapping> BenchMapping::Create(const MappingSpec& spec, BenchMode mode) {

@@ -36,8 +36,9 @@ Result<CipherSpeed> BenchmarkCipher(const std::string& cipher, const std::string
   if (stop && *stop) return Interrupted();
   // No AF_ALG at all fails the benchmark, as it fails cryptsetup's; one cipher missing is N/A.
   if (r == -ENOTSUP)
-    return Error::WrongParameters(_("Required kernel crypto interface not available (load the "
-                                    "algif_skcipher kernel module)."));
+    return Error::WrongParameters(
+        _("Required kernel crypto interface not available (load the "
+          "algif_skcipher kernel module)."));
   if (r == -ENOENT || r == -EINVAL) return speed;
   if (r < 0) return CryptError(r, FormatMsg(_("Cannot benchmark {}-{}"), cipher, mode));
   speed.available = true;
@@ -61,9 +62,9 @@ Result<PbkdfSpeed> BenchmarkPbkdf(const std::string& kdf, const std::string& has
   }
   // The passphrase and salt only need to be fixed; their value does not change the timing.
   static constexpr char kSalt[] = "0123456789abcdef0123456789abcdef";
-  const int r = crypt_benchmark_pbkdf(nullptr, &pbkdf, "zcryptsetup", 11, kSalt, pbkdf2 ? 16 : 32,
-                                      speed.key_bits / 8, PbkdfCallback,
-                                      const_cast<sig_atomic_t*>(stop));
+  const int r =
+      crypt_benchmark_pbkdf(nullptr, &pbkdf, "zcryptsetup", 11, kSalt, pbkdf2 ? 16 : 32,
+                            speed.key_bits / 8, PbkdfCallback, const_cast<sig_atomic_t*>(stop));
   if (stop && *stop) return Interrupted();
   if (r < 0) return speed;  // shown as N/A, as cryptsetup shows it
   speed.available = true;

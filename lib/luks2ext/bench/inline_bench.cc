@@ -57,11 +57,10 @@ struct Measurement {
 
 Status MeasureMode(const MappingSpec& spec, BenchMode mode, const std::vector<IoWorkload>& list,
                    uint32_t round, uint32_t rounds, const volatile sig_atomic_t* stop,
-                   const std::function<void(const BenchProgress&)>& progress,
-                   Measurement& into) {
+                   const std::function<void(const BenchProgress&)>& progress, Measurement& into) {
   ASSIGN_OR_RETURN(BenchMapping mapping, BenchMapping::Create(spec, mode));
-  UniqueFd fd(open(mapping.path().c_str(),
-                   (spec.read_only ? O_RDONLY : O_RDWR) | O_DIRECT | O_CLOEXEC));
+  UniqueFd fd(
+      open(mapping.path().c_str(), (spec.read_only ? O_RDONLY : O_RDWR) | O_DIRECT | O_CLOEXEC));
   if (!fd.valid())
     return Error::WrongDevice(
         FormatMsg(_("Cannot open {}: {}."), mapping.path(), std::strerror(errno)));
@@ -111,8 +110,8 @@ Result<InlineBenchReport> RunInlineBenchmark(
     const InlineBenchOptions& options, const volatile sig_atomic_t* stop,
     const std::function<void(const BenchProgress&)>& progress) {
   RETURN_IF_ERROR(CheckInlineBenchOptions(options));
-  InlineBenchReport report{options.device, options.device.empty(), options.cipher,
-                           options.key_bits, options.seconds, options.rounds};
+  InlineBenchReport report{options.device,   options.device.empty(), options.cipher,
+                           options.key_bits, options.seconds,        options.rounds};
   if (!report.scratch) RETURN_IF_ERROR(BlockDeviceBytes(report.device));  // before any module
   ASSIGN_OR_RETURN(CryptTargetVersion dm_crypt, QueryCryptTarget());
   std::optional<ScratchRamDisk> scratch;
@@ -122,8 +121,13 @@ Result<InlineBenchReport> RunInlineBenchmark(
     report.device = scratch->path();
   }
   ASSIGN_OR_RETURN(Secret key, RandomKey(options.key_bits / 8));
-  MappingSpec spec{fmt::format("zcryptsetup-bench-{}", getpid()), report.device, 0,
-                   options.cipher, &key, !report.scratch, dm_crypt};
+  MappingSpec spec{fmt::format("zcryptsetup-bench-{}", getpid()),
+                   report.device,
+                   0,
+                   options.cipher,
+                   &key,
+                   !report.scratch,
+                   dm_crypt};
   ASSIGN_OR_RETURN(spec.device_bytes, BlockDeviceBytes(report.device));
   ASSIGN_OR_RETURN(report.modes, ResolveModes(options, spec));
   // Writes only on our own scratch disk: a user's device is mapped and opened read-only.

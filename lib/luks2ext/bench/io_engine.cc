@@ -29,8 +29,7 @@ class Ring {
   Status Init(uint32_t entries) {
     const int r = io_uring_queue_init(entries, &ring_, 0);
     if (r < 0)
-      return Error::WrongDevice(
-          FormatMsg(_("Cannot set up io_uring: {}."), std::strerror(-r)));
+      return Error::WrongDevice(FormatMsg(_("Cannot set up io_uring: {}."), std::strerror(-r)));
     ready_ = true;
     return Status::Ok();
   }
@@ -82,7 +81,11 @@ Result<Slots> MakeSlots(const IoWorkload& w) {
 class Submitter {
  public:
   Submitter(io_uring* ring, int fd, uint64_t span_bytes, const IoWorkload& w, Slots& slots)
-      : ring_(ring), fd_(fd), blocks_(span_bytes / w.block_bytes), w_(w), slots_(slots),
+      : ring_(ring),
+        fd_(fd),
+        blocks_(span_bytes / w.block_bytes),
+        w_(w),
+        slots_(slots),
         random_(std::random_device{}()) {}
   void Prepare(uint32_t slot) {
     io_uring_sqe* sqe = io_uring_get_sqe(ring_);

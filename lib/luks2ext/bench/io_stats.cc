@@ -52,8 +52,7 @@ IoStats Summarize(IoRun run) {
   stats.ios = run.ios;
   if (run.elapsed_s > 0) stats.iops = static_cast<double>(run.ios) / run.elapsed_s;
   if (!run.latencies_ns.empty()) {
-    const long double sum =
-        std::accumulate(run.latencies_ns.begin(), run.latencies_ns.end(), 0.0L);
+    const long double sum = std::accumulate(run.latencies_ns.begin(), run.latencies_ns.end(), 0.0L);
     stats.mean_us = static_cast<double>(sum / run.latencies_ns.size() / 1000.0L);
     stats.p99_us = static_cast<double>(Percentile(run.latencies_ns, 99)) / 1000.0;
   }
@@ -63,9 +62,12 @@ IoStats Summarize(IoRun run) {
 
 const char* BenchModeName(BenchMode mode) {
   switch (mode) {
-    case BenchMode::kWorkqueue: return "workqueue";
-    case BenchMode::kInline: return "inline";
-    case BenchMode::kNative: return "native";
+    case BenchMode::kWorkqueue:
+      return "workqueue";
+    case BenchMode::kInline:
+      return "inline";
+    case BenchMode::kNative:
+      return "native";
   }
   return "?";
 }
@@ -108,9 +110,8 @@ Status CheckInlineBenchOptions(const InlineBenchOptions& options) {
   if (options.rounds < 1 || options.rounds > 100)
     return Error::WrongParameters(_("--rounds must be from 1 to 100."));
   if (!SplitCipherSpec(options.cipher))
-    return Error::WrongParameters(
-        FormatMsg(_("Invalid cipher '{}': use cipher-mode-iv, e.g. aes-xts-plain64."),
-                  options.cipher));
+    return Error::WrongParameters(FormatMsg(
+        _("Invalid cipher '{}': use cipher-mode-iv, e.g. aes-xts-plain64."), options.cipher));
   if (options.key_bits == 0 || options.key_bits % 8 != 0 || options.key_bits > 1024)
     return Error::WrongParameters(_("--key-size must be a multiple of 8, at most 1024."));
   return Status::Ok();
@@ -131,8 +132,8 @@ std::string Verdict(const std::string& name, const ModeResult& baseline,
     for (const WorkloadResult& b : baseline.workloads) {
       if (b.workload.Label() != c.workload.Label() || b.stats.iops <= 0) continue;
       const double delta = (c.stats.iops / b.stats.iops - 1) * 100;
-      const std::string item =
-          fmt::format("{} {:+.0f}%{}", WorkloadPhrase(c.workload), delta, all.empty() ? " IOPS" : "");
+      const std::string item = fmt::format("{} {:+.0f}%{}", WorkloadPhrase(c.workload), delta,
+                                           all.empty() ? " IOPS" : "");
       all.push_back(item);
       if (delta >= threshold_pct) gains.push_back(item);
       if (delta <= -threshold_pct) losses.push_back(item);

@@ -74,8 +74,8 @@ TEST_F(IoEngineTest, StopFlagInterrupts) {
 
 TEST_F(IoEngineTest, ShortReadIsAWrongDevice) {
   // A span larger than the file: reads past its end come back short.
-  auto run = RunIoWorkload(fd_.get(), kFileBytes * 1024, IoWorkload{false, 1, 4096, 0.5},
-                           nullptr, {});
+  auto run =
+      RunIoWorkload(fd_.get(), kFileBytes * 1024, IoWorkload{false, 1, 4096, 0.5}, nullptr, {});
   ASSERT_FALSE(run.ok());
   EXPECT_EQ(run.error().code(), ExitCode::kWrongDevice);
 }

@@ -130,8 +130,10 @@ TEST(InlineBenchOptionsTest, Bounds) {
 }
 
 TEST(CipherSpecTest, Splits) {
-  EXPECT_EQ(SplitCipherSpec("aes-xts-plain64"), std::make_pair(std::string("aes"), std::string("xts")));
-  EXPECT_EQ(SplitCipherSpec("serpent-cbc"), std::make_pair(std::string("serpent"), std::string("cbc")));
+  EXPECT_EQ(SplitCipherSpec("aes-xts-plain64"),
+            std::make_pair(std::string("aes"), std::string("xts")));
+  EXPECT_EQ(SplitCipherSpec("serpent-cbc"),
+            std::make_pair(std::string("serpent"), std::string("cbc")));
   EXPECT_FALSE(SplitCipherSpec("aes"));
   EXPECT_FALSE(SplitCipherSpec("aes-"));
 }
@@ -153,8 +155,8 @@ TEST(InlineBenchJsonTest, Shape) {
   EXPECT_DOUBLE_EQ(json_object_get_double(iops), 2470.2);
   EXPECT_NE(text.find("2470.2"), std::string::npos);
   EXPECT_EQ(text.find("2470.19"), std::string::npos);
-  for (const char* key : {"rw", "queue_depth", "block_bytes", "ios", "mean_us", "p99_us",
-                          "cpu_us_per_io"})
+  for (const char* key :
+       {"rw", "queue_depth", "block_bytes", "ios", "mean_us", "p99_us", "cpu_us_per_io"})
     EXPECT_TRUE(json_object_object_get_ex(write, key, nullptr)) << key;
   ASSERT_TRUE(json_object_object_get_ex(modes, "native", &native));
   ASSERT_TRUE(json_object_object_get_ex(native, "supported", &supported));
@@ -163,8 +165,8 @@ TEST(InlineBenchJsonTest, Shape) {
   EXPECT_STREQ(json_object_get_string(note), "not supported by this kernel");
   ASSERT_TRUE(json_object_object_get_ex(root, "verdict", &verdict));
   EXPECT_STREQ(json_object_get_string(verdict), "inline helps");
-  for (const char* key : {"device", "scratch", "read_only", "cipher", "key_bits", "seconds",
-                          "rounds"})
+  for (const char* key :
+       {"device", "scratch", "read_only", "cipher", "key_bits", "seconds", "rounds"})
     EXPECT_TRUE(json_object_object_get_ex(root, key, nullptr)) << key;
 }
 

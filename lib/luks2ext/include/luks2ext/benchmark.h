@@ -71,8 +71,8 @@ std::optional<CpuTicks> ParseProcStat(const std::string& text);
 struct IoRun {
   uint64_t ios = 0;
   double elapsed_s = 0;
-  double cpu_busy_s = 0;                 // system-wide busy time during the run
-  std::vector<uint64_t> latencies_ns;    // one per completed I/O
+  double cpu_busy_s = 0;               // system-wide busy time during the run
+  std::vector<uint64_t> latencies_ns;  // one per completed I/O
   void Merge(IoRun&& other);
 };
 
@@ -152,9 +152,9 @@ struct BenchProgress {
 // Runs the benchmark. A given device is opened and mapped read-only (only reads measured, the
 // device is never written); the scratch RAM disk gets reads and writes. Every mapping is
 // removed before this returns, also after an error or an interruption (`stop`).
-Result<InlineBenchReport> RunInlineBenchmark(const InlineBenchOptions& options,
-                                             const volatile sig_atomic_t* stop,
-                                             const std::function<void(const BenchProgress&)>& progress);
+Result<InlineBenchReport> RunInlineBenchmark(
+    const InlineBenchOptions& options, const volatile sig_atomic_t* stop,
+    const std::function<void(const BenchProgress&)>& progress);
 
 // The one-line answer from `candidate` against `baseline` (same workloads): "inline helps:
 // random writes QD1 +25% IOPS, ...", "inline hurts: ...", "mixed: ..." or "no clear difference
