@@ -134,7 +134,7 @@ void PrintModeRows(const luks2ext::ModeResult& m) {
     return;
   }
   for (const luks2ext::WorkloadResult& w : m.workloads)
-    std::cout << fmt::format("{:>9} {:>14} {:>10.0f} {:>10.1f} {:>10.1f} {:>10.2f}\n",
+    std::cout << fmt::format("{:>9}  {:>15}  {:>11.0f}  {:>11.1f}  {:>11.1f}  {:>10.2f}\n",
                              luks2ext::BenchModeName(m.mode), w.workload.Label(), w.stats.iops,
                              w.stats.mean_us, w.stats.p99_us, w.stats.cpu_us_per_io);
 }

@@ -86,6 +86,21 @@ done
 info "FIGURE zcryptsetup benchmark verdict: $(sed -n 's/.*"verdict" *: *"\(.*\)".*/\1/p' "$json")"
 info "native mode: $(grep -A2 '"native"' "$json" | tr -s ' \n' ' ')"
 
+# The text report, one short round of inline only: the table and a verdict line (none here,
+# since workqueue mode is not measured).
+txt=/tmp/zc-bench-text.txt
+check "benchmark --inline text report (inline only)" sh -c \
+  "zcryptsetup benchmark --inline --benchmark-modes inline --benchmark-seconds 1 --rounds 1 > $txt"
+sed 's/^/    /' "$txt"
+check "... has the table and a verdict line" grep -q '^Verdict: no verdict' "$txt"
+# native asked for explicitly on a kernel without the patch: reported, not an error.
+check "benchmark --inline --benchmark-modes workqueue,native" sh -c \
+  "zcryptsetup benchmark --inline --benchmark-modes workqueue,native --benchmark-seconds 1 --rounds 1 > $txt"
+sed 's/^/    /' "$txt"
+check "... says native is not supported by this kernel" \
+  grep -q 'native: not supported by this kernel' "$txt"
+check "no mapping left, brd unloaded (text runs)" no_bench_leftovers
+
 # Read-only on a user's device: both mappings read-only, nothing written, bytes unchanged.
 ro=$(make_nullb_zoned zoned=0 size=128 bs=4096 memory_backed=1)
 check "read-only null_blk created" test -b "$ro"
