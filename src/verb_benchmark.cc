@@ -134,9 +134,10 @@ void PrintModeRows(const luks2ext::ModeResult& m) {
     return;
   }
   for (const luks2ext::WorkloadResult& w : m.workloads)
-    std::cout << fmt::format("{:>9}  {:>15}  {:>11.0f}  {:>11.1f}  {:>11.1f}  {:>10.2f}\n",
-                             luks2ext::BenchModeName(m.mode), w.workload.Label(), w.stats.iops,
-                             w.stats.mean_us, w.stats.p99_us, w.stats.cpu_us_per_io);
+    std::cout << fmt::format(
+        "{:>9}  {:>15}  {:>11.0f}  {:>11.1f}  {:>11.1f}  {:>10.2f}  {:>5.0f}%\n",
+        luks2ext::BenchModeName(m.mode), w.workload.Label(), w.stats.iops, w.stats.mean_us,
+        w.stats.p99_us, w.stats.cpu_us_per_io, w.round_spread_pct);
 }
 
 void PrintInlineReport(const luks2ext::InlineBenchReport& r) {
@@ -145,8 +146,9 @@ void PrintInlineReport(const luks2ext::InlineBenchReport& r) {
                          r.device, r.scratch ? _("scratch RAM disk") : _("read-only"), r.cipher,
                          r.key_bits, r.rounds, r.seconds)
             << '\n';
-  std::cout << _("#    Mode |       Workload |       IOPS |  Mean (us) |   p99 (us) | CPU us/IO")
-            << '\n';
+  std::cout
+      << _("#    Mode |       Workload |       IOPS |  Mean (us) |   p99 (us) | CPU us/IO | Spread")
+      << '\n';
   for (const luks2ext::ModeResult& m : r.modes) PrintModeRows(m);
   std::cout << FormatMsg(_("Verdict: {}"), r.verdict) << std::endl;
 }

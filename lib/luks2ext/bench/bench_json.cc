@@ -17,7 +17,7 @@ json_object* Number(double value, int decimals) {
   return json_object_new_double_s(v, fmt::format("{:.{}f}", v, decimals).c_str());
 }
 
-json_object* StatsJson(const IoWorkload& w, const IoStats& s) {
+json_object* StatsJson(const IoWorkload& w, const IoStats& s, double spread_pct) {
   json_object* o = json_object_new_object();
   json_object_object_add(o, "rw", json_object_new_string(w.write ? "randwrite" : "randread"));
   json_object_object_add(o, "queue_depth", json_object_new_int(static_cast<int>(w.queue_depth)));
@@ -27,6 +27,7 @@ json_object* StatsJson(const IoWorkload& w, const IoStats& s) {
   json_object_object_add(o, "mean_us", Number(s.mean_us, 2));
   json_object_object_add(o, "p99_us", Number(s.p99_us, 2));
   json_object_object_add(o, "cpu_us_per_io", Number(s.cpu_us_per_io, 2));
+  json_object_object_add(o, "round_spread_pct", Number(spread_pct, 1));
   return o;
 }
 
@@ -36,7 +37,8 @@ json_object* ModeJson(const ModeResult& m) {
   if (!m.note.empty()) json_object_object_add(o, "note", json_object_new_string(m.note.c_str()));
   json_object* workloads = json_object_new_object();
   for (const WorkloadResult& w : m.workloads)
-    json_object_object_add(workloads, w.workload.Label().c_str(), StatsJson(w.workload, w.stats));
+    json_object_object_add(workloads, w.workload.Label().c_str(),
+                           StatsJson(w.workload, w.stats, w.round_spread_pct));
   json_object_object_add(o, "workloads", workloads);
   return o;
 }

@@ -53,6 +53,7 @@ Result<std::optional<std::string>> Unsupported(const MappingSpec& spec, BenchMod
 
 struct Measurement {
   std::map<std::string, IoRun> runs;  // by workload label
+  std::map<std::string, std::vector<double>> round_iops;
 };
 
 Status MeasureMode(const MappingSpec& spec, BenchMode mode, const std::vector<IoWorkload>& list,
@@ -70,6 +71,8 @@ Status MeasureMode(const MappingSpec& spec, BenchMode mode, const std::vector<Io
     };
     report(0);
     ASSIGN_OR_RETURN(IoRun run, RunIoWorkload(fd.get(), spec.device_bytes, w, stop, report));
+    if (run.elapsed_s > 0)
+      into.round_iops[w.Label()].push_back(static_cast<double>(run.ios) / run.elapsed_s);
     into.runs[w.Label()].Merge(std::move(run));
   }
   return Status::Ok();
@@ -145,8 +148,10 @@ Result<InlineBenchReport> RunInlineBenchmark(
   }
   for (ModeResult& m : report.modes) {
     if (!m.supported) continue;
+    Measurement& done = measured[m.mode];
     for (const IoWorkload& w : list)
-      m.workloads.push_back({w, Summarize(std::move(measured[m.mode].runs[w.Label()]))});
+      m.workloads.push_back({w, Summarize(std::move(done.runs[w.Label()])),
+                             RelativeSpreadPct(done.round_iops[w.Label()])});
   }
   report.verdict = BuildVerdict(report.modes);
   return report;

@@ -125,9 +125,17 @@ std::string WorkloadPhrase(const IoWorkload& w) {
 
 }  // namespace
 
+double RelativeSpreadPct(const std::vector<double>& values) {
+  if (values.size() < 2) return 0;
+  const auto [low, high] = std::minmax_element(values.begin(), values.end());
+  const double mean = std::accumulate(values.begin(), values.end(), 0.0) / values.size();
+  return mean > 0 ? (*high - *low) / mean * 100 : 0;
+}
+
 std::string Verdict(const std::string& name, const ModeResult& baseline,
                     const ModeResult& candidate, double threshold_pct) {
   std::vector<std::string> gains, losses, all;
+  double within = threshold_pct;
   for (const WorkloadResult& c : candidate.workloads) {
     for (const WorkloadResult& b : baseline.workloads) {
       if (b.workload.Label() != c.workload.Label() || b.stats.iops <= 0) continue;
@@ -135,8 +143,10 @@ std::string Verdict(const std::string& name, const ModeResult& baseline,
       const std::string item = fmt::format("{} {:+.0f}%{}", WorkloadPhrase(c.workload), delta,
                                            all.empty() ? " IOPS" : "");
       all.push_back(item);
-      if (delta >= threshold_pct) gains.push_back(item);
-      if (delta <= -threshold_pct) losses.push_back(item);
+      const double noise = std::max({threshold_pct, b.round_spread_pct, c.round_spread_pct});
+      within = std::max(within, noise);
+      if (delta >= noise) gains.push_back(item);
+      if (delta <= -noise) losses.push_back(item);
     }
   }
   if (all.empty()) return fmt::format("{}: nothing to compare", name);
@@ -146,8 +156,7 @@ std::string Verdict(const std::string& name, const ModeResult& baseline,
     return text;
   };
   if (gains.empty() && losses.empty())
-    return fmt::format("{}: no clear difference (within {:.0f}%): {}", name, threshold_pct,
-                       join(all));
+    return fmt::format("{}: no clear difference (within {:.0f}%): {}", name, within, join(all));
   if (losses.empty()) return fmt::format("{} helps: {}", name, join(all));
   if (gains.empty()) return fmt::format("{} hurts: {}", name, join(all));
   return fmt::format("{} mixed: {}", name, join(all));

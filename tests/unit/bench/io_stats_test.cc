@@ -92,6 +92,26 @@ TEST(VerdictTest, HelpsHurtsMixedAndNoDifference) {
             "inline: nothing to compare");
 }
 
+TEST(VerdictTest, RoundSpreadRaisesTheBar) {
+  ModeResult base = Mode(BenchMode::kWorkqueue, 1000, 2500);
+  ModeResult noisy = Mode(BenchMode::kInline, 1040, 3125);
+  noisy.workloads[1].round_spread_pct = 30;  // writes: +25% inside a 30% spread
+  EXPECT_EQ(Verdict("inline", base, noisy),
+            "inline: no clear difference (within 30%): random reads QD1 +4% IOPS, random "
+            "writes QD1 +25%");
+  base.workloads[1].round_spread_pct = 20;  // below the gain: it counts again
+  noisy.workloads[1].round_spread_pct = 0;
+  EXPECT_EQ(Verdict("inline", base, noisy),
+            "inline helps: random reads QD1 +4% IOPS, random writes QD1 +25%");
+}
+
+TEST(SpreadTest, MaxMinusMinOverMean) {
+  EXPECT_DOUBLE_EQ(RelativeSpreadPct({90, 110}), 20);
+  EXPECT_DOUBLE_EQ(RelativeSpreadPct({100}), 0);
+  EXPECT_DOUBLE_EQ(RelativeSpreadPct({}), 0);
+  EXPECT_DOUBLE_EQ(RelativeSpreadPct({0, 0}), 0);
+}
+
 TEST(BenchModesTest, ParsesListsAndAuto) {
   auto automatic = ParseBenchModes("auto");
   ASSERT_TRUE(automatic.ok());
@@ -155,8 +175,8 @@ TEST(InlineBenchJsonTest, Shape) {
   EXPECT_DOUBLE_EQ(json_object_get_double(iops), 2470.2);
   EXPECT_NE(text.find("2470.2"), std::string::npos);
   EXPECT_EQ(text.find("2470.19"), std::string::npos);
-  for (const char* key :
-       {"rw", "queue_depth", "block_bytes", "ios", "mean_us", "p99_us", "cpu_us_per_io"})
+  for (const char* key : {"rw", "queue_depth", "block_bytes", "ios", "mean_us", "p99_us",
+                          "cpu_us_per_io", "round_spread_pct"})
     EXPECT_TRUE(json_object_object_get_ex(write, key, nullptr)) << key;
   ASSERT_TRUE(json_object_object_get_ex(modes, "native", &native));
   ASSERT_TRUE(json_object_object_get_ex(native, "supported", &supported));

@@ -123,7 +123,12 @@ Status CheckInlineBenchOptions(const InlineBenchOptions& options);
 struct WorkloadResult {
   IoWorkload workload;
   IoStats stats;
+  // How far the rounds' IOPS lie apart: (max - min) / mean, in percent; 0 with one round.
+  double round_spread_pct = 0;
 };
+
+// (max - min) / mean of `values` in percent; 0 for fewer than two values or a zero mean.
+double RelativeSpreadPct(const std::vector<double>& values);
 struct ModeResult {
   BenchMode mode = BenchMode::kWorkqueue;
   bool supported = true;
@@ -158,7 +163,9 @@ Result<InlineBenchReport> RunInlineBenchmark(
 
 // The one-line answer from `candidate` against `baseline` (same workloads): "inline helps:
 // random writes QD1 +25% IOPS, ...", "inline hurts: ...", "mixed: ..." or "no clear difference
-// (within 5%)". `name` is the candidate's ("inline", "native").
+// (within 5%)". `name` is the candidate's ("inline", "native"). A difference counts when it
+// passes `threshold_pct` and the round-to-round spread of both modes for that workload, so
+// that noise is not reported as a finding.
 std::string Verdict(const std::string& name, const ModeResult& baseline,
                     const ModeResult& candidate, double threshold_pct = 5);
 
