@@ -134,32 +134,36 @@ double RelativeSpreadPct(const std::vector<double>& values) {
 
 std::string Verdict(const std::string& name, const ModeResult& baseline,
                     const ModeResult& candidate, double threshold_pct) {
-  std::vector<std::string> gains, losses, all;
+  // Differences beyond the noise (the threshold and the rounds' spread) are the finding; the
+  // rest are listed apart, "within noise".
+  std::vector<std::string> clear, unclear;
+  bool gains = false, losses = false;
   double within = threshold_pct;
   for (const WorkloadResult& c : candidate.workloads) {
     for (const WorkloadResult& b : baseline.workloads) {
       if (b.workload.Label() != c.workload.Label() || b.stats.iops <= 0) continue;
       const double delta = (c.stats.iops / b.stats.iops - 1) * 100;
-      const std::string item = fmt::format("{} {:+.0f}%{}", WorkloadPhrase(c.workload), delta,
-                                           all.empty() ? " IOPS" : "");
-      all.push_back(item);
       const double noise = std::max({threshold_pct, b.round_spread_pct, c.round_spread_pct});
       within = std::max(within, noise);
-      if (delta >= noise) gains.push_back(item);
-      if (delta <= -noise) losses.push_back(item);
+      gains = gains || delta >= noise;
+      losses = losses || delta <= -noise;
+      (std::abs(delta) >= noise ? clear : unclear)
+          .push_back(fmt::format("{} {:+.0f}%", WorkloadPhrase(c.workload), delta));
     }
   }
-  if (all.empty()) return fmt::format("{}: nothing to compare", name);
-  auto join = [](const std::vector<std::string>& items) {
+  auto join = [](const std::vector<std::string>& items, const char* first_suffix) {
     std::string text;
-    for (const std::string& item : items) text += (text.empty() ? "" : ", ") + item;
+    for (const std::string& item : items) text += text.empty() ? item + first_suffix : ", " + item;
     return text;
   };
-  if (gains.empty() && losses.empty())
-    return fmt::format("{}: no clear difference (within {:.0f}%): {}", name, within, join(all));
-  if (losses.empty()) return fmt::format("{} helps: {}", name, join(all));
-  if (gains.empty()) return fmt::format("{} hurts: {}", name, join(all));
-  return fmt::format("{} mixed: {}", name, join(all));
+  if (clear.empty() && unclear.empty()) return fmt::format("{}: nothing to compare", name);
+  if (clear.empty())
+    return fmt::format("{}: no clear difference (within {:.0f}%): {}", name, within,
+                       join(unclear, " IOPS"));
+  const char* finding = !losses ? "helps" : !gains ? "hurts" : "mixed";
+  std::string text = fmt::format("{} {}: {}", name, finding, join(clear, " IOPS"));
+  if (!unclear.empty()) text += fmt::format(" (within noise: {})", join(unclear, ""));
+  return text;
 }
 
 }  // namespace luks2ext
