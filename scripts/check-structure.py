@@ -29,6 +29,8 @@ STACK = ["base", "zoned", "luks2", "layout", "cryptsetup", "activation", "metada
 LAYERS = {name: set(STACK[:i]) for i, name in enumerate(STACK)}
 LAYERS["crypttab"] = {"base"}
 LAYERS["testing"] = {"base", "zoned"}
+# bench (the benchmark verb's engine) stands beside metadata, on activation and below.
+LAYERS["bench"] = set(STACK[: STACK.index("activation") + 1])
 
 # The public headers (lib/luks2ext/include/luks2ext/) and the layer each belongs to. A new
 # public header must be given a layer here.
@@ -52,6 +54,7 @@ PUBLIC = {
     "crypttab.h": "crypttab",
     "opener_schedule.h": "crypttab",
     "systemd_unit.h": "crypttab",
+    "benchmark.h": "bench",
 }
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -29,6 +29,17 @@ const std::vector<std::string_view> kFormatOptions = {
     "--luks2-metadata-size", "--luks2-keyslots-size", "--no-zone-journal", "--verify-passphrase",
     "--perf-force_inline", "--dry-run"};
 
+const std::vector<std::string_view> kOpenOptions = {
+    "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
+    "--perf-force_inline", "--persistent", "--readonly", "--allow-discards", "--test-passphrase",
+    "--token-id", "--token-type", "--token-only", "--disable-external-tokens"};
+
+// benchmark's. Not kHandlesKeys: the inline benchmark's random key lives in a wiped Secret and
+// in the kernel, and locking all memory would also lock the Argon2 benchmark's gigabyte.
+const std::vector<std::string_view> kBenchmarkOptions = {
+    "--cipher", "--key-size", "--iter-time", "--inline", "--json", "--benchmark-seconds",
+    "--rounds", "--benchmark-modes"};
+
 }  // namespace
 
 const std::vector<Action>& Actions() {
@@ -36,12 +47,7 @@ const std::vector<Action>& Actions() {
       {"luksFormat", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("format a LUKS2 volume"),
        ActionLuksFormat, kFormatOptions, kHandlesKeys},
       {"open", "luksOpen", 1, 2, N_("<device> <name>"),
-       N_("open a LUKS2 device as mapping <name>"), ActionOpen,
-       {"--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
-        "--perf-force_inline", "--persistent", "--readonly", "--allow-discards",
-        "--test-passphrase", "--token-id", "--token-type", "--token-only",
-        "--disable-external-tokens"},
-       kHandlesKeys},
+       N_("open a LUKS2 device as mapping <name>"), ActionOpen, kOpenOptions, kHandlesKeys},
       {"close", "luksClose", 1, 1, N_("<name>"), N_("remove the mapping"), ActionClose, {}},
       {"status", nullptr, 1, 1, N_("<name>"), N_("show the mapping's status"), ActionStatus, {}},
       {"luksDump", nullptr, 1, 1, N_("<device>"), N_("dump the header and its placement"),
@@ -97,6 +103,9 @@ const std::vector<Action>& Actions() {
        N_("the drive's zones and where metadata and\ndata lie (or would lie)"), ActionLayout,
        {"--type", "--offset", "--luks2-metadata-size", "--luks2-keyslots-size",
         "--no-zone-journal", "--key-size"}},
+      {"benchmark", nullptr, 0, 1, N_("[--cipher <cipher>] | --inline [<device>]"),
+       N_("cipher speeds; --inline: does force_inline help"), ActionBenchmark,
+       kBenchmarkOptions},
   };
   return actions;
 }

@@ -82,6 +82,7 @@ luks2ext::Status ActionLuksHeaderRestore(const Invocation& call);
 luks2ext::Status ActionEnroll(const Invocation& call);
 luks2ext::Status ActionRepair(const Invocation& call);
 luks2ext::Status ActionLayout(const Invocation& call);
+luks2ext::Status ActionBenchmark(const Invocation& call);
 luks2ext::Status ActionCrypttab(const Invocation& call);
 const std::vector<SubVerbHelp>& CrypttabSubVerbs();
 luks2ext::Status ActionToken(const Invocation& call);

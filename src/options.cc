@@ -175,6 +175,21 @@ void AddRemainingOptions(CLI::App& app, Options& o, PendingValues& pending) {
   app.add_option("action_and_args", o.positional, _("<action> <action-specific>"));
 }
 
+// benchmark's own options (--cipher and --key-size are the keyslot options').
+void AddBenchmarkOptions(CLI::App& app, Options& o) {
+  app.add_flag("--inline", o.inline_bench,
+               _("benchmark: measure dm-crypt with and without its workqueues (force_inline) "
+                 "on a scratch RAM disk, or read-only on a given device"));
+  app.add_flag("--json", o.json, _("benchmark --inline: print one JSON object"));
+  AddNumber(app, "--benchmark-seconds", o.benchmark_seconds,
+            _("benchmark --inline: seconds per workload and round (default 4)"), 1, 3600);
+  AddNumber(app, "--rounds", o.rounds,
+            _("benchmark --inline: rounds, modes alternated in each (default 3)"), 1, 100);
+  app.add_option("--benchmark-modes", o.benchmark_modes,
+                 _("benchmark --inline: workqueue, inline, native, comma-separated, or auto "
+                   "(default: workqueue,inline and native when the kernel takes it)"));
+}
+
 // True when the command line asked for help or the version, which are then printed.
 Result<bool> Parse(CLI::App& app, int argc, char** argv) {
   try {
@@ -209,6 +224,8 @@ Status FinishOptions(const CLI::App& app, const PendingValues& pending, Options&
   }
   o.given_label = app.get_option("--label")->count() > 0;
   o.given_subsystem = app.get_option("--subsystem")->count() > 0;
+  o.given_cipher = app.get_option("--cipher")->count() > 0;
+  o.given_key_size = app.get_option("--key-size")->count() > 0;
   if (o.perf_force_inline != "" && o.perf_force_inline != "flags" &&
       o.perf_force_inline != "native" && o.perf_force_inline != "off")
     return Error::WrongParameters(
@@ -231,6 +248,7 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
   AddFormatOptions(app, o, pending);
   AddActivationOptions(app, o);
   AddTokenOptions(app, o);
+  AddBenchmarkOptions(app, o);
   AddRemainingOptions(app, o, pending);
 
   // enroll's tool command follows the first "--" and is never parsed as our options.

@@ -57,6 +57,15 @@ struct Options {
   bool token_only = false;
   bool disable_external_tokens = false;
 
+  // benchmark
+  bool inline_bench = false;       // --inline
+  bool json = false;               // --json
+  uint32_t benchmark_seconds = 0;  // 0: the default (4)
+  uint32_t rounds = 0;             // 0: the default (3)
+  std::string benchmark_modes;     // "": auto
+  bool given_cipher = false;       // benchmark measures one cipher when --cipher is given
+  bool given_key_size = false;
+
   // luksDump
   bool dump_json_metadata = false;
 

@@ -48,6 +48,8 @@ modules=(
   brd
   # on-demand: kernel crypto API lookups and CRC back-ends for sd_mod/scsi_debug (T10 PI)
   essiv ecb af_alg algif_skcipher algif_hash
+  # the ciphers and hash of `zcryptsetup benchmark`'s table besides aes (as cryptsetup's)
+  serpent_generic twofish_generic wp512
   crct10dif_generic crct10dif-pclmul crc64_rocksoft_generic
 )
 # shellcheck disable=SC2206

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "activation/kernel_keyring.h"
 #include "luks2ext/activation.h"
 #include "luks2ext/secret.h"
 
@@ -35,6 +36,14 @@ uint32_t ActivationFlags(const ActivationRequest& request);
 // code for it.
 Status ActivateByToken(crypt_device* cd, const ActivationRequest& request,
                        const TokenRequest& token, TokenFailure* failure);
+
+// Appends a hand-built dm-crypt table's key field to `params`: a kernel keyring reference (a
+// logon key named `keyring_description`, held in `keyring_key` until the caller drops it once
+// the table is loaded) when this kernel's dm-crypt takes one, so that the key never travels in
+// a table; else the key in hex, in wiped memory.
+Status AppendTableKeyField(const Secret& volume_key, const std::string& keyring_description,
+                           const CryptTargetVersion& dm_crypt, Secret& params,
+                           std::optional<KeyringKey>& keyring_key);
 
 // The feature argument InlineMode::kNative adds to the table: the RFC's `force_inline`. Only a
 // build configured with ZCRYPTSETUP_TEST_HOOKS (CMake option, off by default) takes

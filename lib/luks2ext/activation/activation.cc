@@ -17,32 +17,6 @@ namespace {
 
 Error WrongPassphrase() { return Error::NoPermission(_("No key available with this passphrase.")); }
 
-// The table's key field: a kernel keyring reference when this kernel's dm-crypt takes one, so
-// that the key never travels in a table; else the key in hex. `keyring_key` holds the keyring
-// key, if any, until the caller drops it.
-Status AppendKeyField(const Secret& volume_key, const std::string& luks_uuid,
-                      const CryptTargetVersion& dm_crypt, Secret& params,
-                      std::optional<KeyringKey>& keyring_key) {
-  if (dm_crypt.SupportsKeyringKeys() && KernelHasKeyring()) {
-    // Digest 0 is the one digest of the volumes luksFormat writes (ours and cryptsetup's); the
-    // description is libcryptsetup's, so its tools recognise the key.
-    ASSIGN_OR_RETURN(KeyringKey key,
-                     KeyringKey::Add(VolumeKeyDescription(luks_uuid, 0), volume_key));
-    params.Append(key.TableKeyField());
-    keyring_key.emplace(std::move(key));
-    return Status::Ok();
-  }
-  // dm-crypt before 1.15 (Linux 4.10), or a kernel built without keyrings, takes the key only
-  // in the table itself, as libcryptsetup then passes it too: in hex, in wiped memory.
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (size_t i = 0; i < volume_key.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(volume_key.data()[i]);
-    params.Append(kHex[byte >> 4]);
-    params.Append(kHex[byte & 15]);
-  }
-  return Status::Ok();
-}
-
 // Builds the dm-crypt table by hand, as libcryptsetup would, plus the native feature
 // argument: libcryptsetup has no way to pass an argument it does not know.
 Status ActivateNative(crypt_device* cd, const ActivationRequest& request, const Secret& passphrase,
@@ -83,7 +57,10 @@ Status ActivateNative(crypt_device* cd, const ActivationRequest& request, const 
   Secret params;
   std::optional<KeyringKey> keyring_key;
   params.Append(fmt::format("{}-{} ", crypt_get_cipher(cd), crypt_get_cipher_mode(cd)));
-  RETURN_IF_ERROR(AppendKeyField(volume_key, luks_uuid, dm_crypt, params, keyring_key));
+  // Digest 0 is the one digest of the volumes luksFormat writes (ours and cryptsetup's); the
+  // description is libcryptsetup's, so its tools recognise the key.
+  RETURN_IF_ERROR(AppendTableKeyField(volume_key, VolumeKeyDescription(luks_uuid, 0), dm_crypt,
+                                      params, keyring_key));
   params.Append(suffix);
   params.Append('\0');
 
@@ -106,6 +83,26 @@ Status ActivateNative(crypt_device* cd, const ActivationRequest& request, const 
 }
 
 }  // namespace
+
+Status AppendTableKeyField(const Secret& volume_key, const std::string& keyring_description,
+                           const CryptTargetVersion& dm_crypt, Secret& params,
+                           std::optional<KeyringKey>& keyring_key) {
+  if (dm_crypt.SupportsKeyringKeys() && KernelHasKeyring()) {
+    ASSIGN_OR_RETURN(KeyringKey key, KeyringKey::Add(keyring_description, volume_key));
+    params.Append(key.TableKeyField());
+    keyring_key.emplace(std::move(key));
+    return Status::Ok();
+  }
+  // dm-crypt before 1.15 (Linux 4.10), or a kernel built without keyrings, takes the key only
+  // in the table itself, as libcryptsetup then passes it too: in hex, in wiped memory.
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < volume_key.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(volume_key.data()[i]);
+    params.Append(kHex[byte >> 4]);
+    params.Append(kHex[byte & 15]);
+  }
+  return Status::Ok();
+}
 
 std::string NativeFeatureArg() {
 #ifdef ZCRYPTSETUP_TEST_HOOKS

@@ -1,6 +1,7 @@
 #include "activation/kernel_module.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 #include <fmt/format.h>
 #include <libkmod.h>
 
@@ -31,6 +32,8 @@ struct Kmod {
   decltype(&kmod_module_get_install_commands) get_install_commands;
   decltype(&kmod_module_probe_insert_module) probe_insert_module;
   decltype(&kmod_list_next) list_next;
+  decltype(&kmod_module_new_from_name) new_from_name;
+  decltype(&kmod_module_remove_module) remove_module;
 };
 
 // The library's entry points, or null with `why` set. Kept open for the process's life.
@@ -59,6 +62,8 @@ const Kmod* OpenKmod(std::string& why) {
   bind(kmod.get_install_commands, "kmod_module_get_install_commands");
   bind(kmod.probe_insert_module, "kmod_module_probe_insert_module");
   bind(kmod.list_next, "kmod_list_next");
+  bind(kmod.new_from_name, "kmod_module_new_from_name");
+  bind(kmod.remove_module, "kmod_module_remove_module");
   if (!all) {
     why = "libkmod.so.2 lacks a function zcryptsetup needs";
     dlclose(library);
@@ -100,7 +105,7 @@ Error CannotLoad(const std::string& name, const std::string& why) {
 
 }  // namespace
 
-Status LoadKernelModule(const std::string& name) {
+Status LoadKernelModule(const std::string& name, const std::string& options) {
   std::string why;
   g_kmod = OpenKmod(why);
   if (!g_kmod) return CannotLoad(name, why);
@@ -123,10 +128,35 @@ Status LoadKernelModule(const std::string& name) {
                                 "does not run; load it with modprobe first"));
     // KMOD_PROBE_IGNORE_COMMAND: the dependencies' install commands are not run either, since
     // running them means spawning a shell.
-    const int err = kmod.probe_insert_module(module.get(), KMOD_PROBE_IGNORE_COMMAND, nullptr,
-                                             nullptr, nullptr, nullptr);
+    const int err = kmod.probe_insert_module(module.get(), KMOD_PROBE_IGNORE_COMMAND,
+                                             options.empty() ? nullptr : options.c_str(), nullptr,
+                                             nullptr, nullptr);
     if (err < 0) return CannotLoad(name, std::strerror(-err));
   }
+  return Status::Ok();
+}
+
+bool KernelModuleLoaded(const std::string& name) {
+  return access(fmt::format("/sys/module/{}", name).c_str(), F_OK) == 0;
+}
+
+Status UnloadKernelModule(const std::string& name) {
+  std::string why;
+  g_kmod = OpenKmod(why);
+  if (!g_kmod)
+    return Error::Busy(FormatMsg(_("Cannot unload kernel module {}: {}."), name, why));
+  const Kmod& kmod = *g_kmod;
+  KmodContext ctx(kmod.new_ctx(nullptr, nullptr));
+  if (!ctx) return Error::Busy(FormatMsg(_("Cannot unload kernel module {}."), name));
+  kmod.set_log_fn(ctx.get(), KmodLog, nullptr);
+  kmod_module* raw = nullptr;
+  if (kmod.new_from_name(ctx.get(), name.c_str(), &raw) < 0)
+    return Error::Busy(FormatMsg(_("Cannot unload kernel module {}."), name));
+  KmodModule module(raw);
+  const int r = kmod.remove_module(module.get(), 0);
+  if (r < 0)
+    return Error::Busy(
+        FormatMsg(_("Cannot unload kernel module {}: {}."), name, std::strerror(-r)));
   return Status::Ok();
 }
 
