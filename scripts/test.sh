@@ -59,7 +59,7 @@ rm -f "$rootfs_log"
 
 # Sanitizers and fuzzing: their own builds (build-asan, build-fuzz), their own closing line.
 san_log=build/sanitize-and-fuzz.log
-bash scripts/sanitize-and-fuzz.sh 20 2>&1 | tee "$san_log" || status=1
+bash scripts/sanitize-and-fuzz.sh 12 2>&1 | tee "$san_log" || status=1
 
 # One closing line over all the runs.
 unit_total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$ctest_log" | tail -1)

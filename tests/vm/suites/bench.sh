@@ -14,7 +14,7 @@ check "fio is in the image" command -v fio
 fio_iops() {
   _name=$1 _rw=$2 _field=$3
   fio --name=bench --filename="/dev/mapper/$_name" --rw="$_rw" --bs=4k --iodepth=1 \
-    --direct=1 --ioengine=psync --runtime="${ZC_BENCH_SECONDS:-4}" --time_based --size=256M \
+    --direct=1 --ioengine=psync --runtime="${ZC_BENCH_SECONDS:-3}" --time_based --size=256M \
     --minimal 2>/dev/null | awk -F';' -v f="$_field" '{printf "%d", $f}'
 }
 
@@ -115,7 +115,7 @@ dd if=/dev/urandom of="$ro" bs=1M count=16 2>/dev/null && sync
 echo 3 > /proc/sys/vm/drop_caches
 before=$(sha256sum "$ro" | cut -d' ' -f1)
 check "benchmark --inline on a given device (read-only)" sh -c \
-  "zcryptsetup benchmark --inline $ro --json --benchmark-seconds 2 --rounds 2 > $json"
+  "zcryptsetup benchmark --inline $ro --json --benchmark-seconds 1 --rounds 1 > $json"
 echo 3 > /proc/sys/vm/drop_caches
 after=$(sha256sum "$ro" | cut -d' ' -f1)
 check "the device's bytes are unchanged (sha256)" test "$before" = "$after"

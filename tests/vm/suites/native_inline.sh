@@ -77,7 +77,7 @@ check "fio is in the image" command -v fio
 # terse output: field 8 is read IOPS, 49 write IOPS (fio's terse format v3).
 fio_iops() {
   fio --name=bench --filename="/dev/mapper/$1" --rw="$2" --bs=4k --iodepth=1 \
-    --direct=1 --ioengine=psync --runtime="${ZC_BENCH_SECONDS:-4}" --time_based --size=256M \
+    --direct=1 --ioengine=psync --runtime="${ZC_BENCH_SECONDS:-3}" --time_based --size=256M \
     --minimal 2>/dev/null | awk -F';' -v f="$3" '{printf "%d", $f}'
 }
 # open_mode MODE DEV NAME: wq (stock cryptsetup), flags (--perf-force_inline), native.
