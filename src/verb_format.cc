@@ -102,7 +102,13 @@ Status ActionLuksFormat(const Invocation& call) {
                    ReadPassphrase(source, FormatMsg(_("Enter passphrase for {}: "), path),
                                   /*verify=*/InteractiveInput()));
 
-  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, true, luks2ext::Exclusive::kYes));
+  // On an ordinary disk libcryptsetup formats the drive itself and opens it exclusively then
+  // (a device in use is refused there, as stock's is); our own exclusive handle would make it
+  // refuse us.
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, true,
+                                                          layout.is_zoned()
+                                                              ? luks2ext::Exclusive::kYes
+                                                              : luks2ext::Exclusive::kNo));
   ASSIGN_OR_RETURN(const std::string uuid,
                    luks2ext::FormatVolume(*device, layout, format, passphrase));
   PrintVerbose(o, FormatMsg(_("Formatted {} as LUKS2 {} ({} placement, data at {})."), path, uuid,

@@ -46,8 +46,19 @@ Result<Layout> PlanFormat(BlockDevice& device, const FormatOptions& options) {
 
 Result<std::string> FormatVolume(BlockDevice& device, const Layout& layout,
                                  const FormatOptions& options, const Secret& passphrase) {
-  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
   const Geometry& geometry = device.geometry();
+  if (!geometry.is_zoned() && device.editable_in_place_at_path()) {
+    ASSIGN_OR_RETURN(std::string uuid,
+                     FormatInPlace(layout, options, passphrase, device.path(),
+                                   geometry.logical_block_size, geometry.physical_block_size));
+    if (options.force_inline) {
+      RETURN_IF_ERROR(UpdateMetadata(device, [](Luks2Image& image, const VolumeState&) {
+        return image.AddConfigFlag(kForceInlineFlag);
+      }));
+    }
+    return uuid;
+  }
+  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
   std::vector<Zone> zones;
   if (geometry.is_zoned()) {
     ASSIGN_OR_RETURN(zones, device.ReportZones(0, kZonesToReport));

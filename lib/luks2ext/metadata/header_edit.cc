@@ -5,7 +5,9 @@
 
 #include "base/i18n.h"
 #include "cryptsetup/crypt_device.h"
+#include "metadata/device_lock.h"
 #include "metadata/image_store.h"
+#include "zoned/tallying_device.h"
 #include "base/memfd.h"
 
 namespace luks2ext {
@@ -32,6 +34,27 @@ Status EditWithLibcryptsetup(Luks2Image& image, const std::string& data_path,
   ASSIGN_OR_RETURN(Luks2Image edited, Luks2Image::Parse(std::move(bytes)));
   image = std::move(edited);
   return Status::Ok();
+}
+
+Result<DeviceLock> LockForLibcryptsetupInPlace(const std::string& device_path) {
+  ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device_path, LockMode::kExclusive));
+  // Our lock is cryptsetup's lock file, held for the whole read-modify-write: a concurrent
+  // update by anyone waits for it rather than fail as a concurrent update (what stock does when
+  // two updates race). libcryptsetup taking the same lock again through its own open file would
+  // wait for us forever (flock(2) locks of two open files conflict within one process), so its
+  // own locking goes off; libcryptsetup allows that only for the whole process, which is safe
+  // here because every metadata read and write of ours is under a DeviceLock.
+  const int r = crypt_metadata_locking(nullptr, 0);
+  if (r < 0) return CryptError(r, _("Cannot hand the metadata lock to libcryptsetup"));
+  return lock;
+}
+
+Status EditInPlaceWithLibcryptsetup(const std::string& device_path, const CryptEdit& edit) {
+  ASSIGN_OR_RETURN(const DeviceLock lock, LockForLibcryptsetupInPlace(device_path));
+  const ProcessIoTally tally(device_path);
+  ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::Init(device_path));
+  RETURN_IF_ERROR(cd.LoadLuks2(device_path));
+  return edit(cd.get());
 }
 
 Result<std::shared_ptr<LoadedHeaders>> LoadInLibcryptsetup(const Luks2Image& image) {

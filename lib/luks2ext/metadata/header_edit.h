@@ -14,6 +14,7 @@
 #include "cryptsetup/crypt_device.h"
 #include "luks2/image.h"
 #include "luks2ext/format_options.h"
+#include "metadata/device_lock.h"
 
 namespace luks2ext {
 
@@ -23,6 +24,18 @@ using CryptEdit = std::function<Status(crypt_device* cd)>;
 // (libcryptsetup bumps the seqid). On failure `image` is unchanged.
 Status EditWithLibcryptsetup(Luks2Image& image, const std::string& data_path,
                              const CryptEdit& edit);
+
+// Runs `edit` through libcryptsetup on the drive at `device_path` itself, header and data on
+// one device, as stock cryptsetup does on an ordinary disk: libcryptsetup reads what it reads
+// and writes the keyslot area and both headers in its own order. Under cryptsetup's exclusive
+// lock for the whole read-modify-write (LockForLibcryptsetupInPlace). For a device whose
+// BlockDevice is editable_in_place_at_path() only.
+Status EditInPlaceWithLibcryptsetup(const std::string& device_path, const CryptEdit& edit);
+
+// cryptsetup's exclusive lock of `device_path`, with libcryptsetup's own metadata locking
+// switched off for this process (it would wait for our lock), for a change libcryptsetup makes
+// in place.
+Result<DeviceLock> LockForLibcryptsetupInPlace(const std::string& device_path);
 
 // Whether libcryptsetup itself loads `image` as LUKS2 (crypt_load on a scratch memfd copy, which
 // is its only device: loading needs no data device, and opening the drive as one would cost a

@@ -18,6 +18,14 @@ Result<Luks2Image> BuildImage(const Layout& layout, const FormatOptions& options
                               const Secret& passphrase, const std::string& data_path,
                               uint32_t logical_block_size, uint32_t physical_block_size);
 
+// The same volume formatted by libcryptsetup on the drive itself (an ordinary disk, header
+// and data on one device), as stock cryptsetup does: its wipe of the metadata area, its writes,
+// its order; no image in memory. Returns the new volume's UUID. force_inline gets only the
+// upstream flags here: the caller adds zcryptsetup's own flag with an update.
+Result<std::string> FormatInPlace(const Layout& layout, const FormatOptions& options,
+                                  const Secret& passphrase, const std::string& device_path,
+                                  uint32_t logical_block_size, uint32_t physical_block_size);
+
 // The persisted form of force_inline: the upstream flags libcryptsetup and systemd honour,
 // plus "force-inline" for zcryptsetup, added to `image` (JSON edit, both copies, seqid + 1).
 Status PersistForceInline(Luks2Image& image, bool enable);

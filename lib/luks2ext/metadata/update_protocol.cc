@@ -162,4 +162,13 @@ Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
   return WriteCopies(device, *state, image, state->chosen, nullptr);
 }
 
+Status UpdateWithLibcryptsetup(BlockDevice& device, const CryptEdit& edit) {
+  if (!device.geometry().is_zoned() && device.editable_in_place_at_path())
+    return EditInPlaceWithLibcryptsetup(device.path(), edit);
+  const std::string data_path = device.path();
+  return UpdateMetadata(device, [&](Luks2Image& image, const VolumeState&) {
+    return EditWithLibcryptsetup(image, data_path, edit);
+  });
+}
+
 }  // namespace luks2ext

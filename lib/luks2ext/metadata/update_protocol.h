@@ -19,6 +19,7 @@
 #include "luks2/image.h"
 #include "luks2ext/block_device.h"
 #include "metadata/copy_reader.h"
+#include "metadata/header_edit.h"
 
 namespace luks2ext {
 
@@ -29,6 +30,12 @@ Result<Luks2Image> ReadChosenImage(BlockDevice& device, const VolumeState& state
 
 // Steps 1-4 with `change` at step 3. A failing change writes nothing.
 Status UpdateMetadata(BlockDevice& device, const MetadataChange& change);
+
+// A change libcryptsetup makes (keyslots, tokens, label). On an ordinary disk libcryptsetup
+// makes it on the drive itself (EditInPlaceWithLibcryptsetup): stock cryptsetup's reads,
+// writes and order, and no image-sized buffer in between. Elsewhere (zoned drives, the
+// emulator) UpdateMetadata runs it on the chosen copy in memory and writes the copies.
+Status UpdateWithLibcryptsetup(BlockDevice& device, const CryptEdit& edit);
 
 // Writes `image` to every copy of `state`'s layout, never the copy at index `source` (the one
 // the image was read from; nullopt when it came from elsewhere, e.g. a backup file) before all

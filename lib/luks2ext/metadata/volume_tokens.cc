@@ -153,33 +153,27 @@ Result<int> Volume::AddKeyringToken(const std::string& key_description, int toke
     return Error::WrongParameters(
         _("--key-description parameter is mandatory for token add action."));
   int added = -1;
-  const std::string data_path = state_->device->path();
-  RETURN_IF_ERROR(UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
-    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
-      RETURN_IF_ERROR(CheckFreeTokenId(cd, token_id, replace));
-      if (keyslot != CRYPT_ANY_SLOT) RETURN_IF_ERROR(CheckKeyslotActive(cd, keyslot));
-      const crypt_token_params_luks2_keyring params{key_description.c_str()};
-      const int token = crypt_token_luks2_keyring_set(cd, token_id, &params);
-      if (token < 0)
-        return CryptError(token, FormatMsg(_("Failed to add luks2-keyring token {}"), token_id));
-      RETURN_IF_ERROR(AssignToken(cd, token, keyslot));
-      added = token;
-      return Status::Ok();
-    });
+  RETURN_IF_ERROR(UpdateWithLibcryptsetup(*state_->device, [&](crypt_device* cd) -> Status {
+    RETURN_IF_ERROR(CheckFreeTokenId(cd, token_id, replace));
+    if (keyslot != CRYPT_ANY_SLOT) RETURN_IF_ERROR(CheckKeyslotActive(cd, keyslot));
+    const crypt_token_params_luks2_keyring params{key_description.c_str()};
+    const int token = crypt_token_luks2_keyring_set(cd, token_id, &params);
+    if (token < 0)
+      return CryptError(token, FormatMsg(_("Failed to add luks2-keyring token {}"), token_id));
+    RETURN_IF_ERROR(AssignToken(cd, token, keyslot));
+    added = token;
+    return Status::Ok();
   }));
   return added;
 }
 
 Status Volume::RemoveToken(int token_id) {
   if (token_id == CRYPT_ANY_TOKEN) return NeedsTokenId();
-  const std::string data_path = state_->device->path();
-  return UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
-    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
-      RETURN_IF_ERROR(CheckTokenInUse(cd, token_id));
-      const int r = crypt_token_json_set(cd, token_id, nullptr);
-      if (r < 0) return CryptError(r, FormatMsg(_("Failed to remove token {}"), token_id));
-      return Status::Ok();
-    });
+  return UpdateWithLibcryptsetup(*state_->device, [&](crypt_device* cd) -> Status {
+    RETURN_IF_ERROR(CheckTokenInUse(cd, token_id));
+    const int r = crypt_token_json_set(cd, token_id, nullptr);
+    if (r < 0) return CryptError(r, FormatMsg(_("Failed to remove token {}"), token_id));
+    return Status::Ok();
   });
 }
 

@@ -69,17 +69,14 @@ Result<Luks2Image> LoadBackup(const std::string& path) {
 Result<int> Volume::AddKey(const Secret& existing, const Secret& new_passphrase, int keyslot,
                            const PbkdfOptions& pbkdf) {
   int added = -1;
-  const std::string data_path = state_->device->path();
-  RETURN_IF_ERROR(UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
-    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
-      RETURN_IF_ERROR(ApplyPbkdf(cd, pbkdf));
-      const int r = crypt_keyslot_add_by_passphrase(cd, keyslot, existing.data(), existing.size(),
-                                                    new_passphrase.data(), new_passphrase.size());
-      if (r == -EPERM) return WrongPassphrase();
-      if (r < 0) return CryptError(r, _("Cannot add the key"));
-      added = r;
-      return Status::Ok();
-    });
+  RETURN_IF_ERROR(UpdateWithLibcryptsetup(*state_->device, [&](crypt_device* cd) -> Status {
+    RETURN_IF_ERROR(ApplyPbkdf(cd, pbkdf));
+    const int r = crypt_keyslot_add_by_passphrase(cd, keyslot, existing.data(), existing.size(),
+                                                  new_passphrase.data(), new_passphrase.size());
+    if (r == -EPERM) return WrongPassphrase();
+    if (r < 0) return CryptError(r, _("Cannot add the key"));
+    added = r;
+    return Status::Ok();
   }));
   return added;
 }
@@ -87,59 +84,50 @@ Result<int> Volume::AddKey(const Secret& existing, const Secret& new_passphrase,
 Result<int> Volume::ChangeKey(const Secret& existing, const Secret& new_passphrase, int keyslot,
                               const PbkdfOptions& pbkdf) {
   int changed = -1;
-  const std::string data_path = state_->device->path();
-  RETURN_IF_ERROR(UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
-    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
-      RETURN_IF_ERROR(ApplyPbkdf(cd, pbkdf));
-      const int r = crypt_keyslot_change_by_passphrase(
-          cd, keyslot, keyslot, existing.data(), existing.size(), new_passphrase.data(),
-          new_passphrase.size());
-      if (r == -EPERM) return WrongPassphrase();
-      if (r < 0) return CryptError(r, _("Cannot change the key"));
-      changed = r;
-      return Status::Ok();
-    });
+  RETURN_IF_ERROR(UpdateWithLibcryptsetup(*state_->device, [&](crypt_device* cd) -> Status {
+    RETURN_IF_ERROR(ApplyPbkdf(cd, pbkdf));
+    const int r = crypt_keyslot_change_by_passphrase(
+        cd, keyslot, keyslot, existing.data(), existing.size(), new_passphrase.data(),
+        new_passphrase.size());
+    if (r == -EPERM) return WrongPassphrase();
+    if (r < 0) return CryptError(r, _("Cannot change the key"));
+    changed = r;
+    return Status::Ok();
   }));
   return changed;
 }
 
 Result<int> Volume::RemoveKey(const Secret& passphrase, bool allow_last) {
   int removed = -1;
-  const std::string data_path = state_->device->path();
-  RETURN_IF_ERROR(UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
-    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
-      ASSIGN_OR_RETURN(const int keyslot, KeyslotOf(cd, passphrase));
-      if (crypt_keyslot_status(cd, keyslot) == CRYPT_SLOT_ACTIVE_LAST && !allow_last)
-        return LastKeyslot(keyslot);
-      const int r = crypt_keyslot_destroy(cd, keyslot);
-      if (r < 0) return CryptError(r, FormatMsg(_("Cannot wipe keyslot {}"), keyslot));
-      removed = keyslot;
-      return Status::Ok();
-    });
+  RETURN_IF_ERROR(UpdateWithLibcryptsetup(*state_->device, [&](crypt_device* cd) -> Status {
+    ASSIGN_OR_RETURN(const int keyslot, KeyslotOf(cd, passphrase));
+    if (crypt_keyslot_status(cd, keyslot) == CRYPT_SLOT_ACTIVE_LAST && !allow_last)
+      return LastKeyslot(keyslot);
+    const int r = crypt_keyslot_destroy(cd, keyslot);
+    if (r < 0) return CryptError(r, FormatMsg(_("Cannot wipe keyslot {}"), keyslot));
+    removed = keyslot;
+    return Status::Ok();
   }));
   return removed;
 }
 
 Status Volume::KillSlot(int keyslot, const Secret* verify, bool allow_last) {
-  const std::string data_path = state_->device->path();
-  return UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
-    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
-      switch (crypt_keyslot_status(cd, keyslot)) {
-        case CRYPT_SLOT_INVALID:
-          return Error::WrongParameters(FormatMsg(_("Key slot {} is invalid."), keyslot));
-        case CRYPT_SLOT_INACTIVE:
-          return Error::WrongParameters(FormatMsg(_("Keyslot {} is not active."), keyslot));
-        case CRYPT_SLOT_ACTIVE_LAST:
-          if (!allow_last) return LastKeyslot(keyslot);
-          break;
-        default:
-          break;
-      }
-      if (verify) RETURN_IF_ERROR(KeyslotOf(cd, *verify));
-      const int r = crypt_keyslot_destroy(cd, keyslot);
-      if (r < 0) return CryptError(r, FormatMsg(_("Cannot wipe keyslot {}"), keyslot));
-      return Status::Ok();
-    });
+  return UpdateWithLibcryptsetup(*state_->device, [&](crypt_device* cd) -> Status {
+    switch (crypt_keyslot_status(cd, keyslot)) {
+      case CRYPT_SLOT_INVALID:
+        return Error::WrongParameters(FormatMsg(_("Key slot {} is invalid."), keyslot));
+      case CRYPT_SLOT_INACTIVE:
+        return Error::WrongParameters(FormatMsg(_("Keyslot {} is not active."), keyslot));
+      case CRYPT_SLOT_ACTIVE_LAST:
+        if (!allow_last) return LastKeyslot(keyslot);
+        break;
+      default:
+        break;
+    }
+    if (verify) RETURN_IF_ERROR(KeyslotOf(cd, *verify));
+    const int r = crypt_keyslot_destroy(cd, keyslot);
+    if (r < 0) return CryptError(r, FormatMsg(_("Cannot wipe keyslot {}"), keyslot));
+    return Status::Ok();
   });
 }
 
@@ -151,18 +139,15 @@ std::vector<int> Volume::active_keyslots() const {
 }
 
 Status Volume::SetLabel(std::optional<std::string> label, std::optional<std::string> subsystem) {
-  const std::string data_path = state_->device->path();
-  return UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
-    return EditWithLibcryptsetup(image, data_path, [&](crypt_device* cd) -> Status {
-      const char* current_label = crypt_get_label(cd);
-      const char* current_subsystem = crypt_get_subsystem(cd);
-      const std::string new_label = label.value_or(current_label ? current_label : "");
-      const std::string new_subsystem =
-          subsystem.value_or(current_subsystem ? current_subsystem : "");
-      const int r = crypt_set_label(cd, new_label.c_str(), new_subsystem.c_str());
-      if (r < 0) return CryptError(r, _("Cannot set the label"));
-      return Status::Ok();
-    });
+  return UpdateWithLibcryptsetup(*state_->device, [&](crypt_device* cd) -> Status {
+    const char* current_label = crypt_get_label(cd);
+    const char* current_subsystem = crypt_get_subsystem(cd);
+    const std::string new_label = label.value_or(current_label ? current_label : "");
+    const std::string new_subsystem =
+        subsystem.value_or(current_subsystem ? current_subsystem : "");
+    const int r = crypt_set_label(cd, new_label.c_str(), new_subsystem.c_str());
+    if (r < 0) return CryptError(r, _("Cannot set the label"));
+    return Status::Ok();
   });
 }
 

@@ -35,6 +35,7 @@ class PlainDevice : public BlockDevice {
   Status ResetZone(uint64_t zone_start) override;
   Status FinishZone(uint64_t zone_start) override;
   Status Flush() override;
+  bool editable_in_place_at_path() const override { return true; }
 
  private:
   PlainDevice(std::string path, UniqueFd fd, Geometry geometry, bool writable)

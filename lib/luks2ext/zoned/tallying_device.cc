@@ -1,5 +1,9 @@
 #include "zoned/tallying_device.h"
 
+#include <fstream>
+#include <optional>
+#include <string>
+
 #include "base/i18n.h"
 #include "luks2ext/log.h"
 
@@ -16,7 +20,45 @@ std::string ZoneList(const std::vector<uint64_t>& starts, uint64_t zone_size) {
   return list;
 }
 
+struct StorageBytes {
+  uint64_t read = 0, written = 0;
+};
+
+// read_bytes and write_bytes of /proc/self/io; nullopt where the kernel has no task I/O
+// accounting.
+std::optional<StorageBytes> ReadStorageBytes() {
+  std::ifstream io("/proc/self/io");
+  std::optional<uint64_t> read, written;
+  std::string key;
+  uint64_t value = 0;
+  while (io >> key >> value) {
+    if (key == "read_bytes:") read = value;
+    if (key == "write_bytes:") written = value;
+  }
+  if (!read || !written) return std::nullopt;
+  return StorageBytes{*read, *written};
+}
+
 }  // namespace
+
+ProcessIoTally::ProcessIoTally(std::string device_path) : device_path_(std::move(device_path)) {
+  if (!DebugLogging()) return;
+  if (const std::optional<StorageBytes> now = ReadStorageBytes()) {
+    counting_ = true;
+    read_bytes_ = now->read;
+    write_bytes_ = now->written;
+  }
+}
+
+ProcessIoTally::~ProcessIoTally() {
+  if (!counting_) return;
+  const std::optional<StorageBytes> now = ReadStorageBytes();
+  if (!now) return;
+  Log(LogLevel::kDebug,
+      FormatMsg("I/O by libcryptsetup in place on {}: read {} bytes, wrote {} bytes (this "
+                "process's storage I/O, /proc/self/io)",
+                device_path_, now->read - read_bytes_, now->written - write_bytes_));
+}
 
 std::string IoTally::Describe(uint64_t zone_size) const {
   return FormatMsg(

@@ -24,6 +24,23 @@ struct IoTally {
   std::string Describe(uint64_t zone_size) const;
 };
 
+// What libcryptsetup does to a drive it edits in place itself, where no BlockDevice sees the
+// I/O: the process's storage bytes from /proc/self/io across the scope (what it read from
+// and wrote to storage, O_DIRECT included), logged at debug level when the scope ends. Costs
+// nothing unless debug logging is on.
+class ProcessIoTally {
+ public:
+  explicit ProcessIoTally(std::string device_path);
+  ~ProcessIoTally();
+  ProcessIoTally(const ProcessIoTally&) = delete;
+  ProcessIoTally& operator=(const ProcessIoTally&) = delete;
+
+ private:
+  std::string device_path_;
+  bool counting_ = false;
+  uint64_t read_bytes_ = 0, write_bytes_ = 0;
+};
+
 class TallyingDevice : public BlockDevice {
  public:
   explicit TallyingDevice(std::unique_ptr<BlockDevice> inner) : inner_(std::move(inner)) {}
@@ -39,6 +56,7 @@ class TallyingDevice : public BlockDevice {
   Status ResetZone(uint64_t zone_start) override;
   Status FinishZone(uint64_t zone_start) override;
   Status Flush() override;
+  bool editable_in_place_at_path() const override { return inner_->editable_in_place_at_path(); }
 
  private:
   std::unique_ptr<BlockDevice> inner_;

@@ -102,6 +102,10 @@ class BlockDevice {
 
   // Makes completed writes durable (fsync / cache flush).
   virtual Status Flush() = 0;
+  // True when path() is this very drive and it takes writes anywhere (an ordinary disk or a
+  // regular file): libcryptsetup may then change the metadata there itself, in place, as stock
+  // cryptsetup does. False for zoned drives and for the emulator, whose path() is a stand-in.
+  virtual bool editable_in_place_at_path() const { return false; }
 };
 
 // Whether a block device is opened with O_EXCL: the kernel then refuses it while it is mounted,
