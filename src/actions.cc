@@ -127,6 +127,15 @@ bool Allowed(const Action& action, std::string_view option) {
 
 }  // namespace
 
+bool IsActionName(std::string_view word) { return FindAction(word) != nullptr; }
+
+bool ActionAcceptsOption(std::string_view name, std::string_view option) {
+  if (std::find(kCommonOptions.begin(), kCommonOptions.end(), option) != kCommonOptions.end())
+    return true;
+  const Action* action = FindAction(name);
+  return action != nullptr && Allowed(*action, option);
+}
+
 void PrintNote(const std::string& text) { std::cout << text << '\n'; }
 
 void PrintWarnings(const luks2ext::Volume& volume, const std::string& prefix) {
