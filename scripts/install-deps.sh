@@ -6,7 +6,7 @@ set -euo pipefail
 build_packages=(
   build-essential cmake pkg-config gettext
   libcryptsetup-dev libzbd-dev libdevmapper-dev libblkid-dev libjson-c-dev libssl-dev
-  libcli11-dev libfmt-dev libgtest-dev googletest libkmod-dev liburing-dev
+  libpopt-dev libfmt-dev libgtest-dev googletest libkmod-dev liburing-dev
 )
 # What the VM tests need: QEMU, a static busybox for the initramfs, module tooling, and the
 # stock tools run inside the guest (cryptsetup for interop, blkzone/dmsetup, fio for figures;

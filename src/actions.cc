@@ -127,15 +127,6 @@ bool Allowed(const Action& action, std::string_view option) {
 
 }  // namespace
 
-bool IsActionName(std::string_view word) { return FindAction(word) != nullptr; }
-
-bool ActionAcceptsOption(std::string_view name, std::string_view option) {
-  if (std::find(kCommonOptions.begin(), kCommonOptions.end(), option) != kCommonOptions.end())
-    return true;
-  const Action* action = FindAction(name);
-  return action != nullptr && Allowed(*action, option);
-}
-
 void PrintNote(const std::string& text) { std::cout << text << '\n'; }
 
 void PrintWarnings(const luks2ext::Volume& volume, const std::string& prefix) {
@@ -161,7 +152,7 @@ Status RunAction(const ParsedCommandLine& command) {
     return Error::WrongParameters(FormatMsg(
         _("Unknown action {}. Try 'zcryptsetup --help'."), command.action));
   for (const std::string& option : command.given) {
-    // "--key-file" and the like are stored without the leading dashes by CLI11.
+    // "key-file" and the like: the long names, without the leading dashes.
     const std::string name = "--" + option;
     if (!Allowed(*action, name))
       return Error::WrongParameters(FormatMsg(_("Option {} is not allowed with {} action."), name,

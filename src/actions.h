@@ -54,12 +54,6 @@ struct Action {
 // Every action, in the order --help lists them.
 const std::vector<Action>& Actions();
 
-// Whether `word` is an action's name or alias.
-bool IsActionName(std::string_view word);
-// Whether the action named `name` accepts the long option `option` ("--key-file"); with an
-// unknown or empty name, whether every action does.
-bool ActionAcceptsOption(std::string_view name, std::string_view option);
-
 // Runs the parsed command line: finds the action, checks its arguments and options against the
 // table, protects secrets if the action handles keys, and calls it.
 luks2ext::Status RunAction(const ParsedCommandLine& command);

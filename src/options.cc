@@ -1,14 +1,15 @@
 #include "options.h"
 
-#include <CLI/CLI.hpp>
+#include <popt.h>
 
 #include <algorithm>
-#include <cctype>
-#include <string_view>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "action_help.h"
@@ -33,249 +34,334 @@ Result<uint64_t> ParseSize(const std::string& text, const char* option) {
 
 namespace {
 
-// The options one parse registers: all of them, or only those `action` accepts. Building
-// CLI11's table costs about a quarter of a start-up (each option is checked against every one
-// added before it), and a verb runs at boot once per drive; so a parse first registers only
-// the options of the action named on the command line and falls back to the whole table
-// whenever that parse does not succeed as it is (ParseCommandLine). A skipped option's Add*
-// returns nullptr.
-// Which options a parse registers: every one, or those of one action (with none named, only
-// the common ones).
-struct OptionScope {
-  bool all = true;
-  std::string_view action;
-};
-
-class OptionTable {
- public:
-  OptionTable(CLI::App& app, OptionScope scope) : app_(app), scope_(scope) {}
-
-  CLI::App& app() { return app_; }
-
-  template <typename T>
-  CLI::Option* Flag(const std::string& names, T& target, const std::string& help) {
-    return Wants(names) ? app_.add_flag(names, target, help) : nullptr;
-  }
-  template <typename T>
-  CLI::Option* Value(const std::string& names, T& target, const std::string& help) {
-    return Wants(names) ? app_.add_option(names, target, help) : nullptr;
-  }
-
-  // Every numeric option goes through the one strict parser (luks2ext/number.h). CLI11's own
-  // conversion takes "-1" for an unsigned option and wraps it to 2^64-1.
-  template <typename T>
-  CLI::Option* Number(const std::string& names, T& target, const std::string& help,
-                      uint64_t min = 0, uint64_t max = std::numeric_limits<T>::max()) {
-    if (!Wants(names)) return nullptr;
-    return app_
-        .add_option_function<std::string>(
-            names,
-            [&target, names, min, max](const std::string& text) {
-              const std::optional<uint64_t> value = luks2ext::ParseDecimalAtMost(text, max);
-              if (!value || *value < min)
-                throw CLI::ValidationError(
-                    names,
-                    FormatMsg(_("'{}' is not a decimal number from {} to {}"), text, min, max));
-              target = static_cast<T>(*value);
-            },
-            help)
-        ->type_name("NUM");
-  }
-
- private:
-  // The long name in CLI11's names ("-d,--key-file", "--perf-force_inline{flags}").
-  bool Wants(const std::string& names) const {
-    if (scope_.all) return true;
-    const size_t start = names.find("--");
-    if (start == std::string::npos) return true;
-    const size_t end = names.find_first_of(",{", start);
-    return ActionAcceptsOption(scope_.action, std::string_view(names).substr(start, end - start));
-  }
-
-  CLI::App& app_;
-  OptionScope scope_;
-};
-
-// Values CLI11 fills in that become Options only after the parse, converted or checked there.
+// Values the parse fills in that become Options only after it, converted or checked there.
 struct PendingValues {
-  uint64_t offset_sectors = 0;
-  CLI::Option* offset = nullptr;  // counts whether --offset was given
+  std::optional<uint64_t> offset_sectors;
   std::string memory_budget;
 };
 
-void SetUpHelpAndVersion(CLI::App& app) {
-  app.name("zcryptsetup");
-  // cryptsetup uses -h for --hash; help is -? / --help.
-  app.set_help_flag("-?,--help", _("Show this help message"));
-  app.set_version_flag("-V,--version", "zcryptsetup " ZCRYPTSETUP_VERSION);
-  // Built only when --help prints it: every other run skips formatting the action list.
-  app.footer([] {
-    // TRANSLATORS: {} is the list of actions, one line each.
-    return FormatMsg(_("<action> is one of:\n"
-                       "{}\n"
-                       "Exit codes: 0 ok, 1 wrong parameters, 2 no permission or bad passphrase,\n"
-                       "3 out of memory, 4 wrong device, 5 device busy or exists."),
-                     ActionList());
-  });
+// What an option does with its value (nullptr for a flag).
+using ApplyFn = Status (*)(const char* name, const char* value, Options& o, PendingValues& p);
+
+template <auto Member>
+Status SetFlag(const char*, const char*, Options& o, PendingValues&) {
+  o.*Member = true;
+  return Status::Ok();
 }
 
-// The options most actions share: prompts and messages, where the key comes from, which slot.
-void AddCommonOptions(OptionTable& t, Options& o) {
-  t.Flag("-q,--batch-mode", o.batch_mode, _("Do not ask for confirmation"));
-  t.Flag("-v,--verbose", o.verbose, _("Shows more detailed error messages"));
-  t.Flag("--debug", o.debug, _("Show debug messages"));
-  t.Value("-d,--key-file", o.key_file, _("Read the key from a file ('-' for stdin)"));
-  t.Number("--keyfile-offset", o.keyfile_offset, _("Number of bytes to skip in keyfile"));
-  t.Number("-l,--keyfile-size", o.keyfile_size, _("Limits the read from keyfile"));
-  t.Number("-S,--key-slot", o.key_slot, _("Slot number for new key (default is first free)"),
-            0, 31);
-  t.Number("-T,--tries", o.tries, _("How often the input of the passphrase can be retried"),
-            1, 1000);
-  t.Value("-M,--type", o.type, _("Type of device metadata: luks2 (the only one)"));
+template <auto Member>
+Status SetText(const char*, const char* value, Options& o, PendingValues&) {
+  o.*Member = value;
+  return Status::Ok();
 }
 
-// The cipher and the PBKDF of new keyslots (luksFormat, luksAddKey, luksChangeKey).
-void AddKeyslotOptions(OptionTable& t, Options& o) {
-  t.Value("-c,--cipher", o.cipher, _("The cipher used to encrypt the disk"));
-  t.Number("-s,--key-size", o.key_size, _("The size of the encryption key (bits)"));
-  t.Value("-h,--hash", o.hash, _("The hash used by the PBKDF and the LUKS2 digest"));
-  if (CLI::Option* pbkdf =
-          t.Value("--pbkdf", o.pbkdf, _("PBKDF algorithm: argon2i, argon2id, pbkdf2")))
-    pbkdf->check(CLI::IsMember({"argon2i", "argon2id", "pbkdf2"}));
-  t.Number("-i,--iter-time", o.iter_time, _("PBKDF iteration time (ms)"));
-  t.Number("--pbkdf-memory", o.pbkdf_memory, _("PBKDF memory cost limit (KiB)"));
-  t.Number("--pbkdf-parallel", o.pbkdf_parallel, _("PBKDF parallel cost"));
-  t.Number("--pbkdf-force-iterations", o.pbkdf_force_iterations,
-            _("PBKDF iterations cost (forced, disables benchmark)"));
+// Every numeric option goes through the one strict parser (luks2ext/number.h): "-1" for an
+// unsigned option is refused, not wrapped to 2^64-1.
+Result<uint64_t> Decimal(const char* name, const char* value, uint64_t min, uint64_t max) {
+  const std::optional<uint64_t> number = luks2ext::ParseDecimalAtMost(value, max);
+  if (!number || *number < min)
+    return Error::WrongParameters(FormatMsg(_("--{}: '{}' is not a decimal number from {} to {}"),
+                                            name, value, min, max));
+  return *number;
 }
 
-// The volume luksFormat writes, and where (layout plans with some of these).
-void AddFormatOptions(OptionTable& t, Options& o, PendingValues& pending) {
-  t.Number("--sector-size", o.sector_size,
-            _("Encryption sector size (default: the drive's block size, at most 4096)"));
-  t.Value("--label", o.label, _("Set label for the LUKS2 device"));
-  t.Value("--subsystem", o.subsystem, _("Set subsystem label for the LUKS2 device"));
-  t.Value("--uuid", o.uuid, _("UUID for device to use"));
-  pending.offset = t.Number(
-      "-o,--offset", pending.offset_sectors,
-      _("The start offset in the backend device (512-byte sectors; a zone multiple on zoned "
+template <auto Member, uint64_t Min, uint64_t Max>
+Status SetNumber(const char* name, const char* value, Options& o, PendingValues&) {
+  using T = std::remove_reference_t<decltype(o.*Member)>;
+  static_assert(Max <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
+  auto number = Decimal(name, value, Min, Max);
+  if (!number.ok()) return number.error();
+  o.*Member = static_cast<T>(*number);
+  return Status::Ok();
+}
+
+template <auto Member>
+constexpr uint64_t MaxOf() {
+  using T = std::remove_reference_t<decltype(std::declval<Options&>().*Member)>;
+  return static_cast<uint64_t>(std::numeric_limits<T>::max());
+}
+
+Status SetPbkdf(const char*, const char* value, Options& o, PendingValues&) {
+  const std::string_view kdf = value;
+  if (kdf != "argon2i" && kdf != "argon2id" && kdf != "pbkdf2")
+    return Error::WrongParameters(
+        FormatMsg(_("Unknown --pbkdf {}: use argon2i, argon2id or pbkdf2."), kdf));
+  o.pbkdf = value;
+  return Status::Ok();
+}
+
+Status SetOffset(const char* name, const char* value, Options&, PendingValues& p) {
+  auto sectors = Decimal(name, value, 0, std::numeric_limits<uint64_t>::max() / 512);
+  if (!sectors.ok()) return sectors.error();
+  p.offset_sectors = *sectors;
+  return Status::Ok();
+}
+
+Status SetMemoryBudget(const char*, const char* value, Options&, PendingValues& p) {
+  p.memory_budget = value;
+  return Status::Ok();
+}
+
+// --perf-force_inline alone means the upstream flags; =native and =off name the other modes.
+Status SetForceInline(const char*, const char* value, Options& o, PendingValues&) {
+  o.perf_force_inline = value != nullptr ? value : "flags";
+  return Status::Ok();
+}
+
+enum class Takes { kNothing, kValue, kOptionalValue };
+
+// One option: its names, what it takes, its help (N_, translated when printed), what it does.
+struct OptionSpec {
+  const char* name;  // long name without the dashes
+  char short_name;   // '\0' when none
+  Takes takes;
+  const char* value_name;  // --help's placeholder for the value
+  const char* help;
+  ApplyFn apply;
+};
+
+// Every option, in --help's order. cryptsetup's names and short letters: -h is --hash, so
+// help is -? / --help.
+constexpr OptionSpec kOptionTable[] = {
+    // The options most actions share: prompts and messages, the key's source, the slot.
+    {"batch-mode", 'q', Takes::kNothing, nullptr, N_("Do not ask for confirmation"),
+     SetFlag<&Options::batch_mode>},
+    {"verbose", 'v', Takes::kNothing, nullptr, N_("Shows more detailed error messages"),
+     SetFlag<&Options::verbose>},
+    {"debug", '\0', Takes::kNothing, nullptr, N_("Show debug messages"),
+     SetFlag<&Options::debug>},
+    {"key-file", 'd', Takes::kValue, "TEXT", N_("Read the key from a file ('-' for stdin)"),
+     SetText<&Options::key_file>},
+    {"keyfile-offset", '\0', Takes::kValue, "NUM", N_("Number of bytes to skip in keyfile"),
+     SetNumber<&Options::keyfile_offset, 0, MaxOf<&Options::keyfile_offset>()>},
+    {"keyfile-size", 'l', Takes::kValue, "NUM", N_("Limits the read from keyfile"),
+     SetNumber<&Options::keyfile_size, 0, MaxOf<&Options::keyfile_size>()>},
+    {"key-slot", 'S', Takes::kValue, "NUM", N_("Slot number for new key (default is first free)"),
+     SetNumber<&Options::key_slot, 0, 31>},
+    {"tries", 'T', Takes::kValue, "NUM",
+     N_("How often the input of the passphrase can be retried"),
+     SetNumber<&Options::tries, 1, 1000>},
+    {"type", 'M', Takes::kValue, "TEXT", N_("Type of device metadata: luks2 (the only one)"),
+     SetText<&Options::type>},
+    // The cipher and the PBKDF of new keyslots (luksFormat, luksAddKey, luksChangeKey).
+    {"cipher", 'c', Takes::kValue, "TEXT", N_("The cipher used to encrypt the disk"),
+     SetText<&Options::cipher>},
+    {"key-size", 's', Takes::kValue, "NUM", N_("The size of the encryption key (bits)"),
+     SetNumber<&Options::key_size, 0, MaxOf<&Options::key_size>()>},
+    {"hash", 'h', Takes::kValue, "TEXT", N_("The hash used by the PBKDF and the LUKS2 digest"),
+     SetText<&Options::hash>},
+    {"pbkdf", '\0', Takes::kValue, "TEXT", N_("PBKDF algorithm: argon2i, argon2id, pbkdf2"),
+     SetPbkdf},
+    {"iter-time", 'i', Takes::kValue, "NUM", N_("PBKDF iteration time (ms)"),
+     SetNumber<&Options::iter_time, 0, MaxOf<&Options::iter_time>()>},
+    {"pbkdf-memory", '\0', Takes::kValue, "NUM", N_("PBKDF memory cost limit (KiB)"),
+     SetNumber<&Options::pbkdf_memory, 0, MaxOf<&Options::pbkdf_memory>()>},
+    {"pbkdf-parallel", '\0', Takes::kValue, "NUM", N_("PBKDF parallel cost"),
+     SetNumber<&Options::pbkdf_parallel, 0, MaxOf<&Options::pbkdf_parallel>()>},
+    {"pbkdf-force-iterations", '\0', Takes::kValue, "NUM",
+     N_("PBKDF iterations cost (forced, disables benchmark)"),
+     SetNumber<&Options::pbkdf_force_iterations, 0, MaxOf<&Options::pbkdf_force_iterations>()>},
+    // The volume luksFormat writes, and where (layout plans with some of these).
+    {"sector-size", '\0', Takes::kValue, "NUM",
+     N_("Encryption sector size (default: the drive's block size, at most 4096)"),
+     SetNumber<&Options::sector_size, 0, MaxOf<&Options::sector_size>()>},
+    {"label", '\0', Takes::kValue, "TEXT", N_("Set label for the LUKS2 device"),
+     SetText<&Options::label>},
+    {"subsystem", '\0', Takes::kValue, "TEXT", N_("Set subsystem label for the LUKS2 device"),
+     SetText<&Options::subsystem>},
+    {"uuid", '\0', Takes::kValue, "TEXT", N_("UUID for device to use"), SetText<&Options::uuid>},
+    {"offset", 'o', Takes::kValue, "NUM",
+     N_("The start offset in the backend device (512-byte sectors; a zone multiple on zoned "
         "drives)"),
-      0, std::numeric_limits<uint64_t>::max() / 512);
-  t.Value("--luks2-metadata-size", o.luks2_metadata_size,
-                 _("LUKS2 header metadata area size"));
-  t.Value("--luks2-keyslots-size", o.luks2_keyslots_size,
-                 _("LUKS2 header keyslots area size"));
-  t.Flag("--no-zone-journal", o.no_zone_journal,
-               _("Zoned drives: keep no journal copy of the metadata (updates are then not "
-                 "crash-safe)"));
-  t.Flag("--dry-run", o.dry_run,
-               _("luksFormat: print the layout it would write, and write nothing"));
-  t.Flag("-y,--verify-passphrase", o.verify_passphrase,
-               _("Verifies the passphrase by asking for it twice"));
-}
+     SetOffset},
+    {"luks2-metadata-size", '\0', Takes::kValue, "TEXT", N_("LUKS2 header metadata area size"),
+     SetText<&Options::luks2_metadata_size>},
+    {"luks2-keyslots-size", '\0', Takes::kValue, "TEXT", N_("LUKS2 header keyslots area size"),
+     SetText<&Options::luks2_keyslots_size>},
+    {"no-zone-journal", '\0', Takes::kNothing, nullptr,
+     N_("Zoned drives: keep no journal copy of the metadata (updates are then not "
+        "crash-safe)"),
+     SetFlag<&Options::no_zone_journal>},
+    {"dry-run", '\0', Takes::kNothing, nullptr,
+     N_("luksFormat: print the layout it would write, and write nothing"),
+     SetFlag<&Options::dry_run>},
+    {"verify-passphrase", 'y', Takes::kNothing, nullptr,
+     N_("Verifies the passphrase by asking for it twice"), SetFlag<&Options::verify_passphrase>},
+    // How open maps the volume (config persists --perf-force_inline too).
+    {"perf-force_inline", '\0', Takes::kOptionalValue, "=native|=off",
+     N_("Process crypto inline, without dm-crypt's workqueues (=native: the RFC's "
+        "force_inline table argument)"),
+     SetForceInline},
+    {"persistent", '\0', Takes::kNothing, nullptr, N_("Set activation flags persistent for device"),
+     SetFlag<&Options::persistent>},
+    {"readonly", 'r', Takes::kNothing, nullptr, N_("Create a readonly mapping"),
+     SetFlag<&Options::readonly>},
+    {"allow-discards", '\0', Takes::kNothing, nullptr,
+     N_("Allow discards (aka TRIM) requests for device"), SetFlag<&Options::allow_discards>},
+    {"test-passphrase", '\0', Takes::kNothing, nullptr,
+     N_("Do not activate device, just check passphrase"), SetFlag<&Options::test_passphrase>},
+    // Which LUKS2 tokens open tries before it asks for a passphrase.
+    {"token-type", '\0', Takes::kValue, "TEXT",
+     N_("Only tokens of this type (e.g. systemd-tpm2, luks2-keyring)"),
+     SetText<&Options::token_type>},
+    {"token-only", '\0', Takes::kNothing, nullptr,
+     N_("Do not ask for passphrase if activation by token fails"), SetFlag<&Options::token_only>},
+    {"disable-external-tokens", '\0', Takes::kNothing, nullptr,
+     N_("Disable loading of external LUKS2 token plugins"),
+     SetFlag<&Options::disable_external_tokens>},
+    // token's options: which token, where its JSON comes from or goes, the keyring description.
+    {"token-id", '\0', Takes::kValue, "NUM", N_("Token number (default: any)"),
+     SetNumber<&Options::token_id, 0, 31>},
+    {"json-file", '\0', Takes::kValue, "TEXT",
+     N_("Read or write the JSON from or to a file ('-' for stdin or stdout)"),
+     SetText<&Options::json_file>},
+    {"token-replace", '\0', Takes::kNothing, nullptr, N_("Replace the current token"),
+     SetFlag<&Options::token_replace>},
+    {"key-description", '\0', Takes::kValue, "TEXT",
+     N_("Key description (token add: the kernel keyring key of the passphrase)"),
+     SetText<&Options::key_description>},
+    // benchmark's own options (--cipher and --key-size are the keyslot options').
+    {"inline", '\0', Takes::kNothing, nullptr,
+     N_("benchmark: measure dm-crypt with and without its workqueues (force_inline) "
+        "on a scratch RAM disk, or read-only on a given device"),
+     SetFlag<&Options::inline_bench>},
+    {"json", '\0', Takes::kNothing, nullptr, N_("benchmark --inline: print one JSON object"),
+     SetFlag<&Options::json>},
+    {"benchmark-seconds", '\0', Takes::kValue, "NUM",
+     N_("benchmark --inline: seconds per workload and round (default 4)"),
+     SetNumber<&Options::benchmark_seconds, 1, 3600>},
+    {"rounds", '\0', Takes::kValue, "NUM",
+     N_("benchmark --inline: rounds, modes alternated in each (default 3)"),
+     SetNumber<&Options::rounds, 1, 100>},
+    {"benchmark-modes", '\0', Takes::kValue, "TEXT",
+     N_("benchmark --inline: workqueue, inline, native, comma-separated, or auto "
+        "(default: workqueue,inline and native when the kernel takes it)"),
+     SetText<&Options::benchmark_modes>},
+    // luksDump's, crypttab's and the header backup's own options.
+    {"dump-json-metadata", '\0', Takes::kNothing, nullptr, N_("Dump the LUKS2 JSON metadata"),
+     SetFlag<&Options::dump_json_metadata>},
+    {"all", '\0', Takes::kNothing, nullptr,
+     N_("crypttab open/close: every entry (open skips noauto)"), SetFlag<&Options::all>},
+    {"crypttab", '\0', Takes::kValue, "TEXT", N_("crypttab file (default /etc/crypttab)"),
+     SetText<&Options::crypttab>},
+    {"memory-budget", '\0', Takes::kValue, "TEXT",
+     N_("crypttab open --all: PBKDF memory for drives opened at once (e.g. 2G; "
+        "default half of the available memory)"),
+     SetMemoryBudget},
+    {"header-backup-file", '\0', Takes::kValue, "TEXT",
+     N_("File with LUKS header and keyslots backup"), SetText<&Options::header_backup_file>},
+};
+constexpr int kOptionCount = static_cast<int>(std::size(kOptionTable));
+// popt's return values: an option's index + kFirstValue; help and version after them.
+constexpr int kFirstValue = 1;
+constexpr int kHelpValue = kFirstValue + kOptionCount;
+constexpr int kVersionValue = kHelpValue + 1;
 
-// Which LUKS2 tokens open tries before it asks for a passphrase.
-void AddTokenUnlockOptions(OptionTable& t, Options& o) {
-  t.Value("--token-type", o.token_type,
-                 _("Only tokens of this type (e.g. systemd-tpm2, luks2-keyring)"));
-  t.Flag("--token-only", o.token_only,
-               _("Do not ask for passphrase if activation by token fails"));
-  t.Flag("--disable-external-tokens", o.disable_external_tokens,
-               _("Disable loading of external LUKS2 token plugins"));
-}
-
-// How open maps the volume (config persists --perf-force_inline too).
-void AddActivationOptions(OptionTable& t, Options& o) {
-  t.Flag("--perf-force_inline{flags}", o.perf_force_inline,
-               _("Process crypto inline, without dm-crypt's workqueues (=native: the RFC's "
-                 "force_inline table argument)"));
-  t.Flag("--persistent", o.persistent, _("Set activation flags persistent for device"));
-  t.Flag("-r,--readonly", o.readonly, _("Create a readonly mapping"));
-  t.Flag("--allow-discards", o.allow_discards,
-               _("Allow discards (aka TRIM) requests for device"));
-  t.Flag("--test-passphrase", o.test_passphrase,
-               _("Do not activate device, just check passphrase"));
-  AddTokenUnlockOptions(t, o);
-}
-
-// token's options: which token, where its JSON comes from or goes, the keyring description.
-void AddTokenOptions(OptionTable& t, Options& o) {
-  t.Number("--token-id", o.token_id, _("Token number (default: any)"), 0, 31);
-  t.Value("--json-file", o.json_file,
-                 _("Read or write the JSON from or to a file ('-' for stdin or stdout)"));
-  t.Flag("--token-replace", o.token_replace, _("Replace the current token"));
-  t.Value("--key-description", o.key_description,
-                 _("Key description (token add: the kernel keyring key of the passphrase)"));
-}
-
-// luksDump's, crypttab's and the header backup's own options, then the action and its
-// arguments.
-void AddRemainingOptions(OptionTable& t, Options& o, PendingValues& pending) {
-  t.Flag("--dump-json-metadata", o.dump_json_metadata, _("Dump the LUKS2 JSON metadata"));
-  t.Flag("--all", o.all, _("crypttab open/close: every entry (open skips noauto)"));
-  t.Value("--crypttab", o.crypttab, _("crypttab file (default /etc/crypttab)"));
-  t.Value("--memory-budget", pending.memory_budget,
-                 _("crypttab open --all: PBKDF memory for drives opened at once (e.g. 2G; "
-                   "default half of the available memory)"));
-  t.Value("--header-backup-file", o.header_backup_file,
-                 _("File with LUKS header and keyslots backup"));
-  t.app().add_option("action_and_args", o.positional, _("<action> <action-specific>"));
-}
-
-// benchmark's own options (--cipher and --key-size are the keyslot options').
-void AddBenchmarkOptions(OptionTable& t, Options& o) {
-  t.Flag("--inline", o.inline_bench,
-               _("benchmark: measure dm-crypt with and without its workqueues (force_inline) "
-                 "on a scratch RAM disk, or read-only on a given device"));
-  t.Flag("--json", o.json, _("benchmark --inline: print one JSON object"));
-  t.Number("--benchmark-seconds", o.benchmark_seconds,
-            _("benchmark --inline: seconds per workload and round (default 4)"), 1, 3600);
-  t.Number("--rounds", o.rounds,
-            _("benchmark --inline: rounds, modes alternated in each (default 3)"), 1, 100);
-  t.Value("--benchmark-modes", o.benchmark_modes,
-                 _("benchmark --inline: workqueue, inline, native, comma-separated, or auto "
-                   "(default: workqueue,inline and native when the kernel takes it)"));
-}
-
-enum class ParseOutcome { kParsed, kHelp, kVersion };
-
-Result<ParseOutcome> Parse(CLI::App& app, int argc, char** argv) {
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp&) {
-    return ParseOutcome::kHelp;
-  } catch (const CLI::CallForVersion&) {
-    return ParseOutcome::kVersion;
-  } catch (const CLI::ParseError& e) {
-    return Error::WrongParameters(e.what());
+// popt's table: ours, then help and version. popt hands every value back through
+// poptGetOptArg (arg pointers stay null), so one loop applies them in command-line order.
+std::vector<poptOption> PoptTable() {
+  std::vector<poptOption> table;
+  table.reserve(kOptionCount + 3);
+  for (int i = 0; i < kOptionCount; ++i) {
+    const OptionSpec& spec = kOptionTable[i];
+    unsigned int info = spec.takes == Takes::kNothing ? POPT_ARG_NONE : POPT_ARG_STRING;
+    if (spec.takes == Takes::kOptionalValue) info |= POPT_ARGFLAG_OPTIONAL;
+    table.push_back({spec.name, spec.short_name, info, nullptr, kFirstValue + i, nullptr,
+                     nullptr});
   }
-  return ParseOutcome::kParsed;
+  table.push_back({"help", '?', POPT_ARG_NONE, nullptr, kHelpValue, nullptr, nullptr});
+  table.push_back({"version", 'V', POPT_ARG_NONE, nullptr, kVersionValue, nullptr, nullptr});
+  table.push_back(POPT_TABLEEND);
+  return table;
 }
 
-// The long name of every option given, in the order of the option table.
-std::vector<std::string> GivenOptions(const CLI::App& app) {
-  std::vector<std::string> given;
-  for (const CLI::Option* option : app.get_options()) {
-    if (option->count() == 0 || option->get_lnames().empty()) continue;
-    given.push_back(option->get_lnames().front());
-  }
-  return given;
-}
+struct ContextDeleter {
+  void operator()(poptContext context) const { poptFreeContext(context); }
+};
+using UniqueContext = std::unique_ptr<std::remove_pointer_t<poptContext>, ContextDeleter>;
+struct FreeDeleter {
+  void operator()(char* text) const { std::free(text); }
+};
 
-// Moves the pending values into `o` and checks what CLI11 could not check alone.
-Status FinishOptions(const CLI::App& app, const PendingValues& pending, Options& o) {
-  if (pending.offset && pending.offset->count() > 0) o.offset = pending.offset_sectors;
-  if (!pending.memory_budget.empty()) {
-    ASSIGN_OR_RETURN(o.memory_budget, ParseSize(pending.memory_budget, "--memory-budget"));
-  }
-  auto given = [&app](const std::string& name) {
-    const CLI::Option* option = app.get_option_no_throw(name);
-    return option != nullptr && option->count() > 0;
+void PrintHelp() {
+  std::string text = FormatMsg(
+      "{}\n{}\n\n{}\n",
+      _("zcryptsetup: LUKS2 disk encryption for zoned (SMR, ZNS) and ordinary drives"),
+      _("Usage: zcryptsetup [OPTIONS] <action> <action-specific>"), _("Options:"));
+  auto line = [&text](const std::string& names, const char* help) {
+    constexpr size_t kColumn = 32;
+    text += "  " + names;
+    if (names.size() + 2 < kColumn)
+      text.append(kColumn - names.size() - 2, ' ');
+    else
+      text += "\n" + std::string(kColumn, ' ');
+    text += help;
+    text += '\n';
   };
-  o.given_label = given("--label");
-  o.given_subsystem = given("--subsystem");
-  o.given_cipher = given("--cipher");
-  o.given_key_size = given("--key-size");
+  line("-?, --help", _("Show this help message"));
+  line("-V, --version", _("Display program version information and exit"));
+  for (const OptionSpec& spec : kOptionTable) {
+    std::string names = spec.short_name ? FormatMsg("-{}, --{}", spec.short_name, spec.name)
+                                        : FormatMsg("--{}", spec.name);
+    if (spec.takes == Takes::kValue) names += FormatMsg(" {}", spec.value_name);
+    if (spec.takes == Takes::kOptionalValue) names += FormatMsg("[{}]", spec.value_name);
+    line(names, _(spec.help));
+  }
+  // TRANSLATORS: {} is the list of actions, one line each.
+  text += "\n" + FormatMsg(_("<action> is one of:\n"
+                             "{}\n"
+                             "Exit codes: 0 ok, 1 wrong parameters, 2 no permission or bad "
+                             "passphrase,\n"
+                             "3 out of memory, 4 wrong device, 5 device busy or exists."),
+                           ActionList());
+  std::cout << text << '\n';
+}
+
+// What the options loop saw: which options were given, the pending values, help and version.
+struct OptionsSeen {
+  std::vector<bool> given = std::vector<bool>(kOptionCount, false);
+  PendingValues pending;
+  bool help = false;
+  bool version = false;
+
+  bool Given(std::string_view name) const {
+    for (int i = 0; i < kOptionCount; ++i)
+      if (given[i] && name == kOptionTable[i].name) return true;
+    return false;
+  }
+};
+
+// Applies every option of the command line, in its order, to `o`.
+Status ReadOptions(poptContext context, Options& o, OptionsSeen& seen) {
+  int next = 0;
+  while ((next = poptGetNextOpt(context)) > 0) {
+    if (next == kHelpValue) {
+      seen.help = true;
+    } else if (next == kVersionValue) {
+      seen.version = true;
+    } else if (const int index = next - kFirstValue; index >= 0 && index < kOptionCount) {
+      const OptionSpec& spec = kOptionTable[index];
+      const std::unique_ptr<char, FreeDeleter> value(poptGetOptArg(context));
+      RETURN_IF_ERROR(spec.apply(spec.name, value.get(), o, seen.pending));
+      seen.given[index] = true;
+    }
+  }
+  if (next < -1)
+    return Error::WrongParameters(FormatMsg(
+        "{}: {}", poptBadOption(context, POPT_BADOPTION_NOALIAS), poptStrerror(next)));
+  return Status::Ok();
+}
+
+// Moves the pending values into `o` and checks what one option alone could not.
+Status FinishOptions(const OptionsSeen& seen, Options& o) {
+  o.offset = seen.pending.offset_sectors;
+  if (!seen.pending.memory_budget.empty()) {
+    ASSIGN_OR_RETURN(o.memory_budget, ParseSize(seen.pending.memory_budget, "--memory-budget"));
+  }
+  o.given_label = seen.Given("label");
+  o.given_subsystem = seen.Given("subsystem");
+  o.given_cipher = seen.Given("cipher");
+  o.given_key_size = seen.Given("key-size");
   if (o.perf_force_inline != "" && o.perf_force_inline != "flags" &&
       o.perf_force_inline != "native" && o.perf_force_inline != "off")
     return Error::WrongParameters(
@@ -285,52 +371,41 @@ Status FinishOptions(const CLI::App& app, const PendingValues& pending, Options&
   return Status::Ok();
 }
 
-// The first word before any "--" that names an action; "" when none does.
-std::string_view NamedAction(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view word = argv[i];
-    if (word == "--") break;
-    if (IsActionName(word)) return word;
-  }
-  return {};
-}
+}  // namespace
 
-// One parse with `scope`'s option table.
-Result<ParsedCommandLine> ParseWith(OptionScope scope, int argc, char** argv) {
+Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
   ParsedCommandLine parsed;
   Options& o = parsed.options;
-  CLI::App app{_("zcryptsetup: LUKS2 disk encryption for zoned (SMR, ZNS) and ordinary drives")};
-  SetUpHelpAndVersion(app);
-  PendingValues pending;
-  OptionTable t(app, scope);
-  AddCommonOptions(t, o);
-  AddKeyslotOptions(t, o);
-  AddFormatOptions(t, o, pending);
-  AddActivationOptions(t, o);
-  AddTokenOptions(t, o);
-  AddBenchmarkOptions(t, o);
-  AddRemainingOptions(t, o, pending);
 
   // enroll's tool command follows the first "--" and is never parsed as our options.
-  std::vector<char*> ours(argv, argv + argc);
+  std::vector<const char*> ours(argv, argv + argc);
   std::vector<std::string> after_separator;
-  if (auto separator = std::find(ours.begin() + std::min(argc, 1), ours.end(), std::string_view("--"));
+  if (auto separator =
+          std::find(ours.begin() + std::min(argc, 1), ours.end(), std::string_view("--"));
       separator != ours.end()) {
     after_separator.assign(separator + 1, ours.end());
     ours.erase(separator, ours.end());
   }
-  ASSIGN_OR_RETURN(const ParseOutcome outcome,
-                   Parse(app, static_cast<int>(ours.size()), ours.data()));
-  if (outcome == ParseOutcome::kHelp) {
-    // Help lists every option: a partial table must not print it.
-    if (!scope.all) return Error::WrongParameters("");
-    std::cout << app.help();
-  }
-  if (outcome == ParseOutcome::kVersion) std::cout << "zcryptsetup " ZCRYPTSETUP_VERSION "\n";
-  parsed.help_or_version = outcome != ParseOutcome::kParsed;
+  // popt would take the next word as an optional value ("--perf-force_inline /dev/sdb" would
+  // read the device as the mode): the bare flag is spelled with its mode here.
+  for (const char*& word : ours)
+    if (std::string_view(word) == "--perf-force_inline") word = "--perf-force_inline=flags";
+
+  const std::vector<poptOption> table = PoptTable();
+  UniqueContext context(poptGetContext("zcryptsetup", static_cast<int>(ours.size()), ours.data(),
+                                       table.data(), 0));
+  if (!context) return Error::OutOfMemory(_("Cannot parse the command line."));
+  OptionsSeen seen;
+  RETURN_IF_ERROR(ReadOptions(context.get(), o, seen));
+  if (seen.help) PrintHelp();
+  if (seen.version) std::cout << "zcryptsetup " ZCRYPTSETUP_VERSION "\n";
+  parsed.help_or_version = seen.help || seen.version;
   if (parsed.help_or_version) return parsed;
-  parsed.given = GivenOptions(app);
-  RETURN_IF_ERROR(FinishOptions(app, pending, o));
+  for (int i = 0; i < kOptionCount; ++i)
+    if (seen.given[i]) parsed.given.emplace_back(kOptionTable[i].name);
+  RETURN_IF_ERROR(FinishOptions(seen, o));
+
+  while (const char* argument = poptGetArg(context.get())) o.positional.emplace_back(argument);
   if (o.positional.empty()) o.positional = std::move(after_separator);  // "zcryptsetup -- open ..."
   if (o.positional.empty())
     return Error::WrongParameters(_("Argument <action> missing. Try 'zcryptsetup --help'."));
@@ -341,19 +416,6 @@ Result<ParsedCommandLine> ParseWith(OptionScope scope, int argc, char** argv) {
   else  // "--" ends our options, as it always did
     parsed.args.insert(parsed.args.end(), after_separator.begin(), after_separator.end());
   return parsed;
-}
-
-}  // namespace
-
-Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
-  // The fast parse, with the named action's options only, stands when it succeeds and finds
-  // that same action; otherwise (an error, --help, an option of another action, a value that
-  // happened to spell an action) the whole table decides, so every message and every result
-  // is the whole table's.
-  const std::string_view named = NamedAction(argc, argv);
-  auto fast = ParseWith(OptionScope{false, named}, argc, argv);
-  if (fast.ok() && (fast->help_or_version || fast->action == named)) return fast;
-  return ParseWith(OptionScope{true, {}}, argc, argv);
 }
 
 }  // namespace zcryptsetup

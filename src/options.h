@@ -1,5 +1,5 @@
-// Every command-line option, declared once: its value, its CLI11 registration, and which
-// actions accept it (cryptsetup's model: "Option --x is not allowed with y action").
+// Every command-line option, declared once: its value here, its name, help and parser in
+// options.cc's table (popt, as cryptsetup), and which actions accept it in actions.cc (cryptsetup's model: "Option --x is not allowed with y action").
 #pragma once
 
 #include <cstdint>

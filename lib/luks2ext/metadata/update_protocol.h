@@ -10,7 +10,8 @@
 //     exists: the untouched source while the others are rewritten, a rewritten copy while the
 //     source is.
 // On an ordinary disk there is one copy area, rewritten in place as cryptsetup does
-// (secondary header and keyslots, flush, then primary).
+// (keyslots, secondary header, flush, then primary); a change libcryptsetup makes runs there
+// in libcryptsetup itself (UpdateWithLibcryptsetup).
 #pragma once
 
 #include <functional>

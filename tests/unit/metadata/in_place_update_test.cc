@@ -1,6 +1,9 @@
-// Updates on an ordinary disk write what stock cryptsetup writes for the same change (issue
-// 12): the keyslot area that changed and both headers, no more, and read only the headers and
-// the keyslot areas in use. docs/design.md#update-protocol; WriteInPlaceOrdered.
+// In-place updates through zcryptsetup's own writer (WriteInPlaceOrdered: codec changes on an
+// ordinary disk, every change on the emulator, whose path() libcryptsetup cannot edit) write
+// what stock cryptsetup writes for the same change (issue 12): the keyslot area that changed
+// and both headers, no more, and read only the headers and the keyslot areas in use.
+// docs/design.md#update-protocol. libcryptsetup's own in-place edits on a real file:
+// libcryptsetup_in_place_test.cc.
 #include <gtest/gtest.h>
 
 #include <cstdint>
