@@ -31,7 +31,7 @@ packages=(
   systemd systemd-sysv udev kmod dbus cryptsetup-bin cryptsetup btrfs-progs util-linux
   e2fsprogs dmsetup procps keyutils man-db
   libcryptsetup12 libzbd2 libdevmapper1.02.1 libblkid1 libjson-c5 libssl3 libfmt9 libkmod2
-  liburing2
+  liburing2 libpopt0
   # TPM2, recovery keys, clevis, PKCS#11 (guest/tpm.sh): systemd 252 dlopens the tss2
   # libraries to see /dev/tpmrm0; clevis binds with its tpm2 pin; SoftHSM2 is the PKCS#11
   # token, pkcs11-tool (opensc) and p11tool (gnutls-bin) put a key and certificate on it;
