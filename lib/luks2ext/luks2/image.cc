@@ -22,6 +22,34 @@ std::vector<std::string> WithoutDuplicates(const std::vector<std::string>& flags
   return unique;
 }
 
+// keyslots.N: its area inside [keyslots_begin, image_end), and a split key that fits it.
+Result<KeyslotArea> ParseKeyslot(const char* key, int number, json_object* keyslot,
+                                 std::uint64_t keyslots_begin, std::uint64_t image_end) {
+  json_object* area = JsonMember(keyslot, "area");
+  const auto offset = JsonDecimalMember(area, "offset");
+  const auto size = JsonDecimalMember(area, "size");
+  // Written as a subtraction so that a huge size cannot overflow past the check.
+  if (!offset || !size || *offset < keyslots_begin || *offset > image_end ||
+      *size > image_end - *offset) {
+    return Malformed(FormatMsg(_("keyslot {} area lies outside the keyslots area"), key));
+  }
+  // An anti-forensic split key (af.type luks1) is key_size * af.stripes bytes and lives in
+  // the area. A header that claims more (a key_size of 2^31) sends libcryptsetup into a
+  // minutes-long unlock, stock cryptsetup's included: refused here, before it is tried.
+  json_object* af = JsonMember(keyslot, "af");
+  json_object* af_type = JsonMember(af, "type");
+  if (af_type != nullptr && json_object_is_type(af_type, json_type_string) &&
+      std::string_view(json_object_get_string(af_type)) == "luks1") {
+    const auto key_size = JsonIntegerMember(keyslot, "key_size", *size);
+    const auto stripes = JsonIntegerMember(af, "stripes", *size);
+    if (!key_size || !stripes || *key_size == 0 || *stripes == 0 ||
+        *key_size > *size / *stripes)
+      return Malformed(FormatMsg(
+          _("keyslot {}: its key_size and af.stripes do not fit its area"), key));
+  }
+  return KeyslotArea{number, *offset, *size};
+}
+
 }  // namespace
 
 Result<std::uint64_t> Luks2Image::HeaderBytesNeeded(std::span<const std::uint8_t> first_4096) {
@@ -175,15 +203,10 @@ Status Luks2Image::ReadJson() {
     if (!number || *number > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
       return Malformed(FormatMsg(_("keyslot name {} is not a number"), key));
     }
-    json_object* area = JsonMember(keyslot, "area");
-    const auto offset = JsonDecimalMember(area, "offset");
-    const auto size = JsonDecimalMember(area, "size");
-    // Written as a subtraction so that a huge size cannot overflow past the check.
-    if (!offset || !size || *offset < keyslots_begin || *offset > image_end ||
-        *size > image_end - *offset) {
-      return Malformed(FormatMsg(_("keyslot {} area lies outside the keyslots area"), key));
-    }
-    keyslot_areas_.push_back({static_cast<int>(*number), *offset, *size});
+    ASSIGN_OR_RETURN(const KeyslotArea area,
+                     ParseKeyslot(key, static_cast<int>(*number), keyslot, keyslots_begin,
+                                  image_end));
+    keyslot_areas_.push_back(area);
   }
   std::sort(keyslot_areas_.begin(), keyslot_areas_.end(),
             [](const KeyslotArea& a, const KeyslotArea& b) { return a.keyslot < b.keyslot; });

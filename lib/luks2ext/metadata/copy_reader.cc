@@ -110,13 +110,15 @@ bool SameHeadersButSalts(const Luks2Image& a, const Luks2Image& b) {
 // `judged`: a copy libcryptsetup already accepted; one whose headers are the same but for
 // salts inherits its verdict instead of a load of its own.
 Result<CopyState> InspectJudged(const VolumeState& state, CopyRole role, uint64_t offset,
-                                InspectDepth depth, const CopyState* judged = nullptr) {
+                                InspectDepth depth, const CopyState* judged = nullptr,
+                                LibcryptsetupJudge judge = LibcryptsetupJudge::kAlways) {
   const CopySlot slot = SlotAt(role, offset, state.zones, state.geometry.is_zoned());
   ASSIGN_OR_RETURN(CopyState copy,
                    InspectCopy(*state.device, slot, ZoneAt(state.zones, offset), depth));
   const bool inherits = judged && judged->usable() && copy.headers && copy.image_present &&
                         SameHeadersButSalts(*judged->headers, *copy.headers);
-  if (!inherits) JudgeWithLibcryptsetup(copy);
+  const bool wanted = judge == LibcryptsetupJudge::kAlways || state.geometry.is_zoned();
+  if (!inherits && wanted) JudgeWithLibcryptsetup(copy);
   return copy;
 }
 
@@ -256,9 +258,11 @@ Status DescribeLayout(VolumeState& state) {
 
 }  // namespace
 
-Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDepth depth) {
+Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDepth depth,
+                                                LibcryptsetupJudge judge) {
   ASSIGN_OR_RETURN(std::unique_ptr<VolumeState> state, NewState(device));
-  ASSIGN_OR_RETURN(CopyState home, InspectJudged(*state, CopyRole::kHome, 0, depth));
+  ASSIGN_OR_RETURN(CopyState home,
+                   InspectJudged(*state, CopyRole::kHome, 0, depth, nullptr, judge));
   state->copies.push_back(std::move(home));
   if (state->geometry.is_zoned()) RETURN_IF_ERROR(AddJournal(*state, depth));
 

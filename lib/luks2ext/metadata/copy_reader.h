@@ -34,7 +34,12 @@ struct VolumeState {
 // home on a tie). kCheap reads what an open needs and no more than stock cryptsetup would:
 // home's headers, and of the journal only its binary header's seqid, unless home is unusable
 // or the journal is newer. Not LUKS2 at all: Error::WrongDevice.
-Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDepth depth);
+// `judge`: kOnlyZoned leaves out libcryptsetup's load of an ordinary disk's headers, for a
+// caller that has libcryptsetup load the drive itself next.
+enum class LibcryptsetupJudge { kAlways, kOnlyZoned };
+Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDepth depth,
+                                                LibcryptsetupJudge judge =
+                                                    LibcryptsetupJudge::kAlways);
 
 // Where `image`'s copies go on this drive, as luksFormat would have put them for its size and
 // data offset: for writing a restored header, whatever the drive holds now. Refuses

@@ -44,7 +44,11 @@ Result<std::unique_ptr<Volume>> Volume::Open(BlockDevice& device, ReadScope scop
   // Kept until Activate has read the keyslot areas of the headers read now; yielding, so that
   // an update this process makes next (open --persistent, luksAddKey) does not wait for it.
   ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::AcquireYielding(device.path()));
-  ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kCheap));
+  ASSIGN_OR_RETURN(auto state,
+                   ReadCopies(device, InspectDepth::kCheap,
+                              scope == ReadScope::kForKeyChange
+                                  ? LibcryptsetupJudge::kOnlyZoned
+                                  : LibcryptsetupJudge::kAlways));
   return std::unique_ptr<Volume>(
       new Volume(std::move(state), std::make_unique<DeviceLock>(std::move(lock))));
 }

@@ -446,6 +446,11 @@ TEST_F(Luks2ImageTest, MalformedJsonIsRejectedEvenWithValidChecksums) {
       {"flags not array", replace("\"config\":{", "\"config\":{\"flags\":\"x\",")},
       {"flag not string", replace("\"config\":{", "\"config\":{\"flags\":[1],")},
       {"keyslot area past the image", replace("\"offset\":\"32768\"", "\"offset\":\"2097152\"")},
+      // A split key larger than its area: libcryptsetup (stock's too) spends minutes on it.
+      {"key_size 2^31-1", replace("\"key_size\":64", "\"key_size\":2147483647")},
+      {"key_size 0", replace("\"key_size\":64", "\"key_size\":0")},
+      {"key_size a string", replace("\"key_size\":64", "\"key_size\":\"64\"")},
+      {"af.stripes 0", replace("\"stripes\":4000", "\"stripes\":0")},
   };
   for (const auto& test_case : cases) {
     std::vector<std::uint8_t> bytes = image_;

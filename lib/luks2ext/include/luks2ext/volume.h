@@ -54,6 +54,10 @@ class Volume {
     // areas it reads belong to the headers read here; an update through this Volume (or any
     // exclusive lock of the device this process takes) makes it give way first.
     kForOpen,
+    // As kForOpen, for a key change that follows at once: on an ordinary disk libcryptsetup's
+    // own load of the headers is left to the change, which loads the drive itself (a second
+    // load here would cost what stock cryptsetup's luksAddKey does not spend).
+    kForKeyChange,
     // Every copy's headers and commit record: luksDump, isLuks, updates.
     kEverything,
   };
