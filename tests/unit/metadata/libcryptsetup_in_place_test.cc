@@ -17,6 +17,7 @@
 
 #include "cryptsetup/crypt_device.h"
 #include "luks2ext/block_device.h"
+#include "support/temp_file.h"
 #include "luks2ext/format_volume.h"
 #include "luks2ext/secret.h"
 #include "luks2ext/volume.h"
@@ -32,22 +33,7 @@ constexpr char kSecond[] = "the second passphrase";
 constexpr uint64_t kFileSize = 64ull << 20;
 constexpr uint64_t kDataProbe = 40ull << 20;  // inside the data segment
 
-class TempFile {
- public:
-  TempFile() {
-    const char* dir = std::getenv("TMPDIR");
-    path_ = std::string(dir != nullptr ? dir : "/tmp") + "/in_place_test.XXXXXX";
-    const int fd = ::mkstemp(path_.data());
-    EXPECT_GE(fd, 0);
-    EXPECT_EQ(::ftruncate(fd, static_cast<off_t>(kFileSize)), 0);
-    ::close(fd);
-  }
-  ~TempFile() { ::unlink(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempFile;
 
 Secret SecretOf(const char* text) { return Secret(text); }
 
@@ -91,7 +77,7 @@ void ExpectDataUntouched(BlockDevice& device) {
 }
 
 TEST(LibcryptsetupInPlaceTest, FormatThenKeyChangesAreWhatLibcryptsetupReads) {
-  TempFile file;
+  TempFile file(kFileSize);
   auto device = Format(file, FastOptions());
   ASSERT_NE(device, nullptr);
   EXPECT_GE(Unlocks(file.path(), kPassphrase), 0);
@@ -121,7 +107,7 @@ TEST(LibcryptsetupInPlaceTest, FormatThenKeyChangesAreWhatLibcryptsetupReads) {
 }
 
 TEST(LibcryptsetupInPlaceTest, WrongPassphraseChangesNothing) {
-  TempFile file;
+  TempFile file(kFileSize);
   auto device = Format(file, FastOptions());
   ASSERT_NE(device, nullptr);
   std::vector<uint8_t> before(16 << 20), after(16 << 20);
@@ -139,7 +125,7 @@ TEST(LibcryptsetupInPlaceTest, WrongPassphraseChangesNothing) {
 }
 
 TEST(LibcryptsetupInPlaceTest, ForceInlineStoresTheUpstreamFlagsAndOurs) {
-  TempFile file;
+  TempFile file(kFileSize);
   auto device = Format(file, FastOptions(/*force_inline=*/true));
   ASSERT_NE(device, nullptr);
   auto volume = Volume::Open(*device, Volume::ReadScope::kForOpen);

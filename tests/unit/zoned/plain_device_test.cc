@@ -12,28 +12,13 @@
 #include <vector>
 
 #include "luks2ext/block_device.h"
+#include "support/temp_file.h"
 #include "base/errno_error.h"
 
 namespace luks2ext {
 namespace {
 
-// A temporary file of `size` bytes, removed with the object.
-class TempFile {
- public:
-  explicit TempFile(uint64_t size) {
-    const char* dir = std::getenv("TMPDIR");
-    path_ = std::string(dir != nullptr ? dir : "/tmp") + "/plain_device_test.XXXXXX";
-    const int fd = ::mkstemp(path_.data());
-    EXPECT_GE(fd, 0);
-    EXPECT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
-    ::close(fd);
-  }
-  ~TempFile() { ::unlink(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempFile;
 
 std::vector<std::uint8_t> Pattern(size_t length, uint8_t seed) {
   std::vector<std::uint8_t> data(length);
