@@ -1,6 +1,7 @@
 #include "metadata/update_protocol.h"
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "base/i18n.h"
@@ -105,6 +106,13 @@ Result<Luks2Image> ReadChosenImage(BlockDevice& device, const VolumeState& state
 
 namespace {
 
+Error SeqidCannotGrow(uint64_t seqid) {
+  return Error::WrongDevice(FormatMsg(
+      _("The header's sequence number (seqid {}) cannot grow any further; nothing was "
+        "changed. Back the header up and restore it after a fresh luksFormat."),
+      seqid));
+}
+
 // Step 3: the change, and the seqid rule every change keeps. Every change bumps the seqid;
 // none means nothing changed and there is nothing to write (the caller compares).
 Status ApplyChange(Luks2Image& image, const VolumeState& state, const MetadataChange& change) {
@@ -112,11 +120,23 @@ Status ApplyChange(Luks2Image& image, const VolumeState& state, const MetadataCh
   RETURN_IF_ERROR(change(image, state));
   // libcryptsetup bumps the seqid with a plain ++, which wraps at 2^64-1; readers take the
   // highest seqid, so a wrapped update would be ignored in favour of the state it replaced.
-  if (image.seqid() < before)
-    return Error::WrongDevice(FormatMsg(
-        _("The header's sequence number (seqid {}) cannot grow any further; nothing was "
-          "changed. Back the header up and restore it after a fresh luksFormat."),
-        before));
+  if (image.seqid() < before) return SeqidCannotGrow(before);
+  return Status::Ok();
+}
+
+// The same rule before libcryptsetup changes an ordinary disk in place, where no image passes
+// through our hands: the newest header's seqid, read under the lock, must be able to grow.
+// Headers our codec cannot read are left to libcryptsetup, which has just loaded them.
+Status CheckSeqidCanGrow(BlockDevice& device) {
+  std::vector<uint8_t> first(kBinaryHeaderSize);
+  RETURN_IF_ERROR(device.Read(0, first));
+  auto needed = Luks2Image::HeaderBytesNeeded(first);
+  if (!needed.ok() || *needed > device.geometry().size) return Status::Ok();
+  std::vector<uint8_t> leading(*needed);
+  RETURN_IF_ERROR(device.Read(0, leading));
+  auto headers = Luks2Image::ParseHeaders(leading);
+  if (headers.ok() && headers->seqid() == std::numeric_limits<uint64_t>::max())
+    return SeqidCannotGrow(headers->seqid());
   return Status::Ok();
 }
 
@@ -163,8 +183,12 @@ Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
 }
 
 Status UpdateWithLibcryptsetup(BlockDevice& device, const CryptEdit& edit) {
-  if (!device.geometry().is_zoned() && device.editable_in_place_at_path())
-    return EditInPlaceWithLibcryptsetup(device.path(), edit);
+  if (!device.geometry().is_zoned() && device.editable_in_place_at_path()) {
+    return EditInPlaceWithLibcryptsetup(device.path(), [&](crypt_device* cd) -> Status {
+      RETURN_IF_ERROR(CheckSeqidCanGrow(device));
+      return edit(cd);
+    });
+  }
   const std::string data_path = device.path();
   return UpdateMetadata(device, [&](Luks2Image& image, const VolumeState&) {
     return EditWithLibcryptsetup(image, data_path, edit);

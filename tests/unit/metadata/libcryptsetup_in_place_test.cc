@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cryptsetup/crypt_device.h"
+#include "luks2/image.h"
 #include "luks2ext/block_device.h"
 #include "support/temp_file.h"
 #include "luks2ext/format_volume.h"
@@ -119,6 +121,36 @@ TEST(LibcryptsetupInPlaceTest, WrongPassphraseChangesNothing) {
                                    FastOptions().pbkdf);
     ASSERT_FALSE(added.ok());
     EXPECT_EQ(added.error().code(), ExitCode::kNoPermission);
+  }
+  ASSERT_TRUE(device->Read(0, after).ok());
+  EXPECT_TRUE(before == after) << "a refused update wrote to the metadata";
+}
+
+// libcryptsetup bumps the seqid with a plain ++: at 2^64-1 the update is refused before it
+// starts, as on every other path (update_protocol.cc, ApplyChange).
+TEST(LibcryptsetupInPlaceTest, ASeqidThatCannotGrowChangesNothing) {
+  TempFile file(kFileSize);
+  auto device = Format(file, FastOptions());
+  ASSERT_NE(device, nullptr);
+  std::vector<uint8_t> leading(2 * kDefaultHeaderSize);
+  ASSERT_TRUE(device->Read(0, leading).ok());
+  auto headers = Luks2Image::ParseHeaders(leading);
+  ASSERT_TRUE(headers.ok()) << headers.error().message();
+  ASSERT_TRUE(headers->SetSeqid(std::numeric_limits<uint64_t>::max()).ok());
+  ASSERT_TRUE(device->Write(0, headers->bytes()).ok());
+  ASSERT_GE(Unlocks(file.path(), kPassphrase), 0);  // libcryptsetup still loads it
+
+  std::vector<uint8_t> before(16 << 20), after(16 << 20);
+  ASSERT_TRUE(device->Read(0, before).ok());
+  {
+    auto volume = Volume::Open(*device, Volume::ReadScope::kForKeyChange);
+    ASSERT_TRUE(volume.ok()) << volume.error().message();
+    auto added = (*volume)->AddKey(SecretOf(kPassphrase), SecretOf(kSecond), -1,
+                                   FastOptions().pbkdf);
+    ASSERT_FALSE(added.ok());
+    EXPECT_EQ(added.error().code(), ExitCode::kWrongDevice);
+    EXPECT_NE(added.error().message().find("cannot grow"), std::string::npos)
+        << added.error().message();
   }
   ASSERT_TRUE(device->Read(0, after).ok());
   EXPECT_TRUE(before == after) << "a refused update wrote to the metadata";
