@@ -1,6 +1,7 @@
-// Builds a new LUKS2 metadata image with libcryptsetup on a memfd detached header: all the
-// cryptography (PBKDF, AF split, keyslot encryption) is libcryptsetup's; nothing is written to
-// the drive here.
+// A new volume's LUKS2 metadata, made by libcryptsetup (all the cryptography: PBKDF, AF split,
+// keyslot encryption), with the same parameters either way: BuildImage on a memfd detached
+// header, writing nothing to the drive (zoned drives, the emulator); FormatInPlace on an
+// ordinary disk itself, as stock cryptsetup formats it.
 #pragma once
 
 #include <string>
