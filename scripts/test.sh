@@ -8,7 +8,11 @@
 # Run as root from anywhere; a fresh Debian 12 machine is enough.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+# phase NAME: one line per phase with the time so far, so a slow run shows where it went.
+phase() { echo "== test.sh: $* ($((SECONDS - started)) s)"; }
 
+phase "install-deps"
 bash scripts/install-deps.sh
 # The boot suite's Debian root file system (cached outside the repo) takes a few minutes to
 # build the first time, mostly downloading and unpacking: it runs while the build and the
@@ -16,9 +20,11 @@ bash scripts/install-deps.sh
 rootfs_log=$(mktemp)
 bash tests/boot/build-rootfs.sh >"$rootfs_log" 2>&1 &
 rootfs_pid=$!
+phase "build"
 bash scripts/build.sh
 
 status=0
+phase "ctest"
 ctest_log=build/ctest.log
 (cd build && ctest --output-on-failure -j "$(nproc)") 2>&1 | tee "$ctest_log" || status=1
 
@@ -29,6 +35,7 @@ vm_log=build/vm.log
 # /var/cache/zcryptsetup-vm: about 30 s the first time, under a second after). Built here first,
 # so a failure (no network for apt-get, a kernel without its linux-source) fails that suite
 # alone. It runs last: it swaps the dm-crypt module (and puts the stock one back).
+phase "vm: native module"
 native_suite=(native_inline)
 native_log=build/native-module.log
 native_build_failed=0
@@ -38,16 +45,20 @@ if ! tests/vm/build-native-module.sh >"$native_log" 2>&1; then
   native_suite=()
   native_build_failed=1
 fi
+phase "vm suites"
 tests/vm/run.sh --timeout 3000 --suite-timeout 900 smoke stock_cryptsetup zoned_hm plain_brd \
   updates_hm drive_kinds crypttab hardening_io hardening_dm differential_zoned bench bench_ops \
   bench_scale "${native_suite[@]}" 2>&1 | tee "$vm_log" || status=1
 
 # The Debian package: built once here (build-deb/), and the boot suite installs that .deb.
+phase "package"
 pkg_log=build/package.log
 bash scripts/package-check.sh 2>&1 | tee "$pkg_log" || status=1
 
+phase "boot (waiting for the root file system)"
 boot_log=build/boot.log
 if wait "$rootfs_pid"; then
+  phase "boot"
   debs=(build-deb/zcryptsetup_*_amd64.deb)
   # 14 power cuts (run.sh's default is 20): the real-kernel cuts are the boot suite's
   # longest part (about 31 s a boot), and the whole run must stay within 40 minutes.
@@ -60,6 +71,7 @@ fi
 rm -f "$rootfs_log"
 
 # Sanitizers and fuzzing: their own builds (build-asan, build-fuzz), their own closing line.
+phase "sanitize-and-fuzz"
 san_log=build/sanitize-and-fuzz.log
 bash scripts/sanitize-and-fuzz.sh 12 2>&1 | tee "$san_log" || status=1
 
@@ -79,6 +91,7 @@ boot_failed=$(sed -n 's/^boot: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$bo
 : "${boot_passed:=0}" "${boot_failed:=1}"
 passed=$((unit_total - unit_failed + vm_passed + pkg_passed + boot_passed + san_passed))
 failed=$((unit_failed + vm_failed + pkg_failed + boot_failed + san_failed + native_build_failed))
+phase "done"
 echo "total: ${passed} passed, ${failed} failed"
 if ((failed > 0)); then status=1; fi
 exit "$status"
