@@ -4,7 +4,9 @@
 1. A library folder includes only the folders below it (the LAYERS table), never the CLI.
 2. No source file (lib/, src/, scripts/) over MAX_FILE_LINES lines; no function in lib/ or
    src/ over MAX_FUNCTION_LINES lines. Tests are exempt.
-3. Every docs/design.md#anchor cited anywhere in the repository names a heading there, and no
+3. No <iostream> or <fstream> in zcryptsetup's program (lib/ and src/, the generator aside):
+   iostreams' static set-up runs in every process that links them (docs/performance.md).
+4. Every docs/design.md#anchor cited anywhere in the repository names a heading there, and no
    comment cites a "design section" that is not in the repository.
 
 Prints one line per violation and exits 1 if there is any. Run from anywhere; an argument
@@ -189,6 +191,19 @@ def check_sizes():
                                 f"(at most {MAX_FUNCTION_LINES})")
 
 
+IOSTREAM_RE = re.compile(r'^\s*#\s*include\s+<(iostream|fstream)>', re.M)
+
+
+def check_no_iostreams():
+    for path in sorted(p for d in ("lib", "src") for p in (ROOT / d).rglob("*")
+                       if p.suffix in (".h", ".cc")):
+        if "generator" in path.relative_to(ROOT).parts:
+            continue  # its own small program, run once per boot
+        for match in IOSTREAM_RE.finditer(path.read_text()):
+            problems.append(f"{rel(path)}: includes <{match.group(1)}>; print with fmt::print "
+                            "and read kernel files with ReadKernelText")
+
+
 def slug(heading):
     text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
     return text.replace(" ", "-")
@@ -221,6 +236,7 @@ def check_design_citations():
 def main():
     check_layers()
     check_sizes()
+    check_no_iostreams()
     check_design_citations()
     for problem in problems:
         print(problem)

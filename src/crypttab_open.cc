@@ -1,10 +1,11 @@
 #include "crypttab_open.h"
 
+#include <fmt/core.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
-#include <iostream>
+#include <cstdio>
 #include <optional>
 #include <thread>
 
@@ -69,7 +70,7 @@ Status UnlockWithTries(luks2ext::Volume& volume, const luks2ext::ActivationReque
         return status;
     }
     if (tries != 0 && attempt >= tries) return status;
-    std::cerr << status.error().message() << '\n';
+    fmt::print(stderr, "{}\n", status.error().message());
   }
 }
 
@@ -134,13 +135,13 @@ Status TryToken(luks2ext::Volume& volume, const luks2ext::ActivationRequest& req
        why == luks2ext::TokenFailure::kPinRequired && (tries == 0 || attempt <= tries); ++attempt) {
     Result<Secret> pin = AskPin(entry);
     if (!pin.ok()) {
-      std::cerr << entry.name << ": " << pin.error().message() << '\n';
+      fmt::print(stderr, "{}: {}\n", entry.name, pin.error().message());
       return status;
     }
     token.pin = &*pin;
     status = volume.ActivateByToken(request, token, &why);
     token.pin = nullptr;
-    if (!status.ok()) std::cerr << entry.name << ": " << status.error().message() << '\n';
+    if (!status.ok()) fmt::print(stderr, "{}: {}\n", entry.name, status.error().message());
   }
   return status;
 }
@@ -168,8 +169,8 @@ std::optional<Status> UnlockWithTokens(luks2ext::Volume& volume,
     if (waiting) std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   if (!o.token_types.empty() || o.headless)
-    std::cerr << FormatMsg(_("{}: no token unlocked it: {}"), entry.name, status.error().message())
-              << '\n';
+    fmt::print(stderr, "{}\n",
+               FormatMsg(_("{}: no token unlocked it: {}"), entry.name, status.error().message()));
   return std::nullopt;
 }
 
@@ -203,10 +204,10 @@ Status OpenCrypttabEntry(const CrypttabEntry& entry, const std::string& device_p
   PassphraseSource source{entry.key_file, o.keyfile_offset, o.keyfile_size};
   if (!source.key_file.empty() && o.keyfile_timeout_sec &&
       !KeyFileAppears(source.key_file, *o.keyfile_timeout_sec)) {
-    std::cerr << FormatMsg(_("{}: key file {} did not appear within keyfile-timeout={} s; asking "
-                             "for the passphrase instead."),
-                           entry.name, source.key_file, *o.keyfile_timeout_sec)
-              << '\n';
+    fmt::print(stderr, "{}\n",
+               FormatMsg(_("{}: key file {} did not appear within keyfile-timeout={} s; asking for "
+                           "the passphrase instead."),
+                         entry.name, source.key_file, *o.keyfile_timeout_sec));
     source.key_file.clear();
   }
   if (source.key_file.empty() && entry.key_file.empty()) {

@@ -1,5 +1,6 @@
 #include "crypttab_scheduler.h"
 
+#include <fmt/core.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -7,19 +8,20 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
-#include <iostream>
+#include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "actions.h"
 #include "crypttab_open.h"
-#include "scoped_signal.h"
 #include "i18n.h"
 #include "luks2ext/activation.h"
+#include "luks2ext/fd_io.h"
 #include "luks2ext/number.h"
 #include "passphrase.h"
 #include "protect_secrets.h"
+#include "scoped_signal.h"
 
 namespace zcryptsetup {
 
@@ -42,16 +44,17 @@ class ForkedOpeners : public luks2ext::OpenerProcesses {
 
   int Start(size_t index) override {
     const CrypttabJob& job = jobs_[index];
-    std::cout.flush();
-    std::cerr.flush();
+    // Nothing buffered may be printed twice, by the parent and again by the child.
+    std::fflush(stdout);
+    std::fflush(stderr);
     const pid_t pid = fork();
     if (pid == 0) {
       // Memory locks are not inherited across fork(2); the opener unlocks a volume key.
       ProtectSecrets(options_);
       const Status status =
           OpenCrypttabEntry(*job.entry, job.device, job.passphrase, options_.test_passphrase);
-      if (!status.ok()) std::cerr << job.entry->name << ": " << status.error().message() << '\n';
-      std::cerr.flush();
+      if (!status.ok()) fmt::print(stderr, "{}: {}\n", job.entry->name, status.error().message());
+      std::fflush(stderr);
       _exit(status.ok() ? 0 : static_cast<int>(status.error().code()));
     }
     return pid;
@@ -78,7 +81,7 @@ class ForkedOpeners : public luks2ext::OpenerProcesses {
 class Failures {
  public:
   void Add(const CrypttabEntry& entry, const Error& error) {
-    std::cerr << FormatMsg(_("{}: not opened: {}"), entry.name, error.message()) << '\n';
+    fmt::print(stderr, "{}\n", FormatMsg(_("{}: not opened: {}"), entry.name, error.message()));
     if (entry.options.nofail) return;
     if (first_.ok()) first_ = error;
   }
@@ -110,7 +113,7 @@ Preparation PrepareJobs(const std::vector<CrypttabEntry>& entries, Failures& fai
   for (const CrypttabEntry& entry : entries) {
     if (entry.options.noauto) continue;
     if (luks2ext::MappingExists(entry.name)) {
-      std::cout << FormatMsg(_("{}: already active"), entry.name) << '\n';
+      fmt::print(stdout, "{}\n", FormatMsg(_("{}: already active"), entry.name));
       continue;
     }
     ++prepared.attempted;
@@ -136,14 +139,16 @@ void ReportEnd(const CrypttabJob& job, const OpenerResult& result, size_t done, 
                Failures& failures) {
   const CrypttabEntry& entry = *job.entry;
   if (result.outcome == OpenerOutcome::kOpened) {
-    std::cout << (entry.options.force_inline ? FormatMsg(_("[{}/{}] {}: opened ({}, inline)"), done,
-                                                         total, entry.name, job.device)
-                                             : FormatMsg(_("[{}/{}] {}: opened ({})"), done, total,
-                                                         entry.name, job.device))
-              << std::endl;
+    fmt::print(
+        stdout, "{}\n",
+        (entry.options.force_inline
+             ? FormatMsg(_("[{}/{}] {}: opened ({}, inline)"), done, total, entry.name, job.device)
+             : FormatMsg(_("[{}/{}] {}: opened ({})"), done, total, entry.name, job.device)));
+    std::fflush(stdout);
     return;
   }
-  std::cout << FormatMsg(_("[{}/{}] {}: failed"), done, total, entry.name) << std::endl;
+  fmt::print(stdout, "{}\n", FormatMsg(_("[{}/{}] {}: failed"), done, total, entry.name));
+  std::fflush(stdout);
   failures.Add(entry, Error(static_cast<luks2ext::ExitCode>(result.exit_code),
                             FormatMsg(_("exit code {}"), result.exit_code)));
 }
@@ -183,11 +188,12 @@ void PrintSummary(const OpenerRun& run, size_t attempted, uint64_t budget, doubl
     largest_kib = std::max(largest_kib, result.peak_kib);
     if (result.outcome == OpenerOutcome::kOpened) ++opened;
   }
-  std::cout << FormatMsg(_("Opened {} of {} drives in {:.1f} s; PBKDF memory budget {} MiB, "
-                           "most reserved at once {} MiB, largest opener {} MiB."),
-                         opened, attempted, seconds, budget >> 20, run.most_reserved >> 20,
-                         largest_kib >> 10)
-            << std::endl;
+  fmt::print(stdout, "{}\n",
+             FormatMsg(_("Opened {} of {} drives in {:.1f} s; PBKDF memory budget {} MiB, most "
+                         "reserved at once {} MiB, largest opener {} MiB."),
+                       opened, attempted, seconds, budget >> 20, run.most_reserved >> 20,
+                       largest_kib >> 10));
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -196,14 +202,15 @@ void PrintSummary(const OpenerRun& run, size_t attempted, uint64_t budget, doubl
 // nothing the file says can wrap the budget.
 uint64_t DefaultMemoryBudget() {
   constexpr std::string_view kKey = "MemAvailable:";
-  std::ifstream meminfo("/proc/meminfo");
-  std::string line;
-  while (std::getline(meminfo, line)) {
+  const std::optional<std::string> meminfo = luks2ext::ReadKernelText("/proc/meminfo");
+  std::string_view rest = meminfo.value_or("");
+  while (!rest.empty()) {
+    const std::string_view line = rest.substr(0, rest.find('\n'));
+    rest.remove_prefix(std::min(rest.size(), line.size() + 1));
     if (!line.starts_with(kKey)) continue;
     const size_t begin = line.find_first_not_of(' ', kKey.size());
     if (begin == std::string::npos) break;
-    const std::string_view digits =
-        std::string_view(line).substr(begin, line.find(' ', begin) - begin);
+    const std::string_view digits = line.substr(begin, line.find(' ', begin) - begin);
     if (const auto kib = luks2ext::ParseDecimalAtMost(digits, UINT64_MAX / 1024))
       return *kib * 1024 / 2;
     break;

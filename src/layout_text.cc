@@ -1,6 +1,8 @@
 #include "layout_text.h"
 
-#include <iostream>
+#include <fmt/core.h>
+
+#include <cstdio>
 
 #include "i18n.h"
 
@@ -84,14 +86,14 @@ std::string CopyText(const luks2ext::Layout& layout, const luks2ext::CopySummary
 }  // namespace
 
 void PrintRow(const std::string& name, const std::string& value) {
-  std::cout << "  " << FormatMsg("{:<14}", name + ":") << value << '\n';
+  fmt::print(stdout, "  {}{}\n", FormatMsg("{:<14}", name + ":"), value);
 }
 
 void PrintLayout(const std::string& device, const luks2ext::DriveSummary& drive,
                  const luks2ext::Layout& layout, const std::string& state,
                  const std::vector<luks2ext::CopySummary>* copies) {
   const luks2ext::Geometry& g = drive.geometry;
-  std::cout << FormatMsg(_("zcryptsetup placement on {}:"), device) << '\n';
+  fmt::print(stdout, "{}\n", FormatMsg(_("zcryptsetup placement on {}:"), device));
   PrintRow(_("Device size"), FormatMsg(_("{} bytes"), g.size));
   PrintRow(_("Zone model"), luks2ext::ZoneModelName(g.model));
   if (g.is_zoned()) {

@@ -1,6 +1,7 @@
 #include "passphrase.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <string.h>  // explicit_bzero
 #include <sys/stat.h>
 #include <termios.h>
@@ -10,7 +11,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <string_view>
 
 #include "i18n.h"
@@ -94,16 +94,16 @@ void WarnAboutMode(const std::string& path, mode_t mode) {
   const bool readable = (mode & (S_IROTH | S_IXOTH)) != 0;
   const bool writable = (mode & S_IWOTH) != 0;
   if (readable && writable)
-    std::cerr << FormatMsg(_("Key file {} is world-readable and world-writable. This is not a "
-                             "good idea!"),
-                           path)
-              << '\n';
+    fmt::print(
+        stderr, "{}\n",
+        FormatMsg(_("Key file {} is world-readable and world-writable. This is not a good idea!"),
+                  path));
   else if (readable)
-    std::cerr << FormatMsg(_("Key file {} is world-readable. This is not a good idea!"), path)
-              << '\n';
+    fmt::print(stderr, "{}\n",
+               FormatMsg(_("Key file {} is world-readable. This is not a good idea!"), path));
   else if (writable)
-    std::cerr << FormatMsg(_("Key file {} is world-writable. This is not a good idea!"), path)
-              << '\n';
+    fmt::print(stderr, "{}\n",
+               FormatMsg(_("Key file {} is world-writable. This is not a good idea!"), path));
 }
 
 // A key file: a regular file, or a block device (a raw key on a USB stick, which crypttab
@@ -229,10 +229,12 @@ Result<Secret> ReadPassphrase(const PassphraseSource& source, const std::string&
 }
 
 bool ConfirmOnTerminal(const std::string& question) {
-  std::cout << question << std::flush;
-  std::string answer;
-  if (!std::getline(std::cin, answer)) return false;
-  return answer == "YES";
+  fmt::print(stdout, "{}", question);
+  std::fflush(stdout);
+  // Straight from the descriptor, a byte at a time: nothing after the answer's line (a
+  // passphrase read next) is taken into a buffer.
+  const auto answer = ReadLine(STDIN_FILENO, 64);
+  return answer.ok() && std::string_view(answer->data(), answer->size()) == "YES";
 }
 
 }  // namespace zcryptsetup

@@ -1,9 +1,10 @@
 // benchmark: libcryptsetup's in-memory cipher and PBKDF benchmarks, in stock cryptsetup's
 // shape, and --inline, which measures whether force_inline helps on this machine.
+#include <fmt/core.h>
 #include <unistd.h>
 
 #include <csignal>
-#include <iostream>
+#include <cstdio>
 
 #include "actions.h"
 #include "i18n.h"
@@ -68,16 +69,19 @@ Status PrintCipher(const std::string& cipher, const std::string& mode, uint32_t 
   ASSIGN_OR_RETURN(luks2ext::CipherSpeed speed,
                    luks2ext::BenchmarkCipher(cipher, mode, bits, &g_stop));
   if (!header_done)
-    std::cout << _("#     Algorithm |       Key |      Encryption |      Decryption") << '\n';
+    fmt::print(stdout, "{}\n",
+               _("#     Algorithm |       Key |      Encryption |      Decryption"));
   header_done = true;
-  std::cout << CipherLine(speed) << std::endl;
+  fmt::print(stdout, "{}\n", CipherLine(speed));
+  std::fflush(stdout);
   return Status::Ok();
 }
 
 // Without --cipher: the PBKDFs and the cipher list; with it, that cipher only.
 Status CipherBenchmark(const Options& o) {
   StopOnSignals stop;
-  std::cout << _("# Tests are approximate using memory only (no storage IO).") << std::endl;
+  fmt::print(stdout, "{}\n", _("# Tests are approximate using memory only (no storage IO)."));
+  std::fflush(stdout);
   bool header_done = false;
   if (o.given_cipher) {
     const auto parts = luks2ext::SplitCipherSpec(o.cipher);
@@ -91,12 +95,14 @@ Status CipherBenchmark(const Options& o) {
   }
   for (const char* hash : kPbkdf2Hashes) {
     ASSIGN_OR_RETURN(auto speed, luks2ext::BenchmarkPbkdf("pbkdf2", hash, 0, &g_stop));
-    std::cout << PbkdfLine(speed) << std::endl;
+    fmt::print(stdout, "{}\n", PbkdfLine(speed));
+    std::fflush(stdout);
   }
   for (const char* kdf : {"argon2i", "argon2id"}) {
     ASSIGN_OR_RETURN(auto speed,
                      luks2ext::BenchmarkPbkdf(kdf, "", o.iter_time ? o.iter_time : 2000, &g_stop));
-    std::cout << PbkdfLine(speed) << std::endl;
+    fmt::print(stdout, "{}\n", PbkdfLine(speed));
+    std::fflush(stdout);
   }
   for (const CipherRow& row : kCipherRows)
     RETURN_IF_ERROR(PrintCipher(row.cipher, row.mode, row.key_bits, header_done));
@@ -110,17 +116,21 @@ class Progress {
   explicit Progress(const Options& o)
       : terminal_(isatty(STDERR_FILENO) == 1), verbose_(o.verbose || o.debug) {}
   ~Progress() {
-    if (shown_) std::cerr << "\r\033[K" << std::flush;
+    if (shown_) {
+      fmt::print(stderr, "\r\033[K");
+      std::fflush(stderr);
+    }
   }
   void operator()(const luks2ext::BenchProgress& p) {
     const std::string line =
         FormatMsg(_("round {}/{}: {} {} {:3.0f}%"), p.round, p.rounds,
                   luks2ext::BenchModeName(p.mode), p.workload, p.fraction * 100);
     if (terminal_) {
-      std::cerr << "\r\033[K" << line << std::flush;
+      fmt::print(stderr, "\r\033[K{}", line);
+      std::fflush(stderr);
       shown_ = true;
     } else if (verbose_ && p.fraction == 0) {
-      std::cerr << line << '\n';
+      fmt::print(stderr, "{}\n", line);
     }
   }
 
@@ -130,27 +140,29 @@ class Progress {
 
 void PrintModeRows(const luks2ext::ModeResult& m) {
   if (!m.supported) {
-    std::cout << FormatMsg(_("{:>9}: {}"), luks2ext::BenchModeName(m.mode), m.note) << '\n';
+    fmt::print(stdout, "{}\n", FormatMsg(_("{:>9}: {}"), luks2ext::BenchModeName(m.mode), m.note));
     return;
   }
   for (const luks2ext::WorkloadResult& w : m.workloads)
-    std::cout << fmt::format(
-        "{:>9}  {:>15}  {:>11.0f}  {:>11.1f}  {:>11.1f}  {:>10.2f}  {:>5.0f}%\n",
-        luks2ext::BenchModeName(m.mode), w.workload.Label(), w.stats.iops, w.stats.mean_us,
-        w.stats.p99_us, w.stats.cpu_us_per_io, w.round_spread_pct);
+    fmt::print(
+        stdout, "{}",
+        fmt::format("{:>9}  {:>15}  {:>11.0f}  {:>11.1f}  {:>11.1f}  {:>10.2f}  {:>5.0f}%\n",
+                    luks2ext::BenchModeName(m.mode), w.workload.Label(), w.stats.iops,
+                    w.stats.mean_us, w.stats.p99_us, w.stats.cpu_us_per_io, w.round_spread_pct));
 }
 
 void PrintInlineReport(const luks2ext::InlineBenchReport& r) {
-  std::cout << FormatMsg(_("# Inline benchmark on {} ({}), {} {}-bit random key, {} round(s) "
-                           "of {:.0f} s per workload, 4 KiB O_DIRECT I/O"),
-                         r.device, r.scratch ? _("scratch RAM disk") : _("read-only"), r.cipher,
-                         r.key_bits, r.rounds, r.seconds)
-            << '\n';
-  std::cout
-      << _("#    Mode |       Workload |       IOPS |  Mean (us) |   p99 (us) | CPU us/IO | Spread")
-      << '\n';
+  fmt::print(stdout, "{}\n",
+             FormatMsg(_("# Inline benchmark on {} ({}), {} {}-bit random key, {} round(s) of "
+                         "{:.0f} s per workload, 4 KiB O_DIRECT I/O"),
+                       r.device, r.scratch ? _("scratch RAM disk") : _("read-only"), r.cipher,
+                       r.key_bits, r.rounds, r.seconds));
+  fmt::print(
+      stdout, "{}\n",
+      _("#    Mode |       Workload |       IOPS |  Mean (us) |   p99 (us) | CPU us/IO | Spread"));
   for (const luks2ext::ModeResult& m : r.modes) PrintModeRows(m);
-  std::cout << FormatMsg(_("Verdict: {}"), r.verdict) << std::endl;
+  fmt::print(stdout, "{}\n", FormatMsg(_("Verdict: {}"), r.verdict));
+  std::fflush(stdout);
 }
 
 Result<luks2ext::InlineBenchOptions> InlineOptionsFrom(const Invocation& call) {
@@ -179,9 +191,10 @@ Status InlineBenchmark(const Invocation& call) {
   }();
   if (!report.ok()) return report.error();
   if (o.json)
-    std::cout << luks2ext::InlineBenchJson(*report) << std::endl;
+    fmt::print(stdout, "{}\n", luks2ext::InlineBenchJson(*report));
   else
     PrintInlineReport(*report);
+  std::fflush(stdout);
   return Status::Ok();
 }
 

@@ -1,7 +1,9 @@
 // crypttab open|close|check|list: drives from /etc/crypttab (crypttab(5)). The sub-verb table
 // below declares each sub-verb once: what it takes, what it does (for --help and the usage
 // message) and its handler. `open --all` is crypttab_scheduler.cc.
-#include <iostream>
+#include <fmt/core.h>
+
+#include <cstdio>
 
 #include "action_help.h"
 #include "actions.h"
@@ -39,7 +41,7 @@ Result<std::vector<CrypttabEntry>> LoadEntries(const std::string& path, bool rep
                    luks2ext::ParseCrypttabFile(path, &problems));
   if (report_problems)
     for (const auto& problem : problems)
-      std::cerr << FormatMsg("{}:{}: {}", path, problem.line, problem.message) << '\n';
+      fmt::print(stderr, "{}\n", FormatMsg("{}:{}: {}", path, problem.line, problem.message));
   return entries;
 }
 
@@ -61,10 +63,10 @@ Status CloseAll(const std::vector<CrypttabEntry>& entries) {
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
     if (!luks2ext::MappingExists(it->name)) continue;
     if (Status s = luks2ext::Deactivate(it->name); !s.ok()) {
-      std::cerr << it->name << ": " << s.error().message() << '\n';
+      fmt::print(stderr, "{}: {}\n", it->name, s.error().message());
       if (first_failure.ok()) first_failure = s;
     } else {
-      std::cout << FormatMsg(_("{}: closed"), it->name) << '\n';
+      fmt::print(stdout, "{}\n", FormatMsg(_("{}: closed"), it->name));
     }
   }
   return first_failure;
@@ -83,14 +85,14 @@ Status Check(const CrypttabCall& call) {
   std::vector<luks2ext::CrypttabProblem> problems;
   ASSIGN_OR_RETURN(auto entries, luks2ext::ParseCrypttabFile(path, &problems));
   for (const auto& problem : problems)
-    std::cout << FormatMsg("{}:{}: {}", path, problem.line, problem.message) << '\n';
+    fmt::print(stdout, "{}\n", FormatMsg("{}:{}: {}", path, problem.line, problem.message));
   for (const CrypttabEntry& entry : entries)
     for (const std::string& option : entry.options.ignored)
-      std::cout << FormatMsg(_("{}:{}: warning: unknown option '{}' is ignored"), path, entry.line,
-                             option)
-                << '\n';
-  std::cout << FormatMsg(_("{}: {} entries, {} bad lines"), path, entries.size(), problems.size())
-            << '\n';
+      fmt::print(
+          stdout, "{}\n",
+          FormatMsg(_("{}:{}: warning: unknown option '{}' is ignored"), path, entry.line, option));
+  fmt::print(stdout, "{}\n",
+             FormatMsg(_("{}: {} entries, {} bad lines"), path, entries.size(), problems.size()));
   if (!problems.empty())
     return Error::WrongParameters(FormatMsg(_("{} has {} bad lines."), path, problems.size()));
   return Status::Ok();
@@ -110,12 +112,14 @@ std::string OptionWords(const luks2ext::CrypttabOptions& op) {
 
 Status List(const CrypttabCall& call) {
   ASSIGN_OR_RETURN(const std::vector<CrypttabEntry> entries, LoadEntries(call.path, false));
-  std::cout << FormatMsg("{:<16} {:<40} {:<8} {}\n", _("NAME"), _("DEVICE"), _("STATE"),
-                         _("OPTIONS"));
+  fmt::print(
+      stdout, "{}",
+      FormatMsg("{:<16} {:<40} {:<8} {}\n", _("NAME"), _("DEVICE"), _("STATE"), _("OPTIONS")));
   for (const CrypttabEntry& entry : entries)
-    std::cout << FormatMsg("{:<16} {:<40} {:<8} {}\n", entry.name, entry.device,
-                           luks2ext::MappingExists(entry.name) ? _("active") : _("inactive"),
-                           OptionWords(entry.options));
+    fmt::print(stdout, "{}",
+               FormatMsg("{:<16} {:<40} {:<8} {}\n", entry.name, entry.device,
+                         luks2ext::MappingExists(entry.name) ? _("active") : _("inactive"),
+                         OptionWords(entry.options)));
   return Status::Ok();
 }
 

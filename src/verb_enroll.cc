@@ -3,6 +3,7 @@
 // (luks2ext/external_edit.h). The tool is the user's own command: it runs with the user's
 // environment and terminal, found on PATH as a shell would find it, but never through a shell.
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -10,15 +11,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
-#include <iostream>
 
 #include "actions.h"
-#include "scoped_signal.h"
 #include "i18n.h"
 #include "luks2ext/external_edit.h"
 #include "luks2ext/fd_io.h"
 #include "luks2ext/volume.h"
+#include "scoped_signal.h"
 
 extern char** environ;
 
@@ -142,15 +143,15 @@ Status ActionEnroll(const Invocation& call) {
                                                         EnrollCommandLine(command, image_path));
                                                   }));
   if (!outcome.changed) {
-    std::cerr << _("The tool changed nothing; nothing was written.") << '\n';
+    fmt::print(stderr, "{}\n", _("The tool changed nothing; nothing was written."));
     return Status::Ok();
   }
-  std::cerr << FormatMsg(_("Written to {} (seqid {} -> {}).\n  keyslots: {} -> {}\n  tokens:   "
-                           "{} -> {}"),
-                         path, outcome.before.seqid, outcome.after.seqid,
-                         Join(outcome.before.keyslots), Join(outcome.after.keyslots),
-                         Join(outcome.before.tokens), Join(outcome.after.tokens))
-            << '\n';
+  fmt::print(
+      stderr, "{}\n",
+      FormatMsg(_("Written to {} (seqid {} -> {}).\n  keyslots: {} -> {}\n  tokens:   {} -> {}"),
+                path, outcome.before.seqid, outcome.after.seqid, Join(outcome.before.keyslots),
+                Join(outcome.after.keyslots), Join(outcome.before.tokens),
+                Join(outcome.after.tokens)));
   return Status::Ok();
 }
 

@@ -1,11 +1,13 @@
 // luksFormat: plan the layout, confirm, read the passphrase, write the volume.
-#include <iostream>
+#include <fmt/core.h>
+
+#include <cstdio>
 
 #include "actions.h"
 #include "i18n.h"
 #include "layout_text.h"
-#include "luks2ext/signature.h"
 #include "luks2ext/format_volume.h"
+#include "luks2ext/signature.h"
 #include "luks2ext/volume.h"
 
 namespace zcryptsetup {
@@ -61,8 +63,9 @@ Status Confirm(const Options& o, const std::string& path) {
   if (o.batch_mode || !InteractiveInput()) return Status::Ok();
   ASSIGN_OR_RETURN(auto signature, luks2ext::ProbeSignature(path));
   if (signature)
-    std::cout << FormatMsg(_("WARNING: Device {} already contains a '{}' superblock signature.\n"),
-                           path, *signature);
+    fmt::print(stdout, "{}",
+               FormatMsg(_("WARNING: Device {} already contains a '{}' superblock signature.\n"),
+                         path, *signature));
   const std::string question = FormatMsg(
       _("\nWARNING!\n========\nThis will overwrite data on {} irrevocably.\n\nAre you sure? "
         "(Type 'yes' in capital letters): "),

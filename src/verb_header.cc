@@ -1,5 +1,5 @@
 // config, luksHeaderBackup, luksHeaderRestore, repair: whole-header operations.
-#include <iostream>
+#include <cstdio>
 
 #include "actions.h"
 #include "i18n.h"

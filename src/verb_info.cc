@@ -1,5 +1,7 @@
 // luksDump, isLuks, luksUUID: reading a header, never writing.
-#include <iostream>
+#include <fmt/core.h>
+
+#include <cstdio>
 
 #include "actions.h"
 #include "i18n.h"
@@ -30,7 +32,7 @@ Status ActionLuksDump(const Invocation& call) {
   ASSIGN_OR_RETURN(auto volume, OpenVolume(call.args[0], ReadScope::kEverything, device));
   PrintWarnings(*volume);
   if (call.options.dump_json_metadata) {
-    std::cout << volume->json_text(/*pretty=*/true) << '\n';
+    fmt::print(stdout, "{}\n", volume->json_text(/*pretty=*/true));
     return Status::Ok();
   }
   ASSIGN_OR_RETURN(const luks2ext::DriveSummary drive, luks2ext::SummarizeDrive(*device));
@@ -45,9 +47,9 @@ Status ActionLuksDump(const Invocation& call) {
   for (const std::string& flag : volume->config_flags())
     flags += (flags.empty() ? "" : " ") + flag;
   PrintRow(_("Flags"), flags.empty() ? _("(no flags)") : flags);
-  std::cout << '\n';
+  fmt::print(stdout, "\n");
   ASSIGN_OR_RETURN(const std::string text, volume->DumpText());
-  std::cout << text;
+  fmt::print(stdout, "{}", text);
   return Status::Ok();
 }
 
@@ -81,7 +83,7 @@ Status ActionIsLuks(const Invocation& call) {
 Status ActionLuksUuid(const Invocation& call) {
   std::unique_ptr<luks2ext::BlockDevice> device;
   ASSIGN_OR_RETURN(auto volume, OpenVolume(call.args[0], ReadScope::kForOpen, device));
-  std::cout << volume->uuid() << '\n';
+  fmt::print(stdout, "{}\n", volume->uuid());
   return Status::Ok();
 }
 

@@ -1,6 +1,6 @@
 // luksAddKey, luksChangeKey, luksRemoveKey, luksKillSlot: keyslot changes, each one crash-safe
 // update of the metadata (see luks2ext/volume.h).
-#include <iostream>
+#include <cstdio>
 
 #include "actions.h"
 #include "i18n.h"

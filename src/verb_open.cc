@@ -1,11 +1,15 @@
 // open, close, status: activation and the state of active mappings.
-#include <fstream>
-#include <iostream>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <optional>
+#include <string_view>
 
 #include "actions.h"
 #include "i18n.h"
 #include "luks2ext/activation.h"
+#include "luks2ext/fd_io.h"
 #include "luks2ext/volume.h"
 
 namespace zcryptsetup {
@@ -18,10 +22,14 @@ namespace {
 
 // dm reports the backing device as "major:minor"; show its /dev name as cryptsetup does.
 std::string DeviceName(const std::string& major_minor) {
-  std::ifstream uevent("/sys/dev/block/" + major_minor + "/uevent");
-  std::string line;
-  while (std::getline(uevent, line))
-    if (line.rfind("DEVNAME=", 0) == 0) return "/dev/" + line.substr(8);
+  const std::string path = "/sys/dev/block/" + major_minor + "/uevent";
+  const std::optional<std::string> uevent = luks2ext::ReadKernelText(path.c_str());
+  std::string_view rest = uevent.value_or("");
+  while (!rest.empty()) {
+    const std::string_view line = rest.substr(0, rest.find('\n'));
+    rest.remove_prefix(std::min(rest.size(), line.size() + 1));
+    if (line.starts_with("DEVNAME=")) return "/dev/" + std::string(line.substr(8));
+  }
   return major_minor;
 }
 
@@ -48,7 +56,7 @@ std::optional<Status> OpenByToken(const Options& o, luks2ext::Volume& volume,
     const int attempts = InteractiveInput() ? o.tries : 1;
     for (int attempt = 1; why == luks2ext::TokenFailure::kPinRequired && attempt <= attempts;
          ++attempt) {
-      if (attempt > 1) std::cerr << status.error().message() << '\n';
+      if (attempt > 1) fmt::print(stderr, "{}\n", status.error().message());
       auto pin = ReadPassphrase({}, prompt, false);
       if (!pin.ok()) return Status(pin.error());
       token.pin = &*pin;
@@ -60,7 +68,7 @@ std::optional<Status> OpenByToken(const Options& o, luks2ext::Volume& volume,
   // refusing the flags): that is the answer.
   if (status.ok() || o.token_only || why == luks2ext::TokenFailure::kNone) return status;
   if (tokens_asked)
-    std::cerr << status.error().message() << '\n';
+    fmt::print(stderr, "{}\n", status.error().message());
   else
     PrintVerbose(o, status.error().message());
   return std::nullopt;
@@ -121,7 +129,7 @@ Status ActionOpen(const Invocation& call) {
     Status status = volume->Activate(request, passphrase, storage);
     if (status.ok() || status.error().code() != ExitCode::kNoPermission || attempt >= attempts)
       return status;
-    std::cerr << status.error().message() << '\n';
+    fmt::print(stderr, "{}\n", status.error().message());
   }
 }
 
@@ -134,35 +142,34 @@ Status ActionStatus(const Invocation& call) {
     // A mapping that exists but is not one we can read (another target, a table the parser
     // refuses) is not "inactive": only its error is shown.
     if (mapping.error().code() == ExitCode::kWrongDevice && !luks2ext::MappingExists(name))
-      std::cout << FormatMsg(_("/dev/mapper/{} is inactive."), name) << '\n';
+      fmt::print(stdout, "{}\n", FormatMsg(_("/dev/mapper/{} is inactive."), name));
     return mapping.error();
   }
   const luks2ext::ActiveMapping& m = *mapping;
-  std::cout << FormatMsg(_("/dev/mapper/{} is active."), name) << '\n';
-  std::cout << "  type:    " << (m.type.empty() ? "n/a" : m.type) << '\n';
-  std::cout << "  cipher:  " << m.cipher << '\n';
-  std::cout << "  keysize: " << m.key_bits << " bits\n";
+  fmt::print(stdout, "{}\n", FormatMsg(_("/dev/mapper/{} is active."), name));
+  fmt::print(stdout, "  type:    {}\n", (m.type.empty() ? "n/a" : m.type));
+  fmt::print(stdout, "  cipher:  {}\n", m.cipher);
+  fmt::print(stdout, "  keysize: {} bits\n", m.key_bits);
   // cryptsetup's wording: where dm-crypt got the key from.
-  std::cout << "  key location: " << (m.key_in_keyring ? "keyring" : "dm-crypt") << '\n';
-  std::cout << "  device:  " << DeviceName(m.device) << '\n';
-  std::cout << "  sector size:  " << m.sector_size << '\n';
-  std::cout << "  offset:  " << m.offset_sectors << " sectors\n";
-  std::cout << "  size:    " << m.size_sectors << " sectors\n";
-  std::cout << "  mode:    " << (m.read_only ? "readonly" : "read/write") << '\n';
+  fmt::print(stdout, "  key location: {}\n", (m.key_in_keyring ? "keyring" : "dm-crypt"));
+  fmt::print(stdout, "  device:  {}\n", DeviceName(m.device));
+  fmt::print(stdout, "  sector size:  {}\n", m.sector_size);
+  fmt::print(stdout, "  offset:  {} sectors\n", m.offset_sectors);
+  fmt::print(stdout, "  size:    {} sectors\n", m.size_sectors);
+  fmt::print(stdout, "  mode:    {}\n", (m.read_only ? "readonly" : "read/write"));
   std::vector<std::string> flags;
   for (const std::string& arg : m.feature_args)
     if (arg.rfind("sector_size:", 0) != 0) flags.push_back(arg);
-  if (!flags.empty()) std::cout << "  flags:   " << Join(flags) << '\n';
+  if (!flags.empty()) fmt::print(stdout, "  flags:   {}\n", Join(flags));
   std::vector<std::string> inline_args;
   for (const char* arg : {"force_inline", "no_read_workqueue", "no_write_workqueue"})
     if (m.HasFeature(arg)) inline_args.emplace_back(arg);
   // force_inline is the RFC's table argument, which only a patched dm-crypt accepts (=native).
-  std::cout << "  inline:  "
-            << (m.HasFeature("force_inline") ? FormatMsg(_("yes, native ({})"), Join(inline_args))
-                : m.RunsInline()             ? FormatMsg(_("yes ({})"), Join(inline_args))
-                : inline_args.empty() ? std::string(_("no"))
-                                      : FormatMsg(_("partly ({})"), Join(inline_args)))
-            << '\n';
+  fmt::print(stdout, "  inline:  {}\n",
+             (m.HasFeature("force_inline") ? FormatMsg(_("yes, native ({})"), Join(inline_args))
+              : m.RunsInline()             ? FormatMsg(_("yes ({})"), Join(inline_args))
+              : inline_args.empty()        ? std::string(_("no"))
+                                           : FormatMsg(_("partly ({})"), Join(inline_args))));
   return Status::Ok();
 }
 

@@ -3,11 +3,12 @@
 // below declares each sub-verb once: its arguments and summary (for --help and the usage
 // message), the options it takes beyond the device, and its handler.
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
-#include <iostream>
 
 #include "action_help.h"
 #include "actions.h"
@@ -42,7 +43,8 @@ Result<std::string> ReadTokenJson(const Options& o) {
           FormatMsg(_("Failed to open file {} in read-only mode."), o.json_file));
     fd = file.get();
   } else if (isatty(STDIN_FILENO) && !o.batch_mode) {
-    std::cout << _("Provide valid LUKS2 token JSON:") << std::endl;
+    fmt::print(stdout, "{}\n", _("Provide valid LUKS2 token JSON:"));
+    std::fflush(stdout);
   }
   std::string json(luks2ext::kMaxTokenJsonBytes + 1, '\0');
   const luks2ext::FdTransfer read = luks2ext::ReadFull(fd, json.data(), json.size());
@@ -62,8 +64,8 @@ Result<std::string> ReadTokenJson(const Options& o) {
 // libcryptsetup serializes it and without a newline, as cryptsetup writes it.
 Status WriteTokenJson(const Options& o, const std::string& json) {
   if (IsStandardStream(o.json_file)) {
-    std::cout << json << std::flush;
-    if (!std::cout) return Error::WrongParameters(_("Failed to write JSON file."));
+    if (std::fputs(json.c_str(), stdout) == EOF || std::fflush(stdout) != 0)
+      return Error::WrongParameters(_("Failed to write JSON file."));
     return Status::Ok();
   }
   luks2ext::UniqueFd file(

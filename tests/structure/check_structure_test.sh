@@ -89,6 +89,15 @@ seq 1 501 | sed 's|^|// |' > "$work/t/src/big.cc"
 expect "a 501-line file" 'src/big.cc: 501 lines'
 
 fresh
+echo '#include <iostream>' >> "$work/t/src/main.cc"
+expect "iostreams in the program" 'src/main.cc: includes <iostream>'
+
+fresh
+echo '#include <fstream>' >> "$work/t/src/generator/zcryptsetup-generator.cc"
+echo '#include <fstream>' >> "$work/t/lib/luks2ext/zoned/block_device.cc"
+expect "an fstream in the library (the generator may)" 'zoned/block_device.cc: includes <fstream>'
+
+fresh
 echo '// see docs/design.md#no-such-heading' >> "$work/t/src/main.cc"
 expect "a citation of a missing heading" 'docs/design.md has no #no-such-heading'
 

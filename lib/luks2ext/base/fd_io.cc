@@ -1,7 +1,10 @@
 #include "luks2ext/fd_io.h"
 
+#include <fcntl.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include "luks2ext/unique_fd.h"
 
 namespace luks2ext {
 namespace {
@@ -55,6 +58,16 @@ FdTransfer PwriteFull(int fd, const void* buffer, std::size_t size, std::uint64_
   return Transfer(size, true, [&](std::size_t done) {
     return ::pwrite(fd, bytes + done, size - done, static_cast<off_t>(offset + done));
   });
+}
+
+std::optional<std::string> ReadKernelText(const char* path, std::size_t limit) {
+  const UniqueFd fd(RetryOnEintr([&] { return ::open(path, O_RDONLY | O_CLOEXEC); }));
+  if (!fd.valid()) return std::nullopt;
+  std::string text(limit, '\0');
+  const FdTransfer read = ReadFull(fd.get(), text.data(), text.size());
+  if (read.error != 0) return std::nullopt;
+  text.resize(read.done);
+  return text;
 }
 
 }  // namespace luks2ext

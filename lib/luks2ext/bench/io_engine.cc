@@ -7,13 +7,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <random>
-#include <sstream>
 
 #include "base/i18n.h"
 #include "luks2ext/benchmark.h"
+#include "luks2ext/fd_io.h"
 
 namespace luks2ext {
 namespace {
@@ -51,10 +50,7 @@ uint64_t NowNs() {
 }
 
 CpuTicks ReadCpuTicks() {
-  std::ifstream in("/proc/stat");
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseProcStat(text.str()).value_or(CpuTicks{});
+  return ParseProcStat(ReadKernelText("/proc/stat", 1 << 20).value_or("")).value_or(CpuTicks{});
 }
 
 // The I/O slots: one aligned buffer and one submit time each.

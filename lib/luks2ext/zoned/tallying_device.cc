@@ -1,11 +1,14 @@
 #include "zoned/tallying_device.h"
 
-#include <fstream>
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/i18n.h"
+#include "luks2ext/fd_io.h"
 #include "luks2ext/log.h"
+#include "luks2ext/number.h"
 
 namespace luks2ext {
 namespace {
@@ -27,13 +30,20 @@ struct StorageBytes {
 // read_bytes and write_bytes of /proc/self/io; nullopt where the kernel has no task I/O
 // accounting.
 std::optional<StorageBytes> ReadStorageBytes() {
-  std::ifstream io("/proc/self/io");
+  const std::optional<std::string> io = ReadKernelText("/proc/self/io");
+  if (!io) return std::nullopt;
+  // Lines of "key: value".
   std::optional<uint64_t> read, written;
-  std::string key;
-  uint64_t value = 0;
-  while (io >> key >> value) {
-    if (key == "read_bytes:") read = value;
-    if (key == "write_bytes:") written = value;
+  std::string_view rest = *io;
+  while (!rest.empty()) {
+    const std::string_view line = rest.substr(0, rest.find('\n'));
+    rest.remove_prefix(std::min(rest.size(), line.size() + 1));
+    const size_t colon = line.find(": ");
+    if (colon == std::string_view::npos) continue;
+    const std::string_view key = line.substr(0, colon);
+    const std::optional<uint64_t> value = ParseDecimalAtMost(line.substr(colon + 2), UINT64_MAX);
+    if (key == "read_bytes") read = value;
+    if (key == "write_bytes") written = value;
   }
   if (!read || !written) return std::nullopt;
   return StorageBytes{*read, *written};

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 
 namespace luks2ext {
 
@@ -29,6 +31,11 @@ FdTransfer PreadFull(int fd, void* buffer, std::size_t size, std::uint64_t offse
 // would otherwise carry a stale errno.
 FdTransfer WriteFull(int fd, const void* buffer, std::size_t size);
 FdTransfer PwriteFull(int fd, const void* buffer, std::size_t size, std::uint64_t offset);
+
+// The first `limit` bytes of a small kernel file (/proc, /sys), or nullopt when it cannot be
+// opened or read. Read with read(2) rather than an ifstream: iostreams' locale set-up is code
+// every process would otherwise carry and run (issue 12).
+std::optional<std::string> ReadKernelText(const char* path, std::size_t limit = 64 * 1024);
 
 // Calls `call` again while it fails with EINTR, for the system calls that report failure as
 // a negative result with errno (flock, wait4, ...). Returns the first other result; errno is
