@@ -1,7 +1,9 @@
 #include "actions.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
-#include <iostream>
+#include <cstdio>
 
 #include "action_help.h"
 #include "i18n.h"
@@ -17,97 +19,109 @@ namespace {
 // The action table's handles_keys column: the verb reads a passphrase or handles key material.
 constexpr bool kHandlesKeys = true;
 
+// The option lists are constant arrays, like the table itself: nothing is built at start-up
+// (the table as vectors of strings was a thousand instructions run in every process).
+
 // Accepted by every action.
-const std::vector<std::string_view> kCommonOptions = {"--batch-mode", "--verbose", "--debug",
-                                                      "--help", "--version"};
+constexpr std::string_view kCommonOptions[] = {"--batch-mode", "--verbose", "--debug", "--help",
+                                               "--version"};
 
 // luksFormat's, the longest list of the table.
-const std::vector<std::string_view> kFormatOptions = {
+constexpr std::string_view kFormatOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--cipher",
     "--key-size", "--hash", "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel",
     "--pbkdf-force-iterations", "--sector-size", "--label", "--subsystem", "--uuid", "--offset",
     "--luks2-metadata-size", "--luks2-keyslots-size", "--no-zone-journal", "--verify-passphrase",
     "--perf-force_inline", "--dry-run"};
 
-const std::vector<std::string_view> kOpenOptions = {
+constexpr std::string_view kOpenOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
     "--perf-force_inline", "--persistent", "--readonly", "--allow-discards", "--test-passphrase",
     "--token-id", "--token-type", "--token-only", "--disable-external-tokens"};
 
 // benchmark's. Not kHandlesKeys: the inline benchmark's random key lives in a wiped Secret and
 // in the kernel, and locking all memory would also lock the Argon2 benchmark's gigabyte.
-const std::vector<std::string_view> kBenchmarkOptions = {
+constexpr std::string_view kBenchmarkOptions[] = {
     "--cipher", "--key-size", "--iter-time", "--inline", "--json", "--benchmark-seconds",
     "--rounds", "--benchmark-modes"};
 
+// luksAddKey's and luksChangeKey's: a passphrase in, a new keyslot's PBKDF.
+constexpr std::string_view kNewKeyOptions[] = {
+    "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--hash",
+    "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel", "--pbkdf-force-iterations"};
+constexpr std::string_view kKeyFileOptions[] = {"--key-file", "--keyfile-offset", "--keyfile-size",
+                                                "--type"};
+constexpr std::string_view kTypeOption[] = {"--type"};
+constexpr std::string_view kDumpOptions[] = {"--dump-json-metadata"};
+constexpr std::string_view kConfigOptions[] = {"--label", "--subsystem", "--perf-force_inline",
+                                               "--type"};
+constexpr std::string_view kBackupOptions[] = {"--header-backup-file", "--type"};
+constexpr std::string_view kTokenOptions[] = {"--token-id",        "--key-slot",
+                                              "--json-file",       "--token-replace",
+                                              "--key-description", "--type"};
+constexpr std::string_view kCrypttabOptions[] = {"--all", "--crypttab", "--memory-budget",
+                                                 "--test-passphrase"};
+constexpr std::string_view kLayoutOptions[] = {"--type",
+                                               "--offset",
+                                               "--luks2-metadata-size",
+                                               "--luks2-keyslots-size",
+                                               "--no-zone-journal",
+                                               "--key-size"};
+
 }  // namespace
 
-const std::vector<Action>& Actions() {
-  static const std::vector<Action> actions = {
+std::span<const Action> Actions() {
+  static constexpr Action kActions[] = {
       {"luksFormat", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("format a LUKS2 volume"),
        ActionLuksFormat, kFormatOptions, kHandlesKeys},
       {"open", "luksOpen", 1, 2, N_("<device> <name>"),
        N_("open a LUKS2 device as mapping <name>"), ActionOpen, kOpenOptions, kHandlesKeys},
-      {"close", "luksClose", 1, 1, N_("<name>"), N_("remove the mapping"), ActionClose, {}},
-      {"status", nullptr, 1, 1, N_("<name>"), N_("show the mapping's status"), ActionStatus, {}},
+      {"close", "luksClose", 1, 1, N_("<name>"), N_("remove the mapping"), ActionClose},
+      {"status", nullptr, 1, 1, N_("<name>"), N_("show the mapping's status"), ActionStatus},
       {"luksDump", nullptr, 1, 1, N_("<device>"), N_("dump the header and its placement"),
-       ActionLuksDump, {"--dump-json-metadata"}},
+       ActionLuksDump, kDumpOptions},
       {"isLuks", nullptr, 1, 1, N_("<device>"), N_("tests <device> for a LUKS2 header"),
-       ActionIsLuks, {"--type"}},
-      {"luksUUID", nullptr, 1, 1, N_("<device>"), N_("print the UUID"), ActionLuksUuid, {}},
+       ActionIsLuks, kTypeOption},
+      {"luksUUID", nullptr, 1, 1, N_("<device>"), N_("print the UUID"), ActionLuksUuid},
       {"luksAddKey", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("add a key"),
-       ActionLuksAddKey,
-       {"--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--hash",
-        "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel",
-        "--pbkdf-force-iterations"},
-       kHandlesKeys},
+       ActionLuksAddKey, kNewKeyOptions, kHandlesKeys},
       {"luksChangeKey", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("change a key"),
-       ActionLuksChangeKey,
-       {"--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--hash",
-        "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel",
-        "--pbkdf-force-iterations"},
-       kHandlesKeys},
+       ActionLuksChangeKey, kNewKeyOptions, kHandlesKeys},
       {"luksRemoveKey", nullptr, 1, 2, N_("<device> [<key file>]"),
        N_("remove the key a passphrase opens"), ActionLuksRemoveKey,
-       {"--key-file", "--keyfile-offset", "--keyfile-size", "--type"}, kHandlesKeys},
+       kKeyFileOptions, kHandlesKeys},
       {"luksKillSlot", nullptr, 2, 2, N_("<device> <key slot>"), N_("wipe a keyslot"),
-       ActionLuksKillSlot, {"--key-file", "--keyfile-offset", "--keyfile-size", "--type"},
-       kHandlesKeys},
+       ActionLuksKillSlot, kKeyFileOptions, kHandlesKeys},
       {"config", nullptr, 1, 1, N_("<device>"),
        // TRANSLATORS: --help puts a summary's second line under its first.
        N_("set --label, --subsystem, persistent\n--perf-force_inline[=off]"), ActionConfig,
-       {"--label", "--subsystem", "--perf-force_inline", "--type"}},
+       kConfigOptions},
       {"luksHeaderBackup", nullptr, 1, 1, N_("<device> --header-backup-file <file>"),
-       N_("back the header up"), ActionLuksHeaderBackup, {"--header-backup-file", "--type"},
+       N_("back the header up"), ActionLuksHeaderBackup, kBackupOptions,
        kHandlesKeys},
       {"luksHeaderRestore", nullptr, 1, 1, N_("<device> --header-backup-file <file>"),
-       N_("restore it"), ActionLuksHeaderRestore, {"--header-backup-file", "--type"},
+       N_("restore it"), ActionLuksHeaderRestore, kBackupOptions,
        kHandlesKeys},
       // TRANSLATORS: {} is written as it is: the tool's argument that names the header image.
       {"enroll", nullptr, 1, 1, N_("<device> -- <command> [<argument>...]"),
        // TRANSLATORS: --help puts a summary's second line under its first.
        N_("run systemd-cryptenroll, clevis... on a private\ncopy of the header ({}), write it back safely"),
-       ActionEnroll, {"--type"}},
-      {"token", nullptr, 2, 2, "", nullptr, ActionToken,
-       {"--token-id", "--key-slot", "--json-file", "--token-replace", "--key-description",
-        "--type"},
-       false, TokenSubVerbs},
+       ActionEnroll, kTypeOption},
+      {"token", nullptr, 2, 2, "", nullptr, ActionToken, kTokenOptions, false, TokenSubVerbs},
       {"repair", nullptr, 1, 1, N_("<device>"), N_("rewrite torn or stale metadata copies"),
-       ActionRepair, {"--type"}},
+       ActionRepair, kTypeOption},
       // crypttab open handles keys; its other sub-verbs are cheap to protect as well.
       {"crypttab", nullptr, 1, 2, N_("[--crypttab <file>]"), nullptr, ActionCrypttab,
-       {"--all", "--crypttab", "--memory-budget", "--test-passphrase"}, kHandlesKeys,
-       CrypttabSubVerbs},
+       kCrypttabOptions, kHandlesKeys, CrypttabSubVerbs},
       {"layout", nullptr, 1, 1, N_("<device>"),
        // TRANSLATORS: --help puts a summary's second line under its first.
        N_("the drive's zones and where metadata and\ndata lie (or would lie)"), ActionLayout,
-       {"--type", "--offset", "--luks2-metadata-size", "--luks2-keyslots-size",
-        "--no-zone-journal", "--key-size"}},
+       kLayoutOptions},
       {"benchmark", nullptr, 0, 1, N_("[--cipher <cipher>] | --inline [<device>]"),
        N_("cipher speeds; --inline: does force_inline help"), ActionBenchmark,
        kBenchmarkOptions},
   };
-  return actions;
+  return kActions;
 }
 
 namespace {
@@ -119,7 +133,7 @@ const Action* FindAction(std::string_view name) {
 }
 
 bool Allowed(const Action& action, std::string_view option) {
-  auto contains = [option](const std::vector<std::string_view>& list) {
+  auto contains = [option](std::span<const std::string_view> list) {
     return std::find(list.begin(), list.end(), option) != list.end();
   };
   return contains(kCommonOptions) || contains(action.options);
@@ -127,10 +141,11 @@ bool Allowed(const Action& action, std::string_view option) {
 
 }  // namespace
 
-void PrintNote(const std::string& text) { std::cout << text << '\n'; }
+void PrintNote(const std::string& text) { fmt::print(stdout, "{}\n", text); }
 
 void PrintWarnings(const luks2ext::Volume& volume, const std::string& prefix) {
-  for (const std::string& warning : volume.warnings()) std::cerr << prefix << warning << '\n';
+  for (const std::string& warning : volume.warnings())
+    fmt::print(stderr, "{}{}\n", prefix, warning);
 }
 
 Result<OpenedVolume> OpenVolume(const std::string& path, bool writable,
@@ -143,7 +158,7 @@ Result<OpenedVolume> OpenVolume(const std::string& path, bool writable,
 }
 
 void PrintVerbose(const Options& options, const std::string& text) {
-  if (options.verbose || options.debug) std::cerr << text << '\n';
+  if (options.verbose || options.debug) fmt::print(stderr, "{}\n", text);
 }
 
 Status RunAction(const ParsedCommandLine& command) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,7 +45,7 @@ struct Action {
   // with sub-verbs, which have summaries of their own.
   const char* summary;
   ActionHandler run;
-  std::vector<std::string_view> options;  // long names allowed beyond the common ones
+  std::span<const std::string_view> options;  // long names allowed beyond the common ones
   // The verb reads a passphrase or handles key material: before it runs, its memory is locked
   // and the process made non-dumpable (ProtectSecrets).
   bool handles_keys = false;
@@ -52,7 +53,7 @@ struct Action {
 };
 
 // Every action, in the order --help lists them.
-const std::vector<Action>& Actions();
+std::span<const Action> Actions();
 
 // Runs the parsed command line: finds the action, checks its arguments and options against the
 // table, protects secrets if the action handles keys, and calls it.

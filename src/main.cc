@@ -1,10 +1,11 @@
 // zcryptsetup: parse, run one action, print its error (the only place errors are printed)
 // and exit with cryptsetup's code for it.
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <unistd.h>
 
 #include <clocale>
-#include <iostream>
+#include <cstdio>
 
 #include "actions.h"
 #include "i18n.h"
@@ -27,29 +28,30 @@ int main(int argc, char** argv) {
   std::setlocale(LC_ALL, "");
   bindtextdomain("zcryptsetup", ZCRYPTSETUP_LOCALEDIR);
 
-  auto command = zcryptsetup::ParseCommandLine(argc, argv);
-  if (!command.ok()) {
-    std::cerr << command.error().message() << '\n';
-    return static_cast<int>(command.error().code());
+  zcryptsetup::ParsedCommandLine command;
+  if (const luks2ext::Status parsed = zcryptsetup::ParseCommandLine(argc, argv, command);
+      !parsed.ok()) {
+    fmt::print(stderr, "{}\n", parsed.error().message());
+    return static_cast<int>(parsed.error().code());
   }
-  if (command->help_or_version) return 0;
+  if (command.help_or_version) return 0;
 
-  const zcryptsetup::Options& options = command->options;
+  const zcryptsetup::Options& options = command.options;
   luks2ext::SetLogSink(
       [&options](luks2ext::LogLevel level, std::string_view message) {
         // Errors are reported once, by the action's result; the sink shows the rest on demand.
         if (level == luks2ext::LogLevel::kDebug && !options.debug) return;
         if (level == luks2ext::LogLevel::kVerbose && !options.verbose && !options.debug) return;
         if (level == luks2ext::LogLevel::kError && !options.debug) return;
-        std::cerr << (level == luks2ext::LogLevel::kDebug ? "# " : "") << message << '\n';
+        fmt::print(stderr, "{}{}\n", (level == luks2ext::LogLevel::kDebug ? "# " : ""), message);
       },
       options.debug);
 
-  const luks2ext::Status status = zcryptsetup::RunAction(*command);
+  const luks2ext::Status status = zcryptsetup::RunAction(command);
   if (!status.ok()) {
-    if (!status.error().message().empty()) std::cerr << status.error().message() << '\n';
+    if (!status.error().message().empty()) fmt::print(stderr, "{}\n", status.error().message());
     return static_cast<int>(status.error().code());
   }
-  if (options.verbose) std::cerr << _("Command successful.") << '\n';
+  if (options.verbose) fmt::print(stderr, "{}\n", _("Command successful."));
   return 0;
 }

@@ -1,10 +1,11 @@
 #include "options.h"
 
+#include <fmt/core.h>
 #include <popt.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -314,7 +315,7 @@ void PrintHelp() {
                              "passphrase,\n"
                              "3 out of memory, 4 wrong device, 5 device busy or exists."),
                            ActionList());
-  std::cout << text << '\n';
+  fmt::print(stdout, "{}\n", text);
 }
 
 // What the options loop saw: which options were given, the pending values, help and version.
@@ -373,8 +374,7 @@ Status FinishOptions(const OptionsSeen& seen, Options& o) {
 
 }  // namespace
 
-Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
-  ParsedCommandLine parsed;
+Status ParseCommandLine(int argc, char** argv, ParsedCommandLine& parsed) {
   Options& o = parsed.options;
 
   // enroll's tool command follows the first "--" and is never parsed as our options.
@@ -398,9 +398,9 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
   OptionsSeen seen;
   RETURN_IF_ERROR(ReadOptions(context.get(), o, seen));
   if (seen.help) PrintHelp();
-  if (seen.version) std::cout << "zcryptsetup " ZCRYPTSETUP_VERSION "\n";
+  if (seen.version) fmt::print(stdout, "{}", "zcryptsetup " ZCRYPTSETUP_VERSION "\n");
   parsed.help_or_version = seen.help || seen.version;
-  if (parsed.help_or_version) return parsed;
+  if (parsed.help_or_version) return Status::Ok();
   for (int i = 0; i < kOptionCount; ++i)
     if (seen.given[i]) parsed.given.emplace_back(kOptionTable[i].name);
   RETURN_IF_ERROR(FinishOptions(seen, o));
@@ -415,7 +415,7 @@ Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv) {
     o.enroll_command = std::move(after_separator);
   else  // "--" ends our options, as it always did
     parsed.args.insert(parsed.args.end(), after_separator.begin(), after_separator.end());
-  return parsed;
+  return Status::Ok();
 }
 
 }  // namespace zcryptsetup

@@ -99,7 +99,10 @@ struct ParsedCommandLine {
   bool help_or_version = false;    // already printed; exit 0
 };
 
-Result<ParsedCommandLine> ParseCommandLine(int argc, char** argv);
+// Parses into `parsed`, the caller's: Options is large, and a moved copy of it (into a Result
+// and out again) was hundreds of instructions run once per process, which under emulation
+// costs what it takes to translate them.
+luks2ext::Status ParseCommandLine(int argc, char** argv, ParsedCommandLine& parsed);
 
 // "16k", "4M", "16777216" -> bytes (cryptsetup's size suffixes for the LUKS2 metadata sizes).
 luks2ext::Result<uint64_t> ParseSize(const std::string& text, const char* option);
