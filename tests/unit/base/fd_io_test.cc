@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -139,6 +140,21 @@ TEST(RetryOnEintrTest, RetriesOnlyEintr) {
   EXPECT_EQ(failed, -1);
   EXPECT_EQ(errno, EBADF);
   EXPECT_EQ(calls, 1);
+}
+
+// /proc files report a size of 0 and arrive in pieces: the whole text comes back, up to the
+// limit, and a path that cannot be opened is nullopt, not an empty text.
+TEST(ReadKernelTextTest, ReadsAProcFileWholeAndStopsAtTheLimit) {
+  const std::optional<std::string> status = ReadKernelText("/proc/self/status");
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->rfind("Name:", 0), 0u);
+  EXPECT_NE(status->find("\nPid:"), std::string::npos);
+
+  const std::optional<std::string> head = ReadKernelText("/proc/self/status", 5);
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(*head, "Name:");
+
+  EXPECT_FALSE(ReadKernelText("/proc/self/no-such-file").has_value());
 }
 
 }  // namespace
