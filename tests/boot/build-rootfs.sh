@@ -46,6 +46,9 @@ masked=(
   e2scrub_reap.service systemd-networkd-wait-online.service
 )
 
+# On a fresh machine nothing has made the cache yet (test.sh starts this before the kernel
+# fetch that would).
+mkdir -p "$cache"
 work=$(mktemp -d "$cache/rootfs-build.XXXXXX")
 trap 'umount -R "$work/root/proc" 2>/dev/null || true; rm -rf "$work"' EXIT
 root=$work/root
