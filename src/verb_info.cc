@@ -73,7 +73,7 @@ Status ActionLayout(const Invocation& call) {
 
 Status ActionIsLuks(const Invocation& call) {
   std::unique_ptr<luks2ext::BlockDevice> device;
-  auto volume = OpenVolume(call.args[0], ReadScope::kForOpen, device);
+  auto volume = OpenVolume(call.args[0], ReadScope::kJudgedHeaders, device);
   if (volume.ok()) return Status::Ok();
   if (volume.error().code() != luks2ext::ExitCode::kWrongDevice || !device) return volume.error();
   // Not LUKS: exit 1, and (as cryptsetup) say why only with --verbose.
@@ -82,7 +82,7 @@ Status ActionIsLuks(const Invocation& call) {
 
 Status ActionLuksUuid(const Invocation& call) {
   std::unique_ptr<luks2ext::BlockDevice> device;
-  ASSIGN_OR_RETURN(auto volume, OpenVolume(call.args[0], ReadScope::kForOpen, device));
+  ASSIGN_OR_RETURN(auto volume, OpenVolume(call.args[0], ReadScope::kJudgedHeaders, device));
   fmt::print(stdout, "{}\n", volume->uuid());
   return Status::Ok();
 }

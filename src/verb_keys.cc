@@ -40,7 +40,7 @@ Result<bool> ConfirmLastKeyslot(const Options& o, const luks2ext::Volume& volume
 Status ActionLuksAddKey(const Invocation& call) {
   const std::string& path = call.args[0];
   ASSIGN_OR_RETURN(OpenedVolume v,
-                   OpenVolume(path, true, luks2ext::Volume::ReadScope::kForKeyChange));
+                   OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   ASSIGN_OR_RETURN(const Secret existing,
                    ReadPassphrase(call.passphrase_source(), _("Enter any existing passphrase: "),
                                   false));
@@ -54,7 +54,7 @@ Status ActionLuksAddKey(const Invocation& call) {
 Status ActionLuksChangeKey(const Invocation& call) {
   const std::string& path = call.args[0];
   ASSIGN_OR_RETURN(OpenedVolume v,
-                   OpenVolume(path, true, luks2ext::Volume::ReadScope::kForKeyChange));
+                   OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   ASSIGN_OR_RETURN(const Secret existing,
                    ReadPassphrase(call.passphrase_source(), _("Enter passphrase to be changed: "),
                                   false));
@@ -69,7 +69,7 @@ Status ActionLuksChangeKey(const Invocation& call) {
 Status ActionLuksRemoveKey(const Invocation& call) {
   const std::string& path = call.args[0];
   ASSIGN_OR_RETURN(OpenedVolume v,
-                   OpenVolume(path, true, luks2ext::Volume::ReadScope::kForKeyChange));
+                   OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   PassphraseSource source = call.passphrase_source();
   if (call.args.size() > 1) source.key_file = call.args[1];
   ASSIGN_OR_RETURN(const Secret passphrase,
@@ -88,7 +88,7 @@ Status ActionLuksKillSlot(const Invocation& call) {
     return Error::WrongParameters(FormatMsg(_("Invalid keyslot number {}."), call.args[1]));
   const int keyslot = static_cast<int>(*number);
   ASSIGN_OR_RETURN(OpenedVolume v,
-                   OpenVolume(path, true, luks2ext::Volume::ReadScope::kForKeyChange));
+                   OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   ASSIGN_OR_RETURN(const bool allow_last, ConfirmLastKeyslot(call.options, *v.volume, keyslot));
   // Except in batch mode, a remaining passphrase proves the caller may change the volume
   // (cryptsetup's rule); not asked when the last keyslot goes, which was confirmed instead.

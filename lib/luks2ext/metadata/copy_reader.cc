@@ -261,6 +261,10 @@ Status DescribeLayout(VolumeState& state) {
 Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDepth depth,
                                                 LibcryptsetupJudge judge) {
   ASSIGN_OR_RETURN(std::unique_ptr<VolumeState> state, NewState(device));
+  // Room for home and the journal up front: growing would move a copy once more, code that
+  // runs (and, under emulation, is translated) in every open for nothing.
+  state->copies.reserve(2);
+  state->summaries.reserve(2);
   ASSIGN_OR_RETURN(CopyState home,
                    InspectJudged(*state, CopyRole::kHome, 0, depth, nullptr, judge));
   state->copies.push_back(std::move(home));

@@ -44,11 +44,14 @@ Result<std::unique_ptr<Volume>> Volume::Open(BlockDevice& device, ReadScope scop
   // Kept until Activate has read the keyslot areas of the headers read now; yielding, so that
   // an update this process makes next (open --persistent, luksAddKey) does not wait for it.
   ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::AcquireYielding(device.path()));
+  // On an ordinary disk both an open and a key change hand the drive itself to libcryptsetup
+  // next (ActivateWith, EditInPlaceWithLibcryptsetup), which loads and checks the headers as
+  // stock cryptsetup does; a load of our own first would be a second one (and on open, a whole
+  // libcryptsetup context more than stock's).
   ASSIGN_OR_RETURN(auto state,
                    ReadCopies(device, InspectDepth::kCheap,
-                              scope == ReadScope::kForKeyChange
-                                  ? LibcryptsetupJudge::kOnlyZoned
-                                  : LibcryptsetupJudge::kAlways));
+                              scope == ReadScope::kJudgedHeaders ? LibcryptsetupJudge::kAlways
+                                                                 : LibcryptsetupJudge::kOnlyZoned));
   return std::unique_ptr<Volume>(
       new Volume(std::move(state), std::make_unique<DeviceLock>(std::move(lock))));
 }

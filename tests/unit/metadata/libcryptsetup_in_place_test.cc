@@ -143,7 +143,7 @@ TEST(LibcryptsetupInPlaceTest, ASeqidThatCannotGrowChangesNothing) {
   std::vector<uint8_t> before(16 << 20), after(16 << 20);
   ASSERT_TRUE(device->Read(0, before).ok());
   {
-    auto volume = Volume::Open(*device, Volume::ReadScope::kForKeyChange);
+    auto volume = Volume::Open(*device, Volume::ReadScope::kForOpen);
     ASSERT_TRUE(volume.ok()) << volume.error().message();
     auto added = (*volume)->AddKey(SecretOf(kPassphrase), SecretOf(kSecond), -1,
                                    FastOptions().pbkdf);

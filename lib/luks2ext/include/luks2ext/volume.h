@@ -53,11 +53,12 @@ class Volume {
     // cryptsetup's shared lock stays held until Activate has unlocked, so that the keyslot
     // areas it reads belong to the headers read here; an update through this Volume (or any
     // exclusive lock of the device this process takes) makes it give way first.
+    // On an ordinary disk libcryptsetup's own load of the headers is left to the activation or
+    // key change that follows, which loads the drive itself as stock cryptsetup does.
     kForOpen,
-    // As kForOpen, for a key change that follows at once: on an ordinary disk libcryptsetup's
-    // own load of the headers is left to the change, which loads the drive itself (a second
-    // load here would cost what stock cryptsetup's luksAddKey does not spend).
-    kForKeyChange,
+    // kForOpen's reads with libcryptsetup's verdict on every drive, for the verbs after which
+    // nothing loads the headers again (isLuks, luksUUID).
+    kJudgedHeaders,
     // Every copy's headers and commit record: luksDump, isLuks, updates.
     kEverything,
   };
