@@ -46,11 +46,6 @@ if ! tests/vm/build-native-module.sh >"$native_log" 2>&1; then
   native_suite=()
   native_build_failed=1
 fi
-phase "vm suites"
-tests/vm/run.sh --timeout 3000 --suite-timeout 900 smoke stock_cryptsetup zoned_hm plain_brd \
-  updates_hm drive_kinds crypttab hardening_io hardening_dm differential_zoned bench bench_ops \
-  bench_scale "${native_suite[@]}" 2>&1 | tee "$vm_log" || status=1
-
 # The guest runs its suites mostly on one vCPU, so one host core is idle while it runs. The
 # package build and the sanitizer run use it: they start now in the background, at a lower
 # priority (nice) so the guests' timings are barely touched, and are collected before the
@@ -63,6 +58,11 @@ nice -n 10 bash scripts/package-check.sh >"$pkg_log" 2>&1 &
 pkg_pid=$!
 nice -n 10 bash scripts/sanitize-and-fuzz.sh 12 >"$san_log" 2>&1 &
 san_pid=$!
+
+phase "vm suites"
+tests/vm/run.sh --timeout 3000 --suite-timeout 900 smoke stock_cryptsetup zoned_hm plain_brd \
+  updates_hm drive_kinds crypttab hardening_io hardening_dm differential_zoned bench bench_ops \
+  bench_scale "${native_suite[@]}" 2>&1 | tee "$vm_log" || status=1
 
 # The Debian package: built once (build-deb/), and the boot suite installs that .deb.
 phase "package (waiting for it)"
