@@ -202,8 +202,9 @@ void PrintSummary(const OpenerRun& run, size_t attempted, uint64_t budget, doubl
 // nothing the file says can wrap the budget.
 uint64_t DefaultMemoryBudget() {
   constexpr std::string_view kKey = "MemAvailable:";
-  const std::optional<std::string> meminfo = luks2ext::ReadKernelText("/proc/meminfo");
-  std::string_view rest = meminfo.value_or("");
+  // The text outlives the views into it (value_or returns a temporary).
+  const std::string meminfo = luks2ext::ReadKernelText("/proc/meminfo").value_or("");
+  std::string_view rest = meminfo;
   while (!rest.empty()) {
     const std::string_view line = rest.substr(0, rest.find('\n'));
     rest.remove_prefix(std::min(rest.size(), line.size() + 1));

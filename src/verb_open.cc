@@ -23,8 +23,9 @@ namespace {
 // dm reports the backing device as "major:minor"; show its /dev name as cryptsetup does.
 std::string DeviceName(const std::string& major_minor) {
   const std::string path = "/sys/dev/block/" + major_minor + "/uevent";
-  const std::optional<std::string> uevent = luks2ext::ReadKernelText(path.c_str());
-  std::string_view rest = uevent.value_or("");
+  // The text outlives the views into it (value_or returns a temporary).
+  const std::string uevent = luks2ext::ReadKernelText(path.c_str()).value_or("");
+  std::string_view rest = uevent;
   while (!rest.empty()) {
     const std::string_view line = rest.substr(0, rest.find('\n'));
     rest.remove_prefix(std::min(rest.size(), line.size() + 1));
