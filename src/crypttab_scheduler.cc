@@ -202,19 +202,15 @@ void PrintSummary(const OpenerRun& run, size_t attempted, uint64_t budget, doubl
 // nothing the file says can wrap the budget.
 uint64_t DefaultMemoryBudget() {
   constexpr std::string_view kKey = "MemAvailable:";
-  // The text outlives the views into it (value_or returns a temporary).
+  // The text outlives the view into it (value_or returns a temporary).
   const std::string meminfo = luks2ext::ReadKernelText("/proc/meminfo").value_or("");
-  std::string_view rest = meminfo;
-  while (!rest.empty()) {
-    const std::string_view line = rest.substr(0, rest.find('\n'));
-    rest.remove_prefix(std::min(rest.size(), line.size() + 1));
-    if (!line.starts_with(kKey)) continue;
-    const size_t begin = line.find_first_not_of(' ', kKey.size());
-    if (begin == std::string::npos) break;
-    const std::string_view digits = line.substr(begin, line.find(' ', begin) - begin);
-    if (const auto kib = luks2ext::ParseDecimalAtMost(digits, UINT64_MAX / 1024))
-      return *kib * 1024 / 2;
-    break;
+  if (const auto field = luks2ext::KernelTextField(meminfo, kKey)) {
+    const size_t begin = field->find_first_not_of(' ');
+    if (begin != std::string_view::npos) {
+      const std::string_view digits = field->substr(begin, field->find(' ', begin) - begin);
+      if (const auto kib = luks2ext::ParseDecimalAtMost(digits, UINT64_MAX / 1024))
+        return *kib * 1024 / 2;
+    }
   }
   return 1ULL << 30;
 }

@@ -23,14 +23,10 @@ namespace {
 // dm reports the backing device as "major:minor"; show its /dev name as cryptsetup does.
 std::string DeviceName(const std::string& major_minor) {
   const std::string path = "/sys/dev/block/" + major_minor + "/uevent";
-  // The text outlives the views into it (value_or returns a temporary).
+  // The text outlives the view into it (value_or returns a temporary).
   const std::string uevent = luks2ext::ReadKernelText(path.c_str()).value_or("");
-  std::string_view rest = uevent;
-  while (!rest.empty()) {
-    const std::string_view line = rest.substr(0, rest.find('\n'));
-    rest.remove_prefix(std::min(rest.size(), line.size() + 1));
-    if (line.starts_with("DEVNAME=")) return "/dev/" + std::string(line.substr(8));
-  }
+  if (const auto name = luks2ext::KernelTextField(uevent, "DEVNAME="))
+    return "/dev/" + std::string(*name);
   return major_minor;
 }
 

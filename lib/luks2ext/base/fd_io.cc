@@ -4,6 +4,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "luks2ext/unique_fd.h"
 
 namespace luks2ext {
@@ -68,6 +70,15 @@ std::optional<std::string> ReadKernelText(const char* path, std::size_t limit) {
   if (read.error != 0) return std::nullopt;
   text.resize(read.done);
   return text;
+}
+
+std::optional<std::string_view> KernelTextField(std::string_view text, std::string_view prefix) {
+  while (!text.empty()) {
+    const std::string_view line = text.substr(0, text.find('\n'));
+    if (line.starts_with(prefix)) return line.substr(prefix.size());
+    text.remove_prefix(std::min(text.size(), line.size() + 1));
+  }
+  return std::nullopt;
 }
 
 }  // namespace luks2ext

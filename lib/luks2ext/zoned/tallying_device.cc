@@ -33,18 +33,13 @@ std::optional<StorageBytes> ReadStorageBytes() {
   const std::optional<std::string> io = ReadKernelText("/proc/self/io");
   if (!io) return std::nullopt;
   // Lines of "key: value".
-  std::optional<uint64_t> read, written;
-  std::string_view rest = *io;
-  while (!rest.empty()) {
-    const std::string_view line = rest.substr(0, rest.find('\n'));
-    rest.remove_prefix(std::min(rest.size(), line.size() + 1));
-    const size_t colon = line.find(": ");
-    if (colon == std::string_view::npos) continue;
-    const std::string_view key = line.substr(0, colon);
-    const std::optional<uint64_t> value = ParseDecimalAtMost(line.substr(colon + 2), UINT64_MAX);
-    if (key == "read_bytes") read = value;
-    if (key == "write_bytes") written = value;
-  }
+  auto value_of = [&](std::string_view key) -> std::optional<uint64_t> {
+    const std::optional<std::string_view> field = KernelTextField(*io, key);
+    if (!field) return std::nullopt;
+    return ParseDecimalAtMost(*field, UINT64_MAX);
+  };
+  const std::optional<uint64_t> read = value_of("read_bytes: ");
+  const std::optional<uint64_t> written = value_of("write_bytes: ");
   if (!read || !written) return std::nullopt;
   return StorageBytes{*read, *written};
 }

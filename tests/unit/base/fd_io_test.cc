@@ -157,5 +157,15 @@ TEST(ReadKernelTextTest, ReadsAProcFileWholeAndStopsAtTheLimit) {
   EXPECT_FALSE(ReadKernelText("/proc/self/no-such-file").has_value());
 }
 
+TEST(KernelTextFieldTest, TheRestOfTheFirstLineWithThePrefix) {
+  const std::string_view text = "MAJOR=259\nDEVNAME=nvme0n1\nDEVNAME=second\nDEVTYPE=disk";
+  EXPECT_EQ(KernelTextField(text, "DEVNAME="), std::optional<std::string_view>("nvme0n1"));
+  EXPECT_EQ(KernelTextField(text, "DEVTYPE="), std::optional<std::string_view>("disk"));
+  // A prefix matches at a line's start only.
+  EXPECT_FALSE(KernelTextField("cancelled_write_bytes: 7\n", "write_bytes: ").has_value());
+  EXPECT_FALSE(KernelTextField(text, "DISKSEQ=").has_value());
+  EXPECT_FALSE(KernelTextField("", "DEVNAME=").has_value());
+}
+
 }  // namespace
 }  // namespace luks2ext

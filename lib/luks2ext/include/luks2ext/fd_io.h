@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace luks2ext {
 
@@ -36,6 +37,10 @@ FdTransfer PwriteFull(int fd, const void* buffer, std::size_t size, std::uint64_
 // opened or read. Read with read(2) rather than an ifstream: iostreams' locale set-up is code
 // every process would otherwise carry and run (issue 12).
 std::optional<std::string> ReadKernelText(const char* path, std::size_t limit = 64 * 1024);
+
+// In such a text of lines, what follows `prefix` on the first line that starts with it
+// ("DEVNAME=", "MemAvailable:"); nullopt when no line does. The view points into `text`.
+std::optional<std::string_view> KernelTextField(std::string_view text, std::string_view prefix);
 
 // Calls `call` again while it fails with EINTR, for the system calls that report failure as
 // a negative result with errno (flock, wait4, ...). Returns the first other result; errno is
