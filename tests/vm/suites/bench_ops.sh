@@ -9,7 +9,7 @@
 #     the bytes read and written and zones reset that --debug reports.
 . /zc/volume_checks.sh
 
-BENCH_ROUNDS=${ZC_BENCH_OPS_ROUNDS:-5}
+BENCH_ROUNDS=${ZC_BENCH_OPS_ROUNDS:-8}
 
 # now_us: microseconds since boot (busybox date has no %N; /proc/uptime has 10 ms steps).
 now_us() { awk '{ printf "%d", $1 * 1000000 }' /proc/uptime; }
@@ -47,23 +47,31 @@ hm=$(make_nullb_zoned zone_size=64 zone_nr_conv=0 gb=2 bs=4096)
 check "host-managed null_blk created" test -b "$hm"
 check "format it" zc_format "$hm"
 for k in zo so zc sc zs ss zd sd zv sv; do T_reset $k; done
+# tools_in_order I: "s z" in even rounds, "z s" in odd ones, so that neither tool always runs
+# first after the caches are dropped (the first of a pair pays for a cold guest more often).
+tools_in_order() { if [ $(($1 % 2)) -eq 0 ]; then echo "s z"; else echo "z s"; fi; }
+tool_cmd() { if [ "$1" = z ]; then echo zcryptsetup; else echo cryptsetup; fi; }
 ok=0
 i=0
 while [ $i -lt "$BENCH_ROUNDS" ]; do
-  echo 3 >/proc/sys/vm/drop_caches
-  timed so "$hm" cryptsetup open --type luks2 --key-file - "$hm" b_ops && ok=$((ok + 1))
-  timed ss "$hm" cryptsetup status b_ops
-  timed sc "$hm" cryptsetup close b_ops
-  echo 3 >/proc/sys/vm/drop_caches
-  timed zo "$hm" zcryptsetup open --key-file - "$hm" b_ops && ok=$((ok + 1))
-  timed zs "$hm" zcryptsetup status b_ops
-  timed zc "$hm" zcryptsetup close b_ops
-  echo 3 >/proc/sys/vm/drop_caches
-  timed sd "$hm" cryptsetup luksDump "$hm"
-  echo 3 >/proc/sys/vm/drop_caches
-  timed zd "$hm" zcryptsetup luksDump "$hm"
-  timed sv "$hm" cryptsetup --version
-  timed zv "$hm" zcryptsetup --version
+  for tool in $(tools_in_order $i); do
+    cmd=$(tool_cmd $tool)
+    echo 3 >/proc/sys/vm/drop_caches
+    if [ $tool = s ]; then
+      timed so "$hm" cryptsetup open --type luks2 --key-file - "$hm" b_ops && ok=$((ok + 1))
+    else
+      timed zo "$hm" zcryptsetup open --key-file - "$hm" b_ops && ok=$((ok + 1))
+    fi
+    timed ${tool}s "$hm" $cmd status b_ops
+    timed ${tool}c "$hm" $cmd close b_ops
+  done
+  for tool in $(tools_in_order $i); do
+    echo 3 >/proc/sys/vm/drop_caches
+    timed ${tool}d "$hm" $(tool_cmd $tool) luksDump "$hm"
+  done
+  for tool in $(tools_in_order $i); do
+    timed ${tool}v "$hm" $(tool_cmd $tool) --version
+  done
   i=$((i + 1))
 done
 check "every open of both tools worked" test "$ok" -eq $((2 * BENCH_ROUNDS))
@@ -101,14 +109,11 @@ printf %s "zc-third-passphrase" >/tmp/thirdkey
 ok=0
 i=0
 while [ $i -lt 3 ]; do
-  for tool in s z; do
-    cmd=cryptsetup
-    [ $tool = z ] && cmd=zcryptsetup
-    # shellcheck disable=SC2086
+  # shellcheck disable=SC2086
+  for tool in $(tools_in_order $i); do
+    cmd=$(tool_cmd $tool)
     timed ${tool}f $ram $cmd luksFormat -q --type luks2 $ZC_FAST_PBKDF --key-file - $ram &&
-      # shellcheck disable=SC2086
       timed ${tool}a $ram $cmd luksAddKey $ZC_FAST_PBKDF --key-file - $ram /tmp/newkey &&
-      # shellcheck disable=SC2086
       timed ${tool}k $ram $cmd luksChangeKey $ZC_FAST_PBKDF --key-file /tmp/newkey $ram /tmp/thirdkey &&
       timed ${tool}r $ram $cmd luksRemoveKey $ram /tmp/thirdkey && ok=$((ok + 1))
   done
@@ -127,10 +132,9 @@ hm=$(make_nullb_zoned zone_size=64 zone_nr_conv=0 gb=2 bs=4096)
 for k in hf ha; do T_reset $k; done
 ok=0
 i=0
+# shellcheck disable=SC2086
 while [ $i -lt 3 ]; do
-  # shellcheck disable=SC2086
   timed hf "$hm" zcryptsetup luksFormat -q $ZC_FAST_PBKDF --key-file - "$hm" &&
-    # shellcheck disable=SC2086
     timed ha "$hm" zcryptsetup luksAddKey $ZC_FAST_PBKDF --key-file - "$hm" /tmp/newkey &&
     ok=$((ok + 1))
   i=$((i + 1))
