@@ -52,6 +52,7 @@ constexpr std::string_view kNewKeyOptions[] = {
 constexpr std::string_view kKeyFileOptions[] = {"--key-file", "--keyfile-offset", "--keyfile-size",
                                                 "--type"};
 constexpr std::string_view kTypeOption[] = {"--type"};
+constexpr std::string_view kUuidOptions[] = {"--uuid", "--type"};
 constexpr std::string_view kDumpOptions[] = {"--dump-json-metadata"};
 constexpr std::string_view kConfigOptions[] = {"--label", "--subsystem", "--perf-force_inline",
                                                "--type"};
@@ -82,16 +83,23 @@ std::span<const Action> Actions() {
        ActionLuksDump, kDumpOptions},
       {"isLuks", nullptr, 1, 1, N_("<device>"), N_("tests <device> for a LUKS2 header"),
        ActionIsLuks, kTypeOption},
-      {"luksUUID", nullptr, 1, 1, N_("<device>"), N_("print the UUID"), ActionLuksUuid},
+      {"luksUUID", nullptr, 1, 1, N_("<device>"), N_("print the UUID, or set it (--uuid)"),
+       ActionLuksUuid, kUuidOptions},
       {"luksAddKey", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("add a key"),
        ActionLuksAddKey, kNewKeyOptions, kHandlesKeys},
       {"luksChangeKey", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("change a key"),
        ActionLuksChangeKey, kNewKeyOptions, kHandlesKeys},
+      {"luksConvertKey", nullptr, 1, 1, N_("<device>"),
+       N_("give a keyslot new PBKDF parameters"), ActionLuksConvertKey, kNewKeyOptions,
+       kHandlesKeys},
       {"luksRemoveKey", nullptr, 1, 2, N_("<device> [<key file>]"),
        N_("remove the key a passphrase opens"), ActionLuksRemoveKey,
        kKeyFileOptions, kHandlesKeys},
       {"luksKillSlot", nullptr, 2, 2, N_("<device> <key slot>"), N_("wipe a keyslot"),
        ActionLuksKillSlot, kKeyFileOptions, kHandlesKeys},
+      {"erase", "luksErase", 1, 1, N_("<device>"),
+       N_("erase all keyslots (the volume's data is lost)"), ActionErase, kTypeOption,
+       kHandlesKeys},
       {"config", nullptr, 1, 1, N_("<device>"),
        // TRANSLATORS: --help puts a summary's second line under its first.
        N_("set --label, --subsystem, persistent\n--perf-force_inline[=off]"), ActionConfig,

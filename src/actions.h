@@ -73,9 +73,13 @@ luks2ext::Status ActionStatus(const Invocation& call);
 luks2ext::Status ActionLuksDump(const Invocation& call);
 luks2ext::Status ActionIsLuks(const Invocation& call);
 luks2ext::Status ActionLuksUuid(const Invocation& call);
+// luksUUID --uuid: the change (verb_header.cc); ActionLuksUuid hands it over.
+luks2ext::Status SetVolumeUuid(const Invocation& call);
 luks2ext::Status ActionLuksAddKey(const Invocation& call);
 luks2ext::Status ActionLuksChangeKey(const Invocation& call);
+luks2ext::Status ActionLuksConvertKey(const Invocation& call);
 luks2ext::Status ActionLuksRemoveKey(const Invocation& call);
+luks2ext::Status ActionErase(const Invocation& call);
 luks2ext::Status ActionLuksKillSlot(const Invocation& call);
 luks2ext::Status ActionConfig(const Invocation& call);
 luks2ext::Status ActionLuksHeaderBackup(const Invocation& call);

@@ -1,4 +1,5 @@
-// config, luksHeaderBackup, luksHeaderRestore, repair: whole-header operations.
+// config, luksUUID --uuid, luksHeaderBackup, luksHeaderRestore, repair: whole-header
+// operations.
 #include <cstdio>
 
 #include "actions.h"
@@ -61,6 +62,21 @@ Status ActionConfig(const Invocation& call) {
   }
   if (flags) RETURN_IF_ERROR(volume->SetPersistentFlags(o.perf_force_inline != "off", std::nullopt));
   return Status::Ok();
+}
+
+Status SetVolumeUuid(const Invocation& call) {
+  const Options& o = call.options;
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.args[0], true));
+  ASSIGN_OR_RETURN(auto volume,
+                   luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
+  PrintWarnings(*volume);
+  // cryptsetup's question (libcryptsetup's confirmation of crypt_set_uuid), asked only when
+  // someone can answer it.
+  if (!o.batch_mode && InteractiveInput() &&
+      !ConfirmOnTerminal(_("\nWARNING!\n========\nDo you really want to change UUID of "
+                           "device?\n\nAre you sure? (Type 'yes' in capital letters): ")))
+    return Error::NoPermission(_("Operation aborted."));
+  return volume->SetUuid(o.uuid);
 }
 
 Status ActionLuksHeaderBackup(const Invocation& call) {

@@ -81,8 +81,11 @@ Status ActionIsLuks(const Invocation& call) {
 }
 
 Status ActionLuksUuid(const Invocation& call) {
+  const Options& o = call.options;
+  const std::string& path = call.args[0];
+  if (!o.uuid.empty()) return SetVolumeUuid(call);  // a change: verb_header.cc
   std::unique_ptr<luks2ext::BlockDevice> device;
-  ASSIGN_OR_RETURN(auto volume, OpenVolume(call.args[0], ReadScope::kJudgedHeaders, device));
+  ASSIGN_OR_RETURN(auto volume, OpenVolume(path, ReadScope::kJudgedHeaders, device));
   fmt::print(stdout, "{}\n", volume->uuid());
   return Status::Ok();
 }

@@ -1,4 +1,4 @@
-// luksAddKey, luksChangeKey, luksRemoveKey, luksKillSlot: keyslot changes, each one crash-safe
+// luksAddKey, luksChangeKey, luksConvertKey, luksRemoveKey, luksKillSlot, erase: keyslot changes, each one crash-safe
 // update of the metadata (see luks2ext/volume.h).
 #include <cstdio>
 
@@ -63,6 +63,39 @@ Status ActionLuksChangeKey(const Invocation& call) {
                                                           call.options.key_slot,
                                                           PbkdfFrom(call.options)));
   PrintVerbose(call.options, FormatMsg(_("Key slot {} now holds the new passphrase."), keyslot));
+  return Status::Ok();
+}
+
+Status ActionLuksConvertKey(const Invocation& call) {
+  const std::string& path = call.args[0];
+  ASSIGN_OR_RETURN(OpenedVolume v,
+                   OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
+  ASSIGN_OR_RETURN(const Secret passphrase,
+                   ReadPassphrase(call.passphrase_source(),
+                                  _("Enter passphrase for keyslot to be converted: "),
+                                  false));
+  ASSIGN_OR_RETURN(const int keyslot, v.volume->ConvertKey(passphrase, call.options.key_slot,
+                                                           PbkdfFrom(call.options)));
+  PrintVerbose(call.options, FormatMsg(_("Key slot {} converted."), keyslot));
+  return Status::Ok();
+}
+
+Status ActionErase(const Invocation& call) {
+  const Options& o = call.options;
+  const std::string& path = call.args[0];
+  ASSIGN_OR_RETURN(OpenedVolume v,
+                   OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
+  // cryptsetup's question, asked only when someone can answer it.
+  if (!o.batch_mode && InteractiveInput() &&
+      !ConfirmOnTerminal(FormatMsg(
+          _("\nWARNING!\n========\nThis operation will erase all keyslots on device {}.\n"
+            "Device will become unusable after this operation.\n\nAre you sure? (Type 'yes' in "
+            "capital letters): "),
+          path)))
+    return Error::NoPermission(_("Operation aborted, keyslots were NOT wiped."));
+  ASSIGN_OR_RETURN(const std::vector<int> destroyed, v.volume->Erase());
+  for (const int keyslot : destroyed)
+    PrintVerbose(o, FormatMsg(_("Key slot {} removed."), keyslot));
   return Status::Ok();
 }
 

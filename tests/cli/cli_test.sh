@@ -154,6 +154,47 @@ if command -v cryptsetup >/dev/null; then
   expect 0 "zcryptsetup unlocks a header stock cryptsetup wrote" "$Z" open --test-passphrase \
     --key-file "$work/key" "$work/stock.img"
   expect_output '^'"$(cryptsetup luksUUID "$work/stock.img")"'$' "same UUID as stock" "$Z" luksUUID "$work/stock.img"
+  # luksUUID --uuid: set on a header stock wrote, read back by stock; a malformed UUID is
+  # refused with exit 1 and the file unchanged; no terminal means no question, as cryptsetup.
+  new_uuid=5e7f0a2b-0c1d-4e2f-8a9b-0c1d2e3f4a5b
+  expect 0 "luksUUID --uuid sets a UUID" "$Z" luksUUID --uuid "$new_uuid" "$work/stock.img"
+  expect_output "^$new_uuid\$" "stock cryptsetup reads the new UUID" cryptsetup luksUUID "$work/stock.img"
+  expect 0 "stock cryptsetup still unlocks it" cryptsetup open --test-passphrase \
+    --key-file "$work/key" "$work/stock.img"
+  stock_before=$(digest "$work/stock.img")
+  expect 1 "luksUUID --uuid with a malformed UUID: exit 1" "$Z" luksUUID --uuid 5e7f0a2b-xyz "$work/stock.img"
+  expect_output 'Wrong LUKS UUID format' "... says why" "$Z" luksUUID --uuid 5e7f0a2b-xyz "$work/stock.img"
+  [[ $(digest "$work/stock.img") == "$stock_before" ]] && { passed=$((passed + 1)); echo "ok - ... and writes nothing"; } ||
+    { failed=$((failed + 1)); echo "not ok - ... and writes nothing"; }
+  expect 0 "luksUUID --uuid with the same UUID" "$Z" luksUUID --uuid "$new_uuid" "$work/stock.img"
+  [[ $(digest "$work/stock.img") == "$stock_before" ]] && { passed=$((passed + 1)); echo "ok - ... writes nothing"; } ||
+    { failed=$((failed + 1)); echo "not ok - ... writes nothing"; }
+  # luksConvertKey: stock's keyslot 0 (pbkdf2) to argon2id; stock sees the change and opens.
+  expect 0 "luksConvertKey to argon2id" "$Z" luksConvertKey --key-file "$work/key" -S 0 \
+    --pbkdf argon2id --pbkdf-force-iterations 4 --pbkdf-memory 32 --pbkdf-parallel 1 "$work/stock.img"
+  expect_output 'PBKDF: +argon2id' "... stock luksDump shows argon2id" cryptsetup luksDump "$work/stock.img"
+  expect 0 "... stock still unlocks it" cryptsetup open --test-passphrase --key-file "$work/key" "$work/stock.img"
+  stock_before=$(digest "$work/stock.img")
+  expect 2 "luksConvertKey with a wrong passphrase: exit 2" with_key wrong "$Z" luksConvertKey \
+    --key-file - "${pbkdf[@]}" "$work/stock.img"
+  expect 1 "luksConvertKey of an inactive keyslot: exit 1" "$Z" luksConvertKey -S 5 \
+    --key-file "$work/key" "${pbkdf[@]}" "$work/stock.img"
+  [[ $(digest "$work/stock.img") == "$stock_before" ]] && { passed=$((passed + 1)); echo "ok - ... neither wrote"; } ||
+    { failed=$((failed + 1)); echo "not ok - ... neither wrote"; }
+  # erase: every keyslot gone (stock sees none, neither tool opens); luksErase is its alias;
+  # without a terminal no question is asked, as cryptsetup.
+  cp "$work/stock.img" "$work/erase.img"
+  expect 0 "erase" "$Z" erase "$work/erase.img"
+  expect 1 "... zcryptsetup no longer opens it: exit 1" "$Z" open --test-passphrase \
+    --key-file "$work/key" "$work/erase.img"
+  expect_output 'No usable keyslot' "... and says why" "$Z" open --test-passphrase \
+    --key-file "$work/key" "$work/erase.img"
+  expect_output_not_stock_keyslot() { ! cryptsetup luksDump "$1" | grep -qE '^  [0-9]+: luks2'; }
+  expect 0 "... stock luksDump lists no keyslot" expect_output_not_stock_keyslot "$work/erase.img"
+  expect 1 "... stock no longer opens it" cryptsetup open --test-passphrase --key-file "$work/key" "$work/erase.img"
+  cp "$work/stock.img" "$work/erase.img"
+  expect 0 "luksErase (the alias)" "$Z" luksErase -q "$work/erase.img"
+  expect 0 "... stock luksDump lists no keyslot" expect_output_not_stock_keyslot "$work/erase.img"
   truncate -s 64M "$work/luks1.img"
   cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 --key-file "$work/key" "$work/luks1.img"
   expect_output 'LUKS1' "a LUKS1 header is named as such" "$Z" luksDump "$work/luks1.img"

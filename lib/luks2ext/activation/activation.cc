@@ -158,6 +158,9 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
   if (r == -EPERM) return WrongPassphrase();
   if (r < 0) {
     if (r == -EEXIST) return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
+    // No keyslot to try (an erased volume, or -S naming an empty one): cryptsetup's words and
+    // its exit code 1.
+    if (r == -ENOENT) return Error::WrongParameters(_("No usable keyslot is available."));
     return CryptError(r, FormatMsg(_("Cannot activate {}"), request.name));
   }
   return Status::Ok();

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/i18n.h"
+#include "luks2/digest.h"
 #include "luks2ext/layout.h"
 #include "luks2ext/units.h"
 
@@ -138,7 +139,27 @@ Status WriteInPlaceOrdered(BlockDevice& device, uint64_t offset, const Luks2Imag
   return device.Flush();
 }
 
-Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& image) {
+// Random bytes from `from` to the capacity end of the sequential zone holding `from`.
+Status FillZoneTailWithRandom(BlockDevice& device, uint64_t from) {
+  ASSIGN_OR_RETURN(const std::vector<Zone> zones, device.ReportZones(from, 1));
+  if (zones.empty() || from < zones[0].start)
+    return Error::WrongDevice(FormatMsg(_("No zone reported at offset {}."), from));
+  const uint64_t end = zones[0].start + zones[0].capacity;
+  // Larger than the copy's chunks (a 256 MiB zone takes 16 writes): what a cut between them
+  // leaves is the same wherever it falls, past a complete copy.
+  constexpr uint64_t kFillChunk = 16 * MiB;
+  std::vector<uint8_t> noise(kFillChunk);
+  for (uint64_t offset = from; offset < end;) {
+    const size_t length = static_cast<size_t>(std::min<uint64_t>(kFillChunk, end - offset));
+    RETURN_IF_ERROR(RandomBytes(std::span<uint8_t>(noise).first(length)));
+    RETURN_IF_ERROR(device.Write(offset, std::span<const uint8_t>(noise).first(length)));
+    offset += length;
+  }
+  return Status::Ok();
+}
+
+Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& image,
+                 ZoneTail tail) {
   std::optional<EncodedCommitRecord> record;
   if (slot.with_record) {
     ASSIGN_OR_RETURN(const CommitRecord made, MakeCommitRecord(image));
@@ -155,6 +176,10 @@ Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& im
     if (record) {
       if (Status s = WriteAll(device, slot.offset + image.image_size(), *record); !s.ok())
         return context(s.error());
+    }
+    if (tail == ZoneTail::kRandomFill) {
+      const uint64_t copy_end = slot.offset + image.image_size() + (record ? record->size() : 0);
+      if (Status s = FillZoneTailWithRandom(device, copy_end); !s.ok()) return context(s.error());
     }
     if (Status s = device.Flush(); !s.ok()) return context(s.error());
     if (Status s = device.FinishZone(slot.offset); !s.ok()) return context(s.error());

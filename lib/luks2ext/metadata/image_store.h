@@ -31,10 +31,20 @@ struct CopySlot {
   bool with_record = false;   // a commit record follows the image
 };
 
+// What a copy's write leaves after the copy in its zone.
+enum class ZoneTail {
+  kUntouched,
+  // Random bytes from the end of the copy (image and record) to the zone's capacity, before
+  // the zone is finished (erase): a zone reset only moves the write pointer, and on an SMR
+  // disk the old sectors stay on the medium until written over.
+  kRandomFill,
+};
+
 // Writes image (+ record) to the slot. Sequential: reset the zone, append in chunks, flush,
 // finish the zone (so it holds no open/active resource). In place: write, flush. Then reads
 // the copy back and checks it byte for byte (by SHA-256) before returning.
-Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& image);
+Status WriteCopy(BlockDevice& device, const CopySlot& slot, const Luks2Image& image,
+                 ZoneTail tail = ZoneTail::kUntouched);
 
 // Writes an image over an existing one in place (conventional zones, ordinary disks) so that
 // a cut at any write leaves the old state or the new one: the keyslot areas the new header

@@ -15,11 +15,12 @@ bool IsJournal(const CopySlot& slot) { return slot.role == CopyRole::kJournal; }
 
 // Writes one copy. The journal's headers always get fresh salts, so that home and journal
 // never hold identical header sectors (the LUKS2 spec's rule), whichever was the source.
-Status WriteOne(BlockDevice& device, const CopySlot& slot, const Luks2Image& image) {
-  if (!IsJournal(slot)) return WriteCopy(device, slot, image);
+Status WriteOne(BlockDevice& device, const CopySlot& slot, const Luks2Image& image,
+                ZoneTail tail) {
+  if (!IsJournal(slot)) return WriteCopy(device, slot, image, tail);
   ASSIGN_OR_RETURN(Luks2Image journal, image.Clone());
   RETURN_IF_ERROR(journal.ResealWithFreshSalts());
-  return WriteCopy(device, slot, journal);
+  return WriteCopy(device, slot, journal, tail);
 }
 
 std::vector<CopySlot> LayoutSlots(const Layout& layout, const std::vector<Zone>& zones) {
@@ -64,7 +65,7 @@ Status CheckActiveZoneBudget(BlockDevice& device, const std::vector<CopySlot>& s
 }  // namespace
 
 Status WriteCopies(BlockDevice& device, const VolumeState& state, const Luks2Image& image,
-                   std::optional<size_t> source, const Luks2Image* before) {
+                   std::optional<size_t> source, const Luks2Image* before, ZoneTail tail) {
   if (!state.layout.is_zoned()) return WriteInPlaceOrdered(device, 0, image, before);
   std::vector<CopySlot> slots = LayoutSlots(state.layout, state.zones);
   // Journal before home in the normal case; whichever copy the image came from, last.
@@ -78,7 +79,7 @@ Status WriteCopies(BlockDevice& device, const VolumeState& state, const Luks2Ima
     });
   }
   RETURN_IF_ERROR(CheckActiveZoneBudget(device, slots));
-  for (const CopySlot& slot : slots) RETURN_IF_ERROR(WriteOne(device, slot, image));
+  for (const CopySlot& slot : slots) RETURN_IF_ERROR(WriteOne(device, slot, image, tail));
   return Status::Ok();
 }
 
@@ -88,7 +89,8 @@ Status WriteNewCopies(BlockDevice& device, const Layout& layout, const std::vect
   std::vector<CopySlot> slots = LayoutSlots(layout, zones);
   std::reverse(slots.begin(), slots.end());  // journal, then home
   RETURN_IF_ERROR(CheckActiveZoneBudget(device, slots));
-  for (const CopySlot& slot : slots) RETURN_IF_ERROR(WriteOne(device, slot, image));
+  for (const CopySlot& slot : slots)
+    RETURN_IF_ERROR(WriteOne(device, slot, image, ZoneTail::kUntouched));
   return Status::Ok();
 }
 
@@ -165,7 +167,7 @@ Result<Luks2Image> ReadUsedAreas(BlockDevice& device, const VolumeState& state) 
 
 }  // namespace
 
-Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
+Status UpdateMetadata(BlockDevice& device, const MetadataChange& change, ZoneTail tail) {
   ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
   ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
   if (!state->layout.is_zoned()) {
@@ -179,10 +181,10 @@ Status UpdateMetadata(BlockDevice& device, const MetadataChange& change) {
   const uint64_t before = image.seqid();
   RETURN_IF_ERROR(ApplyChange(image, *state, change));
   if (image.seqid() == before) return Status::Ok();
-  return WriteCopies(device, *state, image, state->chosen, nullptr);
+  return WriteCopies(device, *state, image, state->chosen, nullptr, tail);
 }
 
-Status UpdateWithLibcryptsetup(BlockDevice& device, const CryptEdit& edit) {
+Status UpdateWithLibcryptsetup(BlockDevice& device, const CryptEdit& edit, ZoneTail tail) {
   if (!device.geometry().is_zoned() && device.editable_in_place_at_path()) {
     return EditInPlaceWithLibcryptsetup(device.path(), [&](crypt_device* cd) -> Status {
       RETURN_IF_ERROR(CheckSeqidCanGrow(device));
@@ -190,9 +192,12 @@ Status UpdateWithLibcryptsetup(BlockDevice& device, const CryptEdit& edit) {
     });
   }
   const std::string data_path = device.path();
-  return UpdateMetadata(device, [&](Luks2Image& image, const VolumeState&) {
-    return EditWithLibcryptsetup(image, data_path, edit);
-  });
+  return UpdateMetadata(
+      device,
+      [&](Luks2Image& image, const VolumeState&) {
+        return EditWithLibcryptsetup(image, data_path, edit);
+      },
+      tail);
 }
 
 }  // namespace luks2ext

@@ -29,21 +29,25 @@ using MetadataChange = std::function<Status(Luks2Image& image, const VolumeState
 // Step 2's read: the chosen copy whole, checked against its commit record when it has one.
 Result<Luks2Image> ReadChosenImage(BlockDevice& device, const VolumeState& state);
 
-// Steps 1-4 with `change` at step 3. A failing change writes nothing.
-Status UpdateMetadata(BlockDevice& device, const MetadataChange& change);
+// Steps 1-4 with `change` at step 3. A failing change writes nothing. `tail`: what each
+// sequential metadata zone holds after its copy (ZoneTail::kRandomFill for erase).
+Status UpdateMetadata(BlockDevice& device, const MetadataChange& change,
+                      ZoneTail tail = ZoneTail::kUntouched);
 
 // A change libcryptsetup makes (keyslots, tokens, label). On an ordinary disk libcryptsetup
 // makes it on the drive itself (EditInPlaceWithLibcryptsetup): stock cryptsetup's reads,
 // writes and order, and no image-sized buffer in between. Elsewhere (zoned drives, the
 // emulator) UpdateMetadata runs it on the chosen copy in memory and writes the copies.
-Status UpdateWithLibcryptsetup(BlockDevice& device, const CryptEdit& edit);
+Status UpdateWithLibcryptsetup(BlockDevice& device, const CryptEdit& edit,
+                               ZoneTail tail = ZoneTail::kUntouched);
 
 // Writes `image` to every copy of `state`'s layout, never the copy at index `source` (the one
 // the image was read from; nullopt when it came from elsewhere, e.g. a backup file) before all
 // the others are complete. On an ordinary disk, `before` (the image the disk holds, when
 // known) limits the writes to what differs from it (WriteInPlaceOrdered).
 Status WriteCopies(BlockDevice& device, const VolumeState& state, const Luks2Image& image,
-                   std::optional<size_t> source, const Luks2Image* before = nullptr);
+                   std::optional<size_t> source, const Luks2Image* before = nullptr,
+                   ZoneTail tail = ZoneTail::kUntouched);
 
 // Writes `image` as a new volume's copies (format): journal, then home.
 Status WriteNewCopies(BlockDevice& device, const Layout& layout, const std::vector<Zone>& zones,

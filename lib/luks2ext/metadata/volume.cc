@@ -134,7 +134,8 @@ Status Volume::Activate(const ActivationRequest& request, const Secret& passphra
         return ActivateByPassphrase(cd, activation, passphrase, state_->device->path(),
                                     state_->geometry.size);
       },
-      Error::NoPermission(_("No key available with this passphrase."))};
+      // No keyslot to try (an erased volume): libcryptsetup's -ENOENT, as on an ordinary disk.
+      Error::WrongParameters(_("No usable keyslot is available."))};
   return ActivateWith(request, unlock, storage);
 }
 

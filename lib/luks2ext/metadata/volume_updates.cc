@@ -4,8 +4,10 @@
 #include <libcryptsetup.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <limits>
+#include <string_view>
 
 #include "base/i18n.h"
 #include "luks2/commit_record.h"
@@ -83,18 +85,47 @@ Result<int> Volume::AddKey(const Secret& existing, const Secret& new_passphrase,
 
 Result<int> Volume::ChangeKey(const Secret& existing, const Secret& new_passphrase, int keyslot,
                               const PbkdfOptions& pbkdf) {
-  int changed = -1;
-  RETURN_IF_ERROR(UpdateWithLibcryptsetup(*state_->device, [&](crypt_device* cd) -> Status {
-    RETURN_IF_ERROR(ApplyPbkdf(cd, pbkdf));
-    const int r = crypt_keyslot_change_by_passphrase(
-        cd, keyslot, keyslot, existing.data(), existing.size(), new_passphrase.data(),
-        new_passphrase.size());
-    if (r == -EPERM) return WrongPassphrase();
-    if (r < 0) return CryptError(r, _("Cannot change the key"));
-    changed = r;
-    return Status::Ok();
-  }));
-  return changed;
+  // One libcryptsetup change: the key `from` opens (any keyslot for -1) re-wrapped into `to`
+  // (-1: libcryptsetup's choice, which keeps the number and takes a free area).
+  auto change = [&](const Secret& passphrase, int from, int to) -> Result<int> {
+    int changed = -1;
+    RETURN_IF_ERROR(UpdateWithLibcryptsetup(*state_->device, [&](crypt_device* cd) -> Status {
+      RETURN_IF_ERROR(ApplyPbkdf(cd, pbkdf));
+      const int r = crypt_keyslot_change_by_passphrase(cd, from, to, passphrase.data(),
+                                                       passphrase.size(), new_passphrase.data(),
+                                                       new_passphrase.size());
+      if (r == -EPERM) return WrongPassphrase();
+      if (r < 0) return CryptError(r, _("Cannot change the key"));
+      changed = r;
+      return Status::Ok();
+    }));
+    return changed;
+  };
+  // On copies rewritten whole (zoned drives) a keyslot changed in place is as safe as any
+  // change: the old copy stays complete until the new one is. On a drive rewritten in place,
+  // libcryptsetup asked to put the key back into the keyslot it names (`to` == `from`, what
+  // cryptsetup's luksChangeKey -S does) writes the new key material over the old before the
+  // headers: a power cut between the two leaves headers naming material that no longer opens.
+  // Asked for any keyslot instead, libcryptsetup 2.6 keeps the keyslot's number but writes the
+  // material to a free area, switches the headers to it, and only then wipes the old area
+  // (what luksChangeKey without -S does). Should a libcryptsetup move the key to another
+  // number, a second change (the same safe kind) brings it back.
+  if (keyslot < 0 || state_->geometry.is_zoned()) return change(existing, keyslot, keyslot);
+  ASSIGN_OR_RETURN(const int moved_to, change(existing, keyslot, CRYPT_ANY_SLOT));
+  if (moved_to == keyslot) return moved_to;
+  return change(new_passphrase, moved_to, keyslot);
+}
+
+Result<int> Volume::ConvertKey(const Secret& passphrase, int keyslot,
+                               const PbkdfOptions& pbkdf) {
+  // cryptsetup's check, before anything is asked of libcryptsetup: a named keyslot that holds
+  // nothing has nothing to convert.
+  if (keyslot >= 0) {
+    const std::vector<int> active = active_keyslots();
+    if (std::find(active.begin(), active.end(), keyslot) == active.end())
+      return Error::WrongParameters(FormatMsg(_("Keyslot {} is not active."), keyslot));
+  }
+  return ChangeKey(passphrase, passphrase, keyslot, pbkdf);
 }
 
 Result<int> Volume::RemoveKey(const Secret& passphrase, bool allow_last) {
@@ -109,6 +140,28 @@ Result<int> Volume::RemoveKey(const Secret& passphrase, bool allow_last) {
     return Status::Ok();
   }));
   return removed;
+}
+
+Result<std::vector<int>> Volume::Erase() {
+  std::vector<int> destroyed;
+  RETURN_IF_ERROR(UpdateWithLibcryptsetup(
+      *state_->device,
+      [&](crypt_device* cd) -> Status {
+        destroyed.clear();  // the keyslots of the headers this change read
+        const int max = crypt_keyslot_max(CRYPT_LUKS2);
+        for (int keyslot = 0; keyslot < max; ++keyslot) {
+          const crypt_keyslot_info info = crypt_keyslot_status(cd, keyslot);
+          if (info != CRYPT_SLOT_ACTIVE && info != CRYPT_SLOT_ACTIVE_LAST &&
+              info != CRYPT_SLOT_UNBOUND)
+            continue;
+          const int r = crypt_keyslot_destroy(cd, keyslot);
+          if (r < 0) return CryptError(r, FormatMsg(_("Cannot wipe keyslot {}"), keyslot));
+          destroyed.push_back(keyslot);
+        }
+        return Status::Ok();
+      },
+      ZoneTail::kRandomFill));
+  return destroyed;
 }
 
 Status Volume::KillSlot(int keyslot, const Secret* verify, bool allow_last) {
@@ -136,6 +189,44 @@ std::vector<int> Volume::active_keyslots() const {
   for (const KeyslotArea& area : state_->headers().keyslot_areas()) slots.push_back(area.keyslot);
   std::sort(slots.begin(), slots.end());
   return slots;
+}
+
+namespace {
+
+bool IsUuidText(std::string_view text) {
+  // What libuuid's uuid_parse accepts, which libcryptsetup applies: 8-4-4-4-12 hex digits.
+  if (text.size() != 36) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const bool hyphen_place = i == 8 || i == 13 || i == 18 || i == 23;
+    if (hyphen_place != (text[i] == '-')) return false;
+    if (!hyphen_place && !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
+  }
+  return true;
+}
+
+// The argument as it may be shown: at most 64 characters, anything unprintable (a terminal
+// escape) as '?'.
+std::string Printable(std::string_view text) {
+  std::string shown(text.substr(0, 64));
+  for (char& c : shown)
+    if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
+  return text.size() > 64 ? shown + "..." : shown;
+}
+
+}  // namespace
+
+Status Volume::SetUuid(const std::string& uuid) {
+  // Checked before the lock and any read: a bad argument never reaches the drive.
+  if (!IsUuidText(uuid))
+    return Error::WrongParameters(
+        FormatMsg(_("Wrong LUKS UUID format provided ({}): expected 8-4-4-4-12 hexadecimal "
+                    "digits, such as 01234567-89ab-cdef-0123-456789abcdef."),
+                  Printable(uuid)));
+  return UpdateWithLibcryptsetup(*state_->device, [&](crypt_device* cd) -> Status {
+    const int r = crypt_set_uuid(cd, uuid.c_str());
+    if (r < 0) return CryptError(r, _("Cannot set the UUID"));
+    return Status::Ok();
+  });
 }
 
 Status Volume::SetLabel(std::optional<std::string> label, std::optional<std::string> subsystem) {

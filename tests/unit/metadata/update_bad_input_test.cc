@@ -129,6 +129,12 @@ TEST_P(UpdateBadInputTest, RefusedKeyChangesWriteNothing) {
        ExitCode::kWrongParameters},
       {"KillSlot of an inactive keyslot, unverified, allow_last", one_key.get(),
        [](Volume& v) { return v.KillSlot(1, nullptr, true); }, ExitCode::kWrongParameters},
+      {"ConvertKey, wrong passphrase", two_keys.get(),
+       [](Volume& v) { return AsStatus(v.ConvertKey(Secret(kWrong), -1, FastPbkdf())); },
+       ExitCode::kNoPermission},
+      {"ConvertKey of an inactive keyslot", two_keys.get(),
+       [](Volume& v) { return AsStatus(v.ConvertKey(Secret(kPassphrase), 7, FastPbkdf())); },
+       ExitCode::kWrongParameters},
       {"RemoveKey of the last keyslot", one_key.get(),
        [](Volume& v) { return AsStatus(v.RemoveKey(Secret(kPassphrase), false)); },
        ExitCode::kWrongParameters},
@@ -160,6 +166,41 @@ TEST_P(UpdateBadInputTest, RefusedKeyChangesWriteNothing) {
     ASSERT_NE(volume, nullptr);
     EXPECT_TRUE(CheckPassphrase(*volume, kPassphrase).ok());
   }
+}
+
+// luksUUID --uuid: a malformed UUID is refused before the drive is read for the change; the
+// volume's own UUID again is no change, and writes nothing either.
+TEST_P(UpdateBadInputTest, SetUuidRefusesMalformedUuidsAndWritesNothingForTheSameOne) {
+  auto scene = MakeScene(GetParam().config);
+  ASSERT_NE(scene, nullptr);
+  const char* malformed[] = {
+      "",
+      "not-a-uuid",
+      "0badc0de-1234-4abc-8def-00112233aab",    // one digit short
+      "0badc0de-1234-4abc-8def-00112233aabbc",  // one too many
+      "0badc0de11234-4abc-8def-00112233aabb",   // a digit where a hyphen goes
+      "0badc0de-1234-4abc-8def-00112233aabg",   // not hexadecimal
+      "0badc0de-1234-4abc-8def-00112233aa\nb",  // a control character
+  };
+  for (const char* uuid : malformed) {
+    SCOPED_TRACE(std::string("UUID '") + uuid + "'");
+    auto device = scene->device->Clone();
+    const MetadataSnapshot before = Snapshot(*device, scene->layout);
+    const Status s = WithVolume(*device, [&](Volume& v) { return v.SetUuid(uuid); });
+    ASSERT_FALSE(s.ok()) << "accepted";
+    EXPECT_EQ(s.error().code(), ExitCode::kWrongParameters) << s.error().message();
+    ExpectUnchanged(*device, scene->layout, before);
+  }
+  std::string own_uuid;
+  ASSERT_TRUE(WithVolume(*scene->device, [&](Volume& v) {
+                own_uuid = v.uuid();
+                return Status::Ok();
+              }).ok());
+  auto device = scene->device->Clone();
+  const MetadataSnapshot before = Snapshot(*device, scene->layout);
+  const Status same = WithVolume(*device, [&](Volume& v) { return v.SetUuid(own_uuid); });
+  ASSERT_TRUE(same.ok()) << same.error().message();
+  ExpectUnchanged(*device, scene->layout, before);
 }
 
 // A LUKS1 header made by libcryptsetup in a file of `size` bytes (over a scratch data file).

@@ -107,14 +107,14 @@ void ExpectDataUntouched(const MemoryZonedDevice& device, const Scene& scene, ui
 
 std::string Describe(const Observed& o) {
   std::string s = "seqid " + std::to_string(o.seqid) + " (copy " + std::to_string(o.chosen) +
-                  ") label '" + o.label + "' flags " + ::testing::PrintToString(o.flags) +
+                  ") uuid " + o.uuid + " label '" + o.label + "' flags " + ::testing::PrintToString(o.flags) +
                   " keyslots " + ::testing::PrintToString(o.keyslots) + " opens [";
   for (bool b : o.opens) s += b ? " yes" : " no";
   return s + " ]";
 }
 
 bool SameMetadata(const Observed& a, const Observed& b) {
-  return a.seqid == b.seqid && a.label == b.label && a.flags == b.flags && a.keyslots == b.keyslots;
+  return a.seqid == b.seqid && a.uuid == b.uuid && a.label == b.label && a.flags == b.flags && a.keyslots == b.keyslots;
 }
 
 bool SameBytes(const Observed& a, const Observed& b) {
@@ -136,6 +136,7 @@ std::optional<Observed> Observe(MemoryZonedDevice& device, const Layout& layout,
       o.seqid = (*volume)->copies()[i].seqid;
     }
   o.label = (*volume)->label();
+  o.uuid = (*volume)->uuid();
   o.flags = (*volume)->config_flags();
   std::sort(o.flags.begin(), o.flags.end());
   o.keyslots = (*volume)->active_keyslots();
@@ -163,6 +164,10 @@ std::optional<Observed> Observe(MemoryZonedDevice& device, const Layout& layout,
   // On an ordinary disk libcryptsetup unlocks from device.path(), the emulator's stand-in.
   if (layout.placement == Placement::kStandard) MirrorIntoStandIn(device, layout.data_offset);
   for (const KeyCase& key : keys) {
+    if (o.keyslots.empty()) {  // erased: libcryptsetup has no keyslot to try
+      o.opens.push_back(false);
+      continue;
+    }
     const Status s = CheckPassphrase(**volume, key.passphrase);
     if (!s.ok() && s.error().code() != ExitCode::kNoPermission)
       ADD_FAILURE() << "checking '" << key.passphrase << "': " << s.error().message();

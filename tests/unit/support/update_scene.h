@@ -96,6 +96,7 @@ struct Observed {
   size_t copies = 0;
   size_t chosen = 0;
   std::string label;
+  std::string uuid;
   std::vector<std::string> flags;
   std::vector<int> keyslots;
   std::string json;                      // the chosen copy's JSON area
@@ -106,7 +107,7 @@ struct Observed {
 
 std::string Describe(const Observed& o);
 
-// The metadata a state is told by: the chosen copy's seqid, label, flags and keyslots.
+// The metadata a state is told by: the chosen copy's seqid, UUID, label, flags and keyslots.
 bool SameMetadata(const Observed& a, const Observed& b);
 // The same header and the same keyslot bytes: exactly the same passphrases open it (an
 // unlock reads nothing else), so this stands in for unlocking where a test cuts hundreds of

@@ -11,8 +11,8 @@ info "$(cryptsetup --version)"
 # A verb this binary does not know exits 1 like a refusal would; name the missing ones first.
 verbs_listed() {
   _missing=
-  for _v in luksAddKey luksRemoveKey luksKillSlot luksChangeKey config luksHeaderBackup \
-    luksHeaderRestore repair; do
+  for _v in luksAddKey luksRemoveKey luksKillSlot luksChangeKey luksConvertKey config \
+    luksHeaderBackup luksHeaderRestore repair; do
     zcryptsetup --help | grep -qw -- "$_v" || _missing="$_missing $_v"
   done
   [ -z "$_missing" ] || { echo "not in zcryptsetup --help:$_missing"; return 1; }
@@ -178,6 +178,32 @@ check "config --perf-force_inline=off" zcryptsetup config "$dev" --perf-force_in
 check "... stock luksDump: flags gone" \
   sh -c "! cryptsetup luksDump $dev | grep -q no-read-workqueue"
 after_update "config --perf-force_inline=off"
+
+# luksUUID --uuid: the new UUID in both copies, read by stock and by blkid; both tools open the
+# drive found by it (zcryptsetup through a crypttab UUID= line, stock through blkid -U: its own
+# UUID= needs udev's /dev/disk/by-uuid, which this guest has not).
+new_uuid=0badc0de-5eed-4bad-9ace-0123456789ab
+check "luksUUID --uuid" zcryptsetup luksUUID -q --uuid "$new_uuid" "$dev"
+check_output "... stock luksUUID reads the new UUID" "^$new_uuid\$" cryptsetup luksUUID "$dev"
+check_output "... blkid finds the drive by it" "^$dev\$" blkid -U "$new_uuid"
+printf 'byuuid UUID=%s /tmp/k1 luks\n' "$new_uuid" >/tmp/uuid.tab
+check "... zcryptsetup crypttab opens UUID=$new_uuid" \
+  zcryptsetup crypttab open byuuid --crypttab /tmp/uuid.tab
+check "... close" zcryptsetup close byuuid
+check "... stock opens the device blkid -U names" \
+  sh -c "cryptsetup open --type luks2 --test-passphrase --key-file /tmp/k1 \$(blkid -U $new_uuid)"
+after_update "luksUUID --uuid"
+md5=$(meta_md5)
+check_exit 1 "luksUUID --uuid with a malformed UUID exits 1" \
+  zcryptsetup luksUUID -q --uuid not-a-uuid "$dev"
+check "... metadata zones byte-identical" meta_unchanged "$md5"
+
+# luksConvertKey: k1's keyslot to argon2id; stock sees it and k1 still opens.
+check "luksConvertKey k1 to argon2id" zcryptsetup luksConvertKey --key-file /tmp/k1 \
+  --pbkdf argon2id --pbkdf-force-iterations 4 --pbkdf-memory 32 --pbkdf-parallel 1 "$dev"
+check_output "... stock luksDump shows argon2id" 'PBKDF:[[:space:]]+argon2id' cryptsetup luksDump "$dev"
+check "... k1 still opens (stock)" opens /tmp/k1
+after_update "luksConvertKey"
 
 check "zcryptsetup open after the updates" zc_open "$dev" zc_upd
 check "... data written before the updates reads back" read_pattern zc_upd 8 0
@@ -350,6 +376,50 @@ else
   skip "luksAddKey waits for a held lock" "no flock in the image: ZC_VM_EXTRA_BINS=flock"
 fi
 
-# ------------------------------------------------------------------ 7. kernel log
+# ------------------------------------------------------------------ 7. erase
+
+# Each active keyslot's area, as stock luksDump places it (4 KiB-aligned), in home (zone 0)
+# and journal (zone 1).
+zone_bytes=$((64 * 1048576))
+areas=$(cryptsetup luksDump "$dev" | sed -n 's/^[[:space:]]*Area offset:[[:space:]]*\([0-9]*\) \[bytes\]/\1/p')
+area_len=$(cryptsetup luksDump "$dev" | sed -n 's/^[[:space:]]*Area length:[[:space:]]*\([0-9]*\) \[bytes\]/\1/p' | head -n 1)
+info "keyslot areas before erase: $(echo "$areas" | tr '\n' ' ')(length $area_len)"
+# area_sums: md5 of every keyslot area in both copies, one line each.
+area_sums() {
+  for _a in $areas; do
+    for _base in 0 "$zone_bytes"; do
+      dd if="$dev" bs=4096 skip=$(((_base + _a) / 4096)) count=$((area_len / 4096)) 2>/dev/null |
+        md5sum | cut -d' ' -f1
+    done
+  done
+}
+sums_before=$(area_sums)
+check "keyslot areas found" test -n "$areas"
+check "erase" zcryptsetup erase -q "$dev"
+after_update "erase"
+# none_left: no line of the old sums is among the new ones, position by position.
+none_left() {
+  _new=$(area_sums)
+  _i=1
+  for _old in $sums_before; do
+    [ "$(echo "$_new" | sed -n "${_i}p")" = "$_old" ] && { echo "area $_i unchanged"; return 1; }
+    _i=$((_i + 1))
+  done
+}
+check "... the bytes of every old keyslot area are gone from both metadata zones" none_left
+zero_md5=$(dd if=/dev/zero bs=4096 count=1 2>/dev/null | md5sum | cut -d' ' -f1)
+last_block_random() {
+  _sum=$(dd if="$dev" bs=4096 skip=$(($1 / 4096 - 1)) count=1 2>/dev/null | md5sum | cut -d' ' -f1)
+  [ "$_sum" != "$zero_md5" ]
+}
+check "... zone 0 written to its end (random fill, not a finish's zeros)" last_block_random "$zone_bytes"
+check "... zone 1 written to its end" last_block_random $((2 * zone_bytes))
+check_exit nonzero "... stock cryptsetup no longer opens with k1" opens /tmp/k1
+check_exit 1 "... zcryptsetup no longer opens with k1 (no usable keyslot)" \
+  zcryptsetup open --test-passphrase --key-file /tmp/k1 "$dev"
+check "... stock luksDump lists no keyslot" \
+  sh -c "! cryptsetup luksDump $dev | grep -qE '^  [0-9]+: luks2'"
+
+# ------------------------------------------------------------------ 8. kernel log
 
 check_no_io_errors "no kernel I/O errors in the whole suite"

@@ -124,9 +124,16 @@ class Volume {
   Result<int> AddKey(const Secret& existing, const Secret& new_passphrase, int keyslot,
                      const PbkdfOptions& pbkdf);
   // luksChangeKey: replaces the passphrase of the keyslot `existing` opens (or of `keyslot`).
+  // The key keeps its keyslot number, as in cryptsetup. On a drive rewritten in place the new
+  // key material never overwrites the old before the headers name it (where cryptsetup's
+  // luksChangeKey -S has that window): libcryptsetup writes it to a free area first.
   // Returns the keyslot now holding `new_passphrase`.
   Result<int> ChangeKey(const Secret& existing, const Secret& new_passphrase, int keyslot,
                         const PbkdfOptions& pbkdf);
+  // luksConvertKey: the keyslot `passphrase` opens (or `keyslot`, which must be active) gets
+  // the PBKDF `pbkdf` with the same passphrase, re-wrapped as ChangeKey re-wraps a key.
+  // Returns the keyslot now holding it.
+  Result<int> ConvertKey(const Secret& passphrase, int keyslot, const PbkdfOptions& pbkdf);
   // luksRemoveKey: destroys the keyslot `passphrase` opens. Returns it. The last keyslot only
   // with `allow_last` (the volume then has no key: its data is lost for good).
   Result<int> RemoveKey(const Secret& passphrase, bool allow_last);
@@ -134,9 +141,19 @@ class Volume {
   // asks for "any remaining passphrase" unless in batch mode). The last one only with
   // `allow_last`.
   Status KillSlot(int keyslot, const Secret* verify, bool allow_last);
+  // erase / luksErase: destroys every keyslot, as cryptsetup's erase does (the headers stay,
+  // without keyslots; no passphrase opens the volume again, its data is lost for good).
+  // Zoned drives: through the crash-safe update, each sequential metadata zone's tail filled
+  // with random bytes up to its capacity after the copy, so that nothing of the old keyslot
+  // areas stays on the medium behind a reset write pointer. Returns the keyslots destroyed.
+  Result<std::vector<int>> Erase();
   // Active keyslot numbers of the copy read by Open.
   std::vector<int> active_keyslots() const;
 
+  // luksUUID --uuid: the volume's new UUID, in the form 01234567-89ab-cdef-0123-456789abcdef
+  // (anything else: Error::WrongParameters, nothing written). Through the update protocol on
+  // a zoned drive, in place by libcryptsetup elsewhere; the same UUID writes nothing.
+  Status SetUuid(const std::string& uuid);
   // config: label and subsystem (nullopt keeps the current one).
   Status SetLabel(std::optional<std::string> label, std::optional<std::string> subsystem);
 
