@@ -20,6 +20,11 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
                             const Secret& passphrase, const std::string& data_path,
                             uint64_t data_size);
 
+// No keyslot to try (an erased volume, or -S naming an empty one): cryptsetup's words for
+// libcryptsetup's -ENOENT, and its exit code 1. The zoned unlock, which tries keyslots one by
+// one, gives the same answer when it has none to try.
+Error NoUsableKeyslot();
+
 // What every activation checks first: no mapping of that name exists (Error::Busy), and the
 // kernel's dm-crypt runs the inline mode asked for; `dm_crypt` gets its version when it was
 // needed. An empty name (only check the key) needs neither.

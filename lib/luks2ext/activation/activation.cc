@@ -144,6 +144,8 @@ uint32_t ActivationFlags(const ActivationRequest& request) {
   return flags;
 }
 
+Error NoUsableKeyslot() { return Error::WrongParameters(_("No usable keyslot is available.")); }
+
 Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
                             const Secret& passphrase, const std::string& data_path,
                             uint64_t data_size) {
@@ -158,9 +160,7 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
   if (r == -EPERM) return WrongPassphrase();
   if (r < 0) {
     if (r == -EEXIST) return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
-    // No keyslot to try (an erased volume, or -S naming an empty one): cryptsetup's words and
-    // its exit code 1.
-    if (r == -ENOENT) return Error::WrongParameters(_("No usable keyslot is available."));
+    if (r == -ENOENT) return NoUsableKeyslot();
     return CryptError(r, FormatMsg(_("Cannot activate {}"), request.name));
   }
   return Status::Ok();

@@ -134,8 +134,7 @@ Status Volume::Activate(const ActivationRequest& request, const Secret& passphra
         return ActivateByPassphrase(cd, activation, passphrase, state_->device->path(),
                                     state_->geometry.size);
       },
-      // No keyslot to try (an erased volume): libcryptsetup's -ENOENT, as on an ordinary disk.
-      Error::WrongParameters(_("No usable keyslot is available."))};
+      NoUsableKeyslot()};
   return ActivateWith(request, unlock, storage);
 }
 
