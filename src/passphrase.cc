@@ -237,4 +237,8 @@ bool ConfirmOnTerminal(const std::string& question) {
   return answer.ok() && std::string_view(answer->data(), answer->size()) == "YES";
 }
 
+bool ConfirmUnlessBatch(bool batch_mode, const std::string& question) {
+  return batch_mode || !InteractiveInput() || ConfirmOnTerminal(question);
+}
+
 }  // namespace zcryptsetup

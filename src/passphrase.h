@@ -37,4 +37,9 @@ InputKind StandardInputKind();
 // Asks a yes/no question as cryptsetup does ("Type 'yes' in capital letters"); true to go on.
 bool ConfirmOnTerminal(const std::string& question);
 
+// cryptsetup's question before a change that cannot be undone, asked only when someone can
+// answer it: not in batch mode (-q), and standard input a terminal. Unasked, the answer is
+// yes, as cryptsetup's. True to go on.
+bool ConfirmUnlessBatch(bool batch_mode, const std::string& question);
+
 }  // namespace zcryptsetup

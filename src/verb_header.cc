@@ -70,11 +70,10 @@ Status SetVolumeUuid(const Invocation& call) {
   ASSIGN_OR_RETURN(auto volume,
                    luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
   PrintWarnings(*volume);
-  // cryptsetup's question (libcryptsetup's confirmation of crypt_set_uuid), asked only when
-  // someone can answer it.
-  if (!o.batch_mode && InteractiveInput() &&
-      !ConfirmOnTerminal(_("\nWARNING!\n========\nDo you really want to change UUID of "
-                           "device?\n\nAre you sure? (Type 'yes' in capital letters): ")))
+  // cryptsetup's question (libcryptsetup's confirmation of crypt_set_uuid).
+  if (!ConfirmUnlessBatch(o.batch_mode,
+                          _("\nWARNING!\n========\nDo you really want to change UUID of "
+                            "device?\n\nAre you sure? (Type 'yes' in capital letters): ")))
     return Error::NoPermission(_("Operation aborted."));
   return volume->SetUuid(o.uuid);
 }

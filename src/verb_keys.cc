@@ -85,13 +85,12 @@ Status ActionErase(const Invocation& call) {
   const std::string& path = call.args[0];
   ASSIGN_OR_RETURN(OpenedVolume v,
                    OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
-  // cryptsetup's question, asked only when someone can answer it.
-  if (!o.batch_mode && InteractiveInput() &&
-      !ConfirmOnTerminal(FormatMsg(
-          _("\nWARNING!\n========\nThis operation will erase all keyslots on device {}.\n"
-            "Device will become unusable after this operation.\n\nAre you sure? (Type 'yes' in "
-            "capital letters): "),
-          path)))
+  if (!ConfirmUnlessBatch(
+          o.batch_mode,
+          FormatMsg(_("\nWARNING!\n========\nThis operation will erase all keyslots on device "
+                      "{}.\nDevice will become unusable after this operation.\n\nAre you sure? "
+                      "(Type 'yes' in capital letters): "),
+                    path)))
     return Error::NoPermission(_("Operation aborted, keyslots were NOT wiped."));
   ASSIGN_OR_RETURN(const std::vector<int> destroyed, v.volume->Erase());
   for (const int keyslot : destroyed)
