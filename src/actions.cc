@@ -36,8 +36,17 @@ constexpr std::string_view kFormatOptions[] = {
 
 constexpr std::string_view kOpenOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
-    "--perf-force_inline", "--persistent", "--readonly", "--allow-discards", "--test-passphrase",
-    "--token-id", "--token-type", "--token-only", "--disable-external-tokens"};
+    "--perf-force_inline", "--perf-same_cpu_crypt", "--perf-submit_from_crypt_cpus",
+    "--perf-no_read_workqueue", "--perf-no_write_workqueue", "--perf-high_priority",
+    "--persistent", "--readonly", "--allow-discards", "--test-passphrase", "--token-id",
+    "--token-type", "--token-only", "--disable-external-tokens"};
+// refresh's: open's, less what cannot change on a live mapping (cryptsetup's list).
+constexpr std::string_view kRefreshOptions[] = {
+    "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
+    "--perf-force_inline", "--perf-same_cpu_crypt", "--perf-submit_from_crypt_cpus",
+    "--perf-no_read_workqueue", "--perf-no_write_workqueue", "--perf-high_priority",
+    "--persistent", "--allow-discards", "--token-id", "--token-type", "--token-only",
+    "--disable-external-tokens"};
 
 // benchmark's. Not kHandlesKeys: the inline benchmark's random key lives in a wiped Secret and
 // in the kernel, and locking all memory would also lock the Argon2 benchmark's gigabyte.
@@ -77,6 +86,9 @@ std::span<const Action> Actions() {
        ActionLuksFormat, kFormatOptions, kHandlesKeys},
       {"open", "luksOpen", 1, 2, N_("<device> <name>"),
        N_("open a LUKS2 device as mapping <name>"), ActionOpen, kOpenOptions, kHandlesKeys},
+      {"refresh", nullptr, 1, 2, N_("<name>"),
+       N_("change a live mapping's flags (--perf-*, --allow-discards)"), ActionRefresh,
+       kRefreshOptions, kHandlesKeys},
       {"close", "luksClose", 1, 1, N_("<name>"), N_("remove the mapping"), ActionClose},
       {"status", nullptr, 1, 1, N_("<name>"), N_("show the mapping's status"), ActionStatus},
       {"luksDump", nullptr, 1, 1, N_("<device>"), N_("dump the header and its placement"),

@@ -68,6 +68,7 @@ luks2ext::Result<luks2ext::FormatOptions> FormatOptionsFrom(const Options& o);
 // Verb handlers, one file per group.
 luks2ext::Status ActionLuksFormat(const Invocation& call);
 luks2ext::Status ActionOpen(const Invocation& call);
+luks2ext::Status ActionRefresh(const Invocation& call);
 luks2ext::Status ActionClose(const Invocation& call);
 luks2ext::Status ActionStatus(const Invocation& call);
 luks2ext::Status ActionLuksDump(const Invocation& call);

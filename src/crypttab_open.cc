@@ -39,6 +39,8 @@ luks2ext::ActivationRequest RequestFor(const CrypttabEntry& entry, bool test_pas
   if (entry.options.force_inline) request.inline_mode = luks2ext::InlineMode::kWorkqueueFlags;
   request.no_read_workqueue = entry.options.no_read_workqueue;
   request.no_write_workqueue = entry.options.no_write_workqueue;
+  request.same_cpu_crypt = entry.options.same_cpu_crypt;
+  request.submit_from_crypt_cpus = entry.options.submit_from_crypt_cpus;
   return request;
 }
 

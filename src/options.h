@@ -47,6 +47,12 @@ struct Options {
 
   // open
   std::string perf_force_inline;  // "" unset; "flags" or "native"
+  // dm-crypt's performance flags one by one (open, refresh), cryptsetup's --perf-* names.
+  bool perf_same_cpu_crypt = false;
+  bool perf_submit_from_crypt_cpus = false;
+  bool perf_no_read_workqueue = false;
+  bool perf_no_write_workqueue = false;
+  bool perf_high_priority = false;  // accepted to be refused clearly: no dm-crypt here has it
   bool persistent = false;
   bool readonly = false;
   bool allow_discards = false;

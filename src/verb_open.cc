@@ -30,6 +30,15 @@ std::string DeviceName(const std::string& major_minor) {
   return major_minor;
 }
 
+// A loop device's backing file, as cryptsetup status shows it ("" for any other device).
+std::string LoopBackingFile(const std::string& device) {
+  if (device.rfind("/dev/loop", 0) != 0) return "";
+  const std::string path = "/sys/block/" + device.substr(5) + "/loop/backing_file";
+  std::string text = luks2ext::ReadKernelText(path.c_str()).value_or("");
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
 std::string Join(const std::vector<std::string>& words) {
   std::string text;
   for (const auto& word : words) text += (text.empty() ? "" : " ") + word;
@@ -71,6 +80,63 @@ std::optional<Status> OpenByToken(const Options& o, luks2ext::Volume& volume,
   return std::nullopt;
 }
 
+// The mapping's flags from the command line, as open and refresh take them.
+Status SetMappingFlags(const Options& o, luks2ext::ActivationRequest& request) {
+  request.allow_discards = o.allow_discards;
+  request.keyslot = o.key_slot;
+  request.same_cpu_crypt = o.perf_same_cpu_crypt;
+  request.submit_from_crypt_cpus = o.perf_submit_from_crypt_cpus;
+  request.no_read_workqueue = o.perf_no_read_workqueue;
+  request.no_write_workqueue = o.perf_no_write_workqueue;
+  if (o.perf_high_priority)
+    return Error::WrongParameters(
+        _("--perf-high_priority is not available: this build's libcryptsetup (2.6) cannot pass "
+          "it, and dm-crypt takes high_priority only from Linux 6.10 (dm-crypt 1.26). Nothing "
+          "was activated."));
+  if (o.perf_force_inline == "off")
+    return Error::WrongParameters(
+        _("--perf-force_inline=off applies to config only (open without it, or clear the "
+          "persisted flag with config)."));
+  if (o.perf_force_inline == "flags") request.inline_mode = luks2ext::InlineMode::kWorkqueueFlags;
+  if (o.perf_force_inline == "native") request.inline_mode = luks2ext::InlineMode::kNative;
+  if (o.persistent && request.inline_mode == luks2ext::InlineMode::kNative)
+    return Error::WrongParameters(
+        _("=native cannot be made persistent: stock tools would not understand it."));
+  return Status::Ok();
+}
+
+// Unlocks `volume` by token, then by passphrase, and maps (or refreshes) it as `request` says:
+// what open and refresh share once the volume is read.
+Status UnlockAndMap(const Invocation& call, const std::string& path, luks2ext::Volume& volume,
+                    const luks2ext::ActivationRequest& request) {
+  const Options& o = call.options;
+  PrintWarnings(volume);
+  const auto storage = o.persistent ? luks2ext::Volume::FlagStorage::kPersistent
+                                    : luks2ext::Volume::FlagStorage::kThisActivationOnly;
+  // Tokens first, as cryptsetup 2.6.1 does (a key file too waits for them).
+  if (o.disable_external_tokens) luks2ext::DisableExternalTokens();
+  const bool tokens_asked = o.token_only || o.token_id >= 0 || !o.token_type.empty();
+  if (request.inline_mode == luks2ext::InlineMode::kNative && !tokens_asked &&
+      !request.name.empty()) {
+    PrintVerbose(o, _("Tokens are not tried with --perf-force_inline=native."));
+  } else {
+    if (auto done = OpenByToken(o, volume, request, tokens_asked, storage)) return *done;
+  }
+
+  // Retry a wrong passphrase typed on a terminal, as cryptsetup does (--tries).
+  const bool can_retry = o.key_file.empty() && InteractiveInput();
+  const int attempts = can_retry ? o.tries : 1;
+  for (int attempt = 1;; ++attempt) {
+    ASSIGN_OR_RETURN(const luks2ext::Secret passphrase,
+                     ReadPassphrase(call.passphrase_source(),
+                                    FormatMsg(_("Enter passphrase for {}: "), path), false));
+    Status status = volume.Activate(request, passphrase, storage);
+    if (status.ok() || status.error().code() != ExitCode::kNoPermission || attempt >= attempts)
+      return status;
+    fmt::print(stderr, "{}\n", status.error().message());
+  }
+}
+
 }  // namespace
 
 Status ActionOpen(const Invocation& call) {
@@ -84,50 +150,57 @@ Status ActionOpen(const Invocation& call) {
   if (o.persistent && o.test_passphrase)
     return Error::WrongParameters(_("Option --persistent is not allowed with --test-passphrase."));
   request.read_only = o.readonly;
-  request.allow_discards = o.allow_discards;
-  request.keyslot = o.key_slot;
-  if (o.perf_force_inline == "off")
-    return Error::WrongParameters(
-        _("--perf-force_inline=off applies to config only (open without it, or clear the "
-          "persisted flag with config)."));
-  if (o.perf_force_inline == "flags") request.inline_mode = luks2ext::InlineMode::kWorkqueueFlags;
-  if (o.perf_force_inline == "native") request.inline_mode = luks2ext::InlineMode::kNative;
-  if (o.persistent && !o.perf_force_inline.empty() && !request.inline_mode)
-    return Error::WrongParameters(_("Nothing to make persistent."));
+  RETURN_IF_ERROR(SetMappingFlags(o, request));
 
   // Only --persistent writes metadata; otherwise the drive is opened read-only.
   ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, o.persistent));
   ASSIGN_OR_RETURN(auto volume,
                    luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
-  PrintWarnings(*volume);
-  if (o.persistent && request.inline_mode == luks2ext::InlineMode::kNative)
-    return Error::WrongParameters(
-        _("=native cannot be made persistent: stock tools would not understand it."));
+  return UnlockAndMap(call, path, *volume, request);
+}
 
-  const auto storage = o.persistent ? luks2ext::Volume::FlagStorage::kPersistent
-                                    : luks2ext::Volume::FlagStorage::kThisActivationOnly;
-  // Tokens first, as cryptsetup 2.6.1 does (a key file too waits for them).
-  if (o.disable_external_tokens) luks2ext::DisableExternalTokens();
-  const bool tokens_asked = o.token_only || o.token_id >= 0 || !o.token_type.empty();
-  if (request.inline_mode == luks2ext::InlineMode::kNative && !tokens_asked &&
-      !request.name.empty()) {
-    PrintVerbose(o, _("Tokens are not tried with --perf-force_inline=native."));
-  } else {
-    if (auto done = OpenByToken(o, *volume, request, tokens_asked, storage)) return *done;
-  }
+// cryptsetup refresh [<device>] <name>: the live mapping gets a new table with the flags asked
+// for (and those the header stores), unlocked again from the volume it maps; nothing is
+// unmounted. The volume is the one the mapping's table names; a device given too must be it.
+Status ActionRefresh(const Invocation& call) {
+  const Options& o = call.options;
+  luks2ext::ActivationRequest request;
+  request.name = call.args.back();
+  request.refresh = true;
+  RETURN_IF_ERROR(SetMappingFlags(o, request));
+  RETURN_IF_ERROR(luks2ext::CheckRefreshRequest(request));
 
-  // Retry a wrong passphrase typed on a terminal, as cryptsetup does (--tries).
-  const bool can_retry = o.key_file.empty() && InteractiveInput();
-  const int attempts = can_retry ? o.tries : 1;
-  for (int attempt = 1;; ++attempt) {
-    ASSIGN_OR_RETURN(const luks2ext::Secret passphrase,
-                     ReadPassphrase(call.passphrase_source(),
-                                    FormatMsg(_("Enter passphrase for {}: "), path), false));
-    Status status = volume->Activate(request, passphrase, storage);
-    if (status.ok() || status.error().code() != ExitCode::kNoPermission || attempt >= attempts)
-      return status;
-    fmt::print(stderr, "{}\n", status.error().message());
+  auto mapping = luks2ext::QueryMapping(request.name);
+  if (!mapping.ok()) {
+    if (!luks2ext::MappingExists(request.name))
+      return Error::WrongDevice(FormatMsg(_("Device {} is not active."), request.name));
+    return mapping.error();
   }
+  if (mapping->type != "LUKS2")
+    return Error::WrongDevice(
+        FormatMsg(_("Device {} is not a LUKS2 mapping: refresh changes LUKS2 mappings only."),
+                  request.name));
+  if (mapping->HasFeature("force_inline"))
+    return Error::WrongParameters(FormatMsg(
+        _("Device {} runs the native force_inline table argument, which libcryptsetup cannot "
+          "reload: close it and open it again with the flags wanted."),
+        request.name));
+  request.read_only = mapping->read_only;
+  const std::string path = DeviceName(mapping->device);
+  if (call.args.size() > 1) {
+    ASSIGN_OR_RETURN(const std::string given, luks2ext::BlockDeviceNumber(call.args[0]));
+    if (given != mapping->device)
+      return Error::WrongDevice(FormatMsg(_("Device {} is not the device {} maps ({})."),
+                                          call.args[0], request.name, path));
+  }
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, o.persistent));
+  ASSIGN_OR_RETURN(auto volume,
+                   luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
+  if (!mapping->MapsVolume(volume->uuid()))
+    return Error::WrongDevice(FormatMsg(
+        _("Device {} does not map the LUKS2 volume on {} (UUID {})."), request.name, path,
+        volume->uuid()));
+  return UnlockAndMap(call, path, *volume, request);
 }
 
 Status ActionClose(const Invocation& call) { return luks2ext::Deactivate(call.args[0]); }
@@ -143,21 +216,36 @@ Status ActionStatus(const Invocation& call) {
     return mapping.error();
   }
   const luks2ext::ActiveMapping& m = *mapping;
-  fmt::print(stdout, "{}\n", FormatMsg(_("/dev/mapper/{} is active."), name));
+  // cryptsetup 2.6's lines, in its order and words, then zcryptsetup's inline line.
+  fmt::print(stdout, "{}\n",
+             m.in_use ? FormatMsg(_("/dev/mapper/{} is active and is in use."), name)
+                      : FormatMsg(_("/dev/mapper/{} is active."), name));
   fmt::print(stdout, "  type:    {}\n", (m.type.empty() ? "n/a" : m.type));
   fmt::print(stdout, "  cipher:  {}\n", m.cipher);
   fmt::print(stdout, "  keysize: {} bits\n", m.key_bits);
   // cryptsetup's wording: where dm-crypt got the key from.
   fmt::print(stdout, "  key location: {}\n", (m.key_in_keyring ? "keyring" : "dm-crypt"));
-  fmt::print(stdout, "  device:  {}\n", DeviceName(m.device));
+  const std::string device = DeviceName(m.device);
+  fmt::print(stdout, "  device:  {}\n", device);
+  if (const std::string backing = LoopBackingFile(device); !backing.empty())
+    fmt::print(stdout, "  loop:    {}\n", backing);
   fmt::print(stdout, "  sector size:  {}\n", m.sector_size);
   fmt::print(stdout, "  offset:  {} sectors\n", m.offset_sectors);
   fmt::print(stdout, "  size:    {} sectors\n", m.size_sectors);
-  fmt::print(stdout, "  mode:    {}\n", (m.read_only ? "readonly" : "read/write"));
-  std::vector<std::string> flags;
-  for (const std::string& arg : m.feature_args)
-    if (arg.rfind("sector_size:", 0) != 0) flags.push_back(arg);
-  if (!flags.empty()) fmt::print(stdout, "  flags:   {}\n", Join(flags));
+  if (m.iv_offset != 0) fmt::print(stdout, "  skipped: {} sectors\n", m.iv_offset);
+  fmt::print(stdout, "  mode:    {}{}\n", (m.read_only ? "readonly" : "read/write"),
+             (m.suspended ? " (suspended)" : ""));
+  // Stock's names and spacing, a trailing blank included when the last flag is not the last
+  // of the five: scripts that compare the line see the same bytes.
+  const bool discards = m.HasFeature("allow_discards");
+  const bool same_cpu = m.HasFeature("same_cpu_crypt");
+  const bool submit = m.HasFeature("submit_from_crypt_cpus");
+  const bool no_read = m.HasFeature("no_read_workqueue");
+  const bool no_write = m.HasFeature("no_write_workqueue");
+  if (discards || same_cpu || submit || no_read || no_write)
+    fmt::print(stdout, "  flags:   {}{}{}{}{}\n", (discards ? "discards " : ""),
+               (same_cpu ? "same_cpu_crypt " : ""), (submit ? "submit_from_crypt_cpus " : ""),
+               (no_read ? "no_read_workqueue " : ""), (no_write ? "no_write_workqueue" : ""));
   std::vector<std::string> inline_args;
   for (const char* arg : {"force_inline", "no_read_workqueue", "no_write_workqueue"})
     if (m.HasFeature(arg)) inline_args.emplace_back(arg);

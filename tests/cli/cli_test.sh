@@ -195,6 +195,20 @@ if command -v cryptsetup >/dev/null; then
   cp "$work/stock.img" "$work/erase.img"
   expect 0 "luksErase (the alias)" "$Z" luksErase -q "$work/erase.img"
   expect 0 "... stock luksDump lists no keyslot" expect_output_not_stock_keyslot "$work/erase.img"
+  # The --perf-* flags one by one: open and refresh take them, other verbs refuse them;
+  # high_priority is refused with the reason; refresh of a name not mapped is exit 4.
+  expect 1 "--perf-same_cpu_crypt is not a luksDump option: exit 1" "$Z" luksDump \
+    --perf-same_cpu_crypt "$work/stock.img"
+  expect 1 "--perf-high_priority: exit 1" "$Z" open --perf-high_priority --key-file "$work/key" \
+    "$work/stock.img" zc_never
+  expect_output 'high_priority only from Linux 6.10' "... and says why" "$Z" open \
+    --perf-high_priority --key-file "$work/key" "$work/stock.img" zc_never
+  expect 4 "refresh of a name that is not mapped: exit 4" "$Z" refresh --perf-no_read_workqueue \
+    --key-file "$work/key" zc_not_mapped
+  expect_output 'Device zc_not_mapped is not active' "... and says so" "$Z" refresh zc_not_mapped
+  expect 1 "refresh --perf-force_inline=native: exit 1" "$Z" refresh --perf-force_inline=native \
+    zc_not_mapped
+  expect 1 "refresh --readonly is refused, as cryptsetup" "$Z" refresh --readonly zc_not_mapped
   truncate -s 64M "$work/luks1.img"
   cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 --key-file "$work/key" "$work/luks1.img"
   expect_output 'LUKS1' "a LUKS1 header is named as such" "$Z" luksDump "$work/luks1.img"

@@ -25,13 +25,14 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
 // one, gives the same answer when it has none to try.
 Error NoUsableKeyslot();
 
-// What every activation checks first: no mapping of that name exists (Error::Busy), and the
-// kernel's dm-crypt runs the inline mode asked for; `dm_crypt` gets its version when it was
-// needed. An empty name (only check the key) needs neither.
+// What every activation checks first: no mapping of that name exists (Error::Busy; for a
+// refresh, it must exist: Error::WrongDevice), and the kernel's dm-crypt runs the inline mode
+// asked for; `dm_crypt` gets its version when it was needed. An empty name (only check the
+// key) needs neither.
 Status CheckActivation(const ActivationRequest& request,
                        std::optional<CryptTargetVersion>* dm_crypt);
 // libcryptsetup's activation flags for the request: readonly, discards, the workqueue flags of
-// InlineMode::kWorkqueueFlags or of one direction.
+// InlineMode::kWorkqueueFlags or of one direction, the other performance flags, refresh.
 uint32_t ActivationFlags(const ActivationRequest& request);
 
 // Unlocks (and, with a name, maps) with a LUKS2 token: crypt_activate_by_token_pin with the

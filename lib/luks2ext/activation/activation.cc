@@ -37,8 +37,9 @@ Status ActivateNative(crypt_device* cd, const ActivationRequest& request, const 
   std::vector<std::string> args;
   if (request.allow_discards || (persistent & CRYPT_ACTIVATE_ALLOW_DISCARDS))
     args.emplace_back("allow_discards");
-  if (persistent & CRYPT_ACTIVATE_SAME_CPU_CRYPT) args.emplace_back("same_cpu_crypt");
-  if (persistent & CRYPT_ACTIVATE_SUBMIT_FROM_CRYPT_CPUS)
+  if (request.same_cpu_crypt || (persistent & CRYPT_ACTIVATE_SAME_CPU_CRYPT))
+    args.emplace_back("same_cpu_crypt");
+  if (request.submit_from_crypt_cpus || (persistent & CRYPT_ACTIVATE_SUBMIT_FROM_CRYPT_CPUS))
     args.emplace_back("submit_from_crypt_cpus");
   if (const int sector_size = crypt_get_sector_size(cd); sector_size > 512)
     args.push_back(fmt::format("sector_size:{}", sector_size));
@@ -122,14 +123,29 @@ bool TestHooksCompiledIn() {
 
 Status CheckActivation(const ActivationRequest& request,
                        std::optional<CryptTargetVersion>* dm_crypt) {
-  if (!request.name.empty() && MappingExists(request.name))
+  if (request.refresh) {
+    RETURN_IF_ERROR(CheckRefreshRequest(request));
+    if (request.name.empty() || !MappingExists(request.name))
+      return Error::WrongDevice(FormatMsg(_("Device {} is not active."), request.name));
+  } else if (!request.name.empty() && MappingExists(request.name)) {
     return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
+  }
   if ((request.inline_mode || request.no_read_workqueue || request.no_write_workqueue) &&
       !request.name.empty()) {
     ASSIGN_OR_RETURN(*dm_crypt, QueryCryptTarget());
     RETURN_IF_ERROR(
         CheckInlineSupport(**dm_crypt, request.inline_mode.value_or(InlineMode::kWorkqueueFlags)));
   }
+  return Status::Ok();
+}
+
+Status CheckRefreshRequest(const ActivationRequest& request) {
+  // libcryptsetup reloads a table it has read back; it cannot read the RFC's argument, and it
+  // cannot write it either.
+  if (request.refresh && request.inline_mode == InlineMode::kNative)
+    return Error::WrongParameters(
+        _("refresh cannot switch to --perf-force_inline=native: close the mapping and open it "
+          "again with it."));
   return Status::Ok();
 }
 
@@ -141,6 +157,9 @@ uint32_t ActivationFlags(const ActivationRequest& request) {
     flags |= CRYPT_ACTIVATE_NO_READ_WORKQUEUE;
   if (request.inline_mode == InlineMode::kWorkqueueFlags || request.no_write_workqueue)
     flags |= CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE;
+  if (request.same_cpu_crypt) flags |= CRYPT_ACTIVATE_SAME_CPU_CRYPT;
+  if (request.submit_from_crypt_cpus) flags |= CRYPT_ACTIVATE_SUBMIT_FROM_CRYPT_CPUS;
+  if (request.refresh) flags |= CRYPT_ACTIVATE_REFRESH;
   return flags;
 }
 

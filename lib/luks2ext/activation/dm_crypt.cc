@@ -72,6 +72,14 @@ bool ActiveMapping::RunsInline() const {
          (HasFeature("no_read_workqueue") && HasFeature("no_write_workqueue"));
 }
 
+bool ActiveMapping::MapsVolume(const std::string& luks_uuid) const {
+  std::string prefix = "CRYPT-LUKS2-";
+  for (const char c : luks_uuid)
+    if (c != '-') prefix += c;
+  prefix += '-';
+  return !luks_uuid.empty() && uuid.rfind(prefix, 0) == 0;
+}
+
 bool MappingExists(const std::string& name) {
   auto info = QueryDmInfo(name);
   return info.ok() && info->has_value();
@@ -95,6 +103,7 @@ Result<ActiveMapping> QueryMapping(const std::string& name) {
         mapping.key_in_keyring = table.key_in_keyring;
         mapping.device = std::move(table.device);
         mapping.offset_sectors = table.offset_sectors;
+        mapping.iv_offset = table.iv_offset;
         mapping.sector_size = table.sector_size;
         mapping.feature_args = std::move(table.feature_args);
         return Status::Ok();
@@ -104,6 +113,8 @@ Result<ActiveMapping> QueryMapping(const std::string& name) {
     return Error::WrongDevice(FormatMsg(_("Device {} is not a dm-crypt device."), name));
   mapping.uuid = info->uuid;
   mapping.read_only = info->read_only;
+  mapping.suspended = info->suspended;
+  mapping.in_use = info->open_count > 0;
   // "CRYPT-LUKS2-<uuid>-<name>": libcryptsetup's naming, which stock tools rely on.
   if (mapping.uuid.rfind("CRYPT-", 0) == 0) {
     const auto dash = mapping.uuid.find('-', 6);

@@ -50,6 +50,8 @@ DmDeviceInfo InfoOf(DmTask& task, const dm_info& info) {
   if (const char* uuid = dm_task_get_uuid(task.get())) result.uuid = uuid;
   result.major = info.major;
   result.minor = info.minor;
+  result.suspended = info.suspended != 0;
+  result.open_count = info.open_count;
   return result;
 }
 

@@ -39,6 +39,8 @@ struct DmDeviceInfo {
   bool read_only = false;
   std::string uuid;  // the dm UUID, "" when the device has none
   uint32_t major = 0, minor = 0;
+  bool suspended = false;
+  int32_t open_count = 0;  // openers of the mapped device (a mount, a holder, a process)
 };
 
 // DM_DEVICE_INFO: what the kernel knows of the device `name` without its table (no key ever

@@ -51,6 +51,8 @@ constexpr FlagOption kFlagOptions[] = {
     {"force-inline", &CrypttabOptions::force_inline},
     {"no-read-workqueue", &CrypttabOptions::no_read_workqueue},
     {"no-write-workqueue", &CrypttabOptions::no_write_workqueue},
+    {"same-cpu-crypt", &CrypttabOptions::same_cpu_crypt},
+    {"submit-from-crypt-cpus", &CrypttabOptions::submit_from_crypt_cpus},
     {"discard", &CrypttabOptions::discard},
     {"readonly", &CrypttabOptions::read_only},
     {"read-only", &CrypttabOptions::read_only},

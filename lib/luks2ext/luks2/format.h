@@ -76,6 +76,8 @@ inline constexpr const char* kForceInlineFlag = "force-inline";
 inline constexpr const char* kNoReadWorkqueueFlag = "no-read-workqueue";
 inline constexpr const char* kNoWriteWorkqueueFlag = "no-write-workqueue";
 inline constexpr const char* kAllowDiscardsFlag = "allow-discards";
+inline constexpr const char* kSameCpuCryptFlag = "same-cpu-crypt";
+inline constexpr const char* kSubmitFromCryptCpusFlag = "submit-from-crypt-cpus";
 
 // ---- zcryptsetup's commit record: 4096 bytes right after an image (luks2/commit_record.h).
 inline constexpr std::uint64_t kCommitRecordSize = 4096;

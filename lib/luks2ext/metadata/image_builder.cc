@@ -15,6 +15,11 @@ namespace luks2ext {
 namespace {
 
 constexpr const char* kUpstreamInlineFlags[] = {kNoReadWorkqueueFlag, kNoWriteWorkqueueFlag};
+// The config.flags open --persistent replaces: dm-crypt's, as cryptsetup 2.6 stores them, and
+// zcryptsetup's force-inline. no-journal (dm-integrity's) is not open's to change here.
+constexpr const char* kActivationFlags[] = {kAllowDiscardsFlag,    kSameCpuCryptFlag,
+                                            kSubmitFromCryptCpusFlag, kNoReadWorkqueueFlag,
+                                            kNoWriteWorkqueueFlag, kForceInlineFlag};
 
 Result<uint32_t> ChooseSectorSize(uint32_t requested, uint32_t logical, uint32_t physical,
                                   uint64_t data_offset) {
@@ -142,6 +147,16 @@ Status PersistForceInline(Luks2Image& image, bool enable) {
     flags.emplace_back(kForceInlineFlag);
   }
   return image.SetConfigFlags(flags);
+}
+
+Status ReplaceActivationFlags(Luks2Image& image, const std::vector<std::string>& flags) {
+  std::vector<std::string> kept = image.config_flags();
+  std::erase_if(kept, [](const std::string& flag) {
+    return std::find(std::begin(kActivationFlags), std::end(kActivationFlags), flag) !=
+           std::end(kActivationFlags);
+  });
+  kept.insert(kept.end(), flags.begin(), flags.end());
+  return image.SetConfigFlags(kept);
 }
 
 }  // namespace luks2ext

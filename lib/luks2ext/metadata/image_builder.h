@@ -31,4 +31,9 @@ Result<std::string> FormatInPlace(const Layout& layout, const FormatOptions& opt
 // plus "force-inline" for zcryptsetup, added to `image` (JSON edit, both copies, seqid + 1).
 Status PersistForceInline(Luks2Image& image, bool enable);
 
+// cryptsetup --persistent: the activation flags in config.flags become exactly `flags`
+// (config.flags names, force-inline among them); flags this code does not know as activation
+// flags stay, in their order.
+Status ReplaceActivationFlags(Luks2Image& image, const std::vector<std::string>& flags);
+
 }  // namespace luks2ext

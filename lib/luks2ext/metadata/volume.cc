@@ -229,11 +229,34 @@ Status Volume::ActivateWith(const ActivationRequest& request, const Unlock& unlo
     unlock_lock_.reset();
   }
   if (storage != FlagStorage::kPersistent || request.name.empty()) return Status::Ok();
-  std::optional<bool> inline_flag;
-  if (request.inline_mode) inline_flag = true;
-  std::optional<bool> discards;
-  if (request.allow_discards) discards = true;
-  return SetPersistentFlags(inline_flag, discards);
+  return StoreRequestedFlags(request);
+}
+
+Status Volume::StoreRequestedFlags(const ActivationRequest& request) {
+  // cryptsetup --persistent: the flags of this command line the mapping now has replace the
+  // stored ones (no flags clears them). What the header already held or the kernel added on
+  // its own (no_write_workqueue on a host-managed drive) is not asked for, so not stored.
+  ASSIGN_OR_RETURN(const ActiveMapping mapping, QueryMapping(request.name));
+  const bool inline_flags = request.inline_mode == InlineMode::kWorkqueueFlags;
+  std::vector<std::string> flags;
+  auto store_if = [&](bool asked, const char* table_arg, const char* config_flag) {
+    if (asked && mapping.HasFeature(table_arg)) flags.emplace_back(config_flag);
+  };
+  store_if(request.allow_discards, "allow_discards", kAllowDiscardsFlag);
+  store_if(request.same_cpu_crypt, "same_cpu_crypt", kSameCpuCryptFlag);
+  store_if(request.submit_from_crypt_cpus, "submit_from_crypt_cpus", kSubmitFromCryptCpusFlag);
+  store_if(inline_flags || request.no_read_workqueue, "no_read_workqueue", kNoReadWorkqueueFlag);
+  store_if(inline_flags || request.no_write_workqueue, "no_write_workqueue",
+           kNoWriteWorkqueueFlag);
+  if (inline_flags && mapping.RunsInline()) flags.emplace_back(kForceInlineFlag);
+  Status stored = UpdateMetadata(*state_->device, [&](Luks2Image& image, const VolumeState&) {
+    return ReplaceActivationFlags(image, flags);
+  });
+  if (!stored.ok())
+    return Error(stored.error().code(),
+                 FormatMsg(_("Device activated but cannot make flags persistent: {}"),
+                           stored.error().message()));
+  return Status::Ok();
 }
 
 // ---------------------------------------------------------------------------------------------

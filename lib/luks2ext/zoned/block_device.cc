@@ -5,6 +5,7 @@
 #include <libzbd/zbd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cerrno>
 
@@ -44,6 +45,15 @@ Result<std::unique_ptr<BlockDevice>> OpenBackend(const std::string& path, bool w
 }
 
 }  // namespace
+
+Result<std::string> BlockDeviceNumber(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0)
+    return ErrnoError(errno, FormatMsg(_("Cannot use device {}"), path), path);
+  if (!S_ISBLK(st.st_mode))
+    return Error::WrongDevice(FormatMsg(_("{} is not a block device."), path));
+  return fmt::format("{}:{}", major(st.st_rdev), minor(st.st_rdev));
+}
 
 Result<std::unique_ptr<BlockDevice>> OpenBlockDevice(const std::string& path, bool writable,
                                                      Exclusive exclusive) {

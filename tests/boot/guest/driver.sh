@@ -4,7 +4,8 @@
 #   boots 2-4       scenario 1 (crypttab + force-inline + zoned btrfs) on every boot;
 #                   boot 2 also scenarios 2 (asked, wrong twice then right), 3 (stock
 #                   systemd-cryptsetup) and 5 (units, verify, stop/start, journal);
-#                   boot 3 scenario 2's exhausted tries; boot 4 starts the power cuts
+#                   boot 3 scenario 2's exhausted tries and 7 (refresh under the mounted
+#                   btrfs); boot 4 starts the power cuts
 #   boots 5-(4+N)   scenario 4: checks the previous cut, then cuts again; the last one prints
 #                   the power-cut table and starts scenario 6 (TPM2, recovery key, clevis)
 #   boot 5+N        scenario 6: the TPM2 unlock at boot, wipe, PKCS#11, a cut in an enrollment
@@ -88,7 +89,7 @@ case $n in
      scenario1; scenario2_retried; scenario3; scenario5
      printf '%s\n' 'wrong one' 'wrong two' 'wrong three' > /etc/zcboot/answers
      reboot_now ;;
-  3) scenario1; scenario2_exhausted
+  3) scenario1; scenario2_exhausted; scenario7_refresh
      printf '%s\n' "$PASSPHRASE" > /etc/zcboot/answers
      reboot_now ;;
   4) scenario1

@@ -20,6 +20,42 @@ scenario1() {
   show_journal -u zcryptsetup@zns.service -u mnt-zns.mount
 }
 
+# Scenario 7: refresh switches the live ZNS mapping between the workqueues and inline under the
+# mounted zoned btrfs: same dm device, the mount stays, files read back and new ones go in; the
+# stored flags follow --persistent as cryptsetup's do. It ends as it began (inline, stored), so
+# later boots see the same volume.
+scenario7_refresh() {
+  local devno key=/etc/zcboot/zns.key
+  devno=$(dmsetup info -c --noheadings -o major,minor zns)
+  check "S7: the mapping starts inline" is_inline zns
+  s7_unchanged() {
+    check "S7: $1: the btrfs is still mounted" test "$(findmnt -n -o FSTYPE /mnt/zns)" = btrfs
+    check "S7: $1: the same dm device" \
+      test "$(dmsetup info -c --noheadings -o major,minor zns)" = "$devno"
+    check "S7: $1: every file reads back" sh -c "cd /mnt/zns && sha256sum --quiet -c $ZB/sums"
+    check "S7: $1: a new file written and synced" sh -c "head -c 2M /dev/urandom > /mnt/zns/$2.bin &&
+      cd /mnt/zns && sha256sum $2.bin >> $ZB/sums && sync -f /mnt/zns && sync $ZB/sums"
+  }
+  check "S7: refresh --persistent without flags" "$ZC" refresh --persistent --key-file "$key" zns
+  say "S7: table flags after it: $(mapping_flags zns)"
+  check "S7: ... reads go through the workqueue again" \
+    sh -c '! dmsetup table zns | grep -qw no_read_workqueue'
+  check "S7: ... stock luksDump shows no stored flag" \
+    sh -c "cryptsetup luksDump $ZNS | grep -Eq '^Flags:[[:space:]]+[(]no flags[)]'"
+  s7_unchanged "workqueues" "refresh-wq$n"
+  check "S7: refresh --persistent --perf-force_inline" \
+    "$ZC" refresh --persistent --perf-force_inline --key-file "$key" zns
+  check "S7: ... inline again" is_inline zns
+  check "S7: ... stored: stock luksDump shows both workqueue flags" \
+    sh -c "cryptsetup luksDump $ZNS | grep -Eq '^Flags:.*no-read-workqueue no-write-workqueue'"
+  check "S7: ... zcryptsetup luksDump shows force-inline" \
+    sh -c "$ZC luksDump $ZNS | grep -Eq '^Flags:.*force-inline'"
+  s7_unchanged "inline" "refresh-inline$n"
+  check "S7: zcryptsetup status is stock's, plus its inline line" sh -c "
+    [ \"\$($ZC status zns | grep -v '^  inline:')\" = \"\$(cryptsetup status zns)\" ]"
+  check "S7: ... which says in use (the mount)" sh -c "$ZC status zns | grep -q 'is active and is in use'"
+}
+
 # Scenario 2, first half: wrong, wrong, right: asked three times through the agent, opened.
 scenario2_retried() {
   check "S2: asked through ask-password 3 times (2 wrong answers, then right)" test "$(asks)" = 3

@@ -35,6 +35,8 @@ void ExpectSameOptions(const CrypttabOptions& want, const CrypttabOptions& got,
   EXPECT_EQ(want.force_inline, got.force_inline);
   EXPECT_EQ(want.no_read_workqueue, got.no_read_workqueue);
   EXPECT_EQ(want.no_write_workqueue, got.no_write_workqueue);
+  EXPECT_EQ(want.same_cpu_crypt, got.same_cpu_crypt);
+  EXPECT_EQ(want.submit_from_crypt_cpus, got.submit_from_crypt_cpus);
   EXPECT_EQ(want.discard, got.discard);
   EXPECT_EQ(want.read_only, got.read_only);
   EXPECT_EQ(want.header, got.header);
@@ -74,6 +76,8 @@ TEST(CrypttabParse, GoodLines) {
          o->keyfile_size = 64;
          o->tries = 0;
        })},
+      {"perf /dev/sdd - same-cpu-crypt,submit-from-crypt-cpus", "perf", "/dev/sdd", "",
+       With([](CrypttabOptions* o) { o->same_cpu_crypt = o->submit_from_crypt_cpus = true; })},
       {"ro /dev/sdc /k read-only", "ro", "/dev/sdc", "/k",
        With([](CrypttabOptions* o) { o->read_only = true; })},
       {"t /dev/sdc - tries=10,keyfile-offset=18446744073709551615", "t", "/dev/sdc", "",

@@ -132,6 +132,89 @@ interop_checks() {
   check_no_io_errors "$what: no kernel I/O errors"
 }
 
+# same_status_as_stock NAME: zcryptsetup status prints stock cryptsetup's lines, byte for
+# byte, and adds only its inline line.
+same_status_as_stock() {
+  _ours=$(zcryptsetup status "$1" | grep -v '^  inline:') || return 1
+  _stock=$(cryptsetup status "$1") || return 1
+  [ "$_ours" = "$_stock" ] || { echo "ours:"; echo "$_ours"; echo "stock:"; echo "$_stock"; false; }
+}
+# zc_refresh NAME [OPTIONS...]: zcryptsetup refresh with the test passphrase.
+zc_refresh() {
+  _name=$1
+  shift
+  printf %s "$ZC_PASS" | zcryptsetup refresh --key-file - "$@" "$_name"
+}
+# stock_flags DEV: the Flags line of stock cryptsetup's luksDump (without its trailing blank).
+stock_flags() { cryptsetup luksDump "$1" | sed -n 's/^Flags:[[:space:]]*\(.*[^[:space:]]\)[[:space:]]*$/\1/p'; }
+
+# perf_flag_checks DEV LABEL: cryptsetup's --perf-* flags one by one, --persistent replacing
+# the stored flags as cryptsetup's does, refresh of a live mapping held open, status in
+# cryptsetup's words; stock cryptsetup is the judge.
+perf_flag_checks() {
+  dev=$1 what=$2
+  check "$what: format for the perf-flag checks" zc_format "$dev"
+  for flag in same_cpu_crypt submit_from_crypt_cpus no_read_workqueue no_write_workqueue; do
+    check "$what: open --perf-$flag" zc_open "$dev" zc_perf "--perf-$flag"
+    check "$what: ... the table has $flag" table_has zc_perf "$flag"
+    check "$what: ... status equals stock's status" same_status_as_stock zc_perf
+    check "$what: ... close" zcryptsetup close zc_perf
+  done
+
+  # --persistent stores what this open asked for, replacing what was stored (cryptsetup's way).
+  check "$what: open --persistent --perf-same_cpu_crypt --perf-submit_from_crypt_cpus" \
+    zc_open "$dev" zc_perf --persistent --perf-same_cpu_crypt --perf-submit_from_crypt_cpus
+  check "$what: ... close" zcryptsetup close zc_perf
+  check "$what: ... stock luksDump shows both stored" \
+    test "$(stock_flags "$dev")" = "same-cpu-crypt submit-from-crypt-cpus"
+  check "$what: ... a plain stock open applies them" stock_open "$dev" zc_perf
+  check "$what: ... same_cpu_crypt in stock's table" table_has zc_perf same_cpu_crypt
+  check "$what: ... submit_from_crypt_cpus in stock's table" table_has zc_perf submit_from_crypt_cpus
+  check "$what: ... stock close" cryptsetup close zc_perf
+  check "$what: open --persistent --perf-no_read_workqueue" \
+    zc_open "$dev" zc_perf --persistent --perf-no_read_workqueue
+  check "$what: ... close" zcryptsetup close zc_perf
+  check "$what: ... only no-read-workqueue is stored now" \
+    test "$(stock_flags "$dev")" = "no-read-workqueue"
+  check "$what: open --persistent without flags" zc_open "$dev" zc_perf --persistent
+  check "$what: ... close" zcryptsetup close zc_perf
+  check "$what: ... clears the stored flags" test "$(stock_flags "$dev")" = "(no flags)"
+
+  # refresh: the same mapping (same device number), held open the whole time, gets new flags;
+  # the data stays readable. At 128 MiB: on a zoned drive, a data zone nothing wrote yet.
+  check "$what: open for refresh" zc_open "$dev" zc_live
+  check "$what: write 4 MiB" write_pattern zc_live 4 128
+  exec 3</dev/mapper/zc_live
+  devno=$(dmsetup info -c --noheadings -o major,minor zc_live)
+  check_output "$what: status says in use while held" 'is active and is in use' \
+    zcryptsetup status zc_live
+  check "$what: refresh --perf-force_inline" zc_refresh zc_live --perf-force_inline
+  check "$what: ... no_read_workqueue now" table_has zc_live no_read_workqueue
+  check "$what: ... no_write_workqueue now" table_has zc_live no_write_workqueue
+  check_output "$what: ... status says inline" 'inline: +yes' zcryptsetup status zc_live
+  check "$what: ... the same device" test "$(dmsetup info -c --noheadings -o major,minor zc_live)" = "$devno"
+  check "$what: ... data reads back" read_pattern zc_live 4 128
+  check "$what: ... status equals stock's status" same_status_as_stock zc_live
+  check "$what: refresh without flags: back to the workqueues" zc_refresh zc_live
+  check "$what: ... no no_read_workqueue" table_lacks zc_live no_read_workqueue
+  check "$what: ... data reads back" read_pattern zc_live 4 128
+  printf %s wrong-passphrase | check_exit 2 "$what: refresh with a wrong passphrase exits 2" \
+    zcryptsetup refresh --key-file - --perf-force_inline zc_live
+  check "$what: ... and leaves the table alone" table_lacks zc_live no_read_workqueue
+  check "$what: refresh --persistent --perf-force_inline" zc_refresh zc_live --persistent --perf-force_inline
+  check "$what: ... inline" table_has zc_live no_read_workqueue
+  check_output "$what: ... stored, force-inline too" 'Flags: .*no-read-workqueue no-write-workqueue force-inline' \
+    zcryptsetup luksDump "$dev"
+  check "$what: refresh without flags keeps the stored inline flags" zc_refresh zc_live
+  check "$what: ... still no_read_workqueue" table_has zc_live no_read_workqueue
+  check "$what: ... the same device" test "$(dmsetup info -c --noheadings -o major,minor zc_live)" = "$devno"
+  check "$what: ... data reads back" read_pattern zc_live 4 128
+  printf %s "$ZC_PASS" | check_exit 4 "$what: refresh naming another device exits 4" \
+    zcryptsetup refresh --key-file - /dev/null zc_live
+  exec 3<&-
+  check "$what: close" zcryptsetup close zc_live
+}
+
 # bad_input_checks DEV LABEL: refusals that must not map or write anything.
 bad_input_checks() {
   dev=$1 what=$2

@@ -11,6 +11,7 @@ interop_checks "$dev" "brd"
 check_output "standard placement: data at 16 MiB like cryptsetup" 'offset: +16777216 \[bytes\]' \
   cryptsetup luksDump "$dev"
 bad_input_checks "$dev" "brd"
+perf_flag_checks "$dev" "brd"
 
 # A LUKS1 device and a non-LUKS device are refused by open with a clear message.
 printf %s "$ZC_PASS" | check "stock cryptsetup makes a LUKS1 header" \

@@ -27,10 +27,16 @@ struct ActivationRequest {
   bool allow_discards = false;
   // --perf-force_inline; nullopt: what the header's flags say, nothing more.
   std::optional<InlineMode> inline_mode;
-  // One direction only (crypttab's no-read-workqueue / no-write-workqueue options).
+  // dm-crypt's performance flags one by one (cryptsetup --perf-no_read_workqueue and the
+  // others; crypttab's no-read-workqueue, same-cpu-crypt...).
   bool no_read_workqueue = false;
   bool no_write_workqueue = false;
+  bool same_cpu_crypt = false;
+  bool submit_from_crypt_cpus = false;
   int keyslot = -1;  // -1: any keyslot (CRYPT_ANY_SLOT)
+  // cryptsetup refresh: load a new table into the live mapping `name` (which must exist and
+  // belong to this volume) instead of creating one; the file system on it stays mounted.
+  bool refresh = false;
 };
 
 // A LUKS2 token to unlock with instead of a passphrase (cryptsetup open --token-id,
@@ -69,6 +75,10 @@ struct CryptTargetVersion {
   std::string ToString() const;
 };
 
+// What a refresh (ActivationRequest::refresh) can never do, checked before anything is read:
+// switch to InlineMode::kNative (Error::WrongParameters).
+Status CheckRefreshRequest(const ActivationRequest& request);
+
 // The dm-crypt target version of the running kernel, loading the module (through libkmod, in
 // this process) if needed.
 Result<CryptTargetVersion> QueryCryptTarget();
@@ -87,12 +97,18 @@ struct ActiveMapping {
   uint64_t offset_sectors = 0;
   uint64_t size_sectors = 0;
   uint32_t sector_size = 512;
+  uint64_t iv_offset = 0;  // sectors skipped in the IV (cryptsetup status's "skipped")
   bool read_only = false;
+  bool suspended = false;  // luksSuspend, or a table load in progress
+  bool in_use = false;     // opened: mounted, held by another device, or open in a process
   std::vector<std::string> feature_args;  // dm-crypt optional parameters, e.g. allow_discards
 
   bool HasFeature(const std::string& arg) const;
   // True when dm-crypt skips its workqueues in both directions, by either mode.
   bool RunsInline() const;
+  // Whether libcryptsetup's naming says this maps the LUKS2 volume of UUID `luks_uuid`
+  // (dm UUID "CRYPT-LUKS2-<uuid without dashes>-<name>").
+  bool MapsVolume(const std::string& luks_uuid) const;
 };
 
 // Whether a device-mapper device of that name exists (any target; its table is not read).

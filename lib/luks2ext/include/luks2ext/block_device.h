@@ -121,6 +121,10 @@ enum class Exclusive { kNo, kYes };
 Result<std::unique_ptr<BlockDevice>> OpenBlockDevice(const std::string& path, bool writable,
                                                      Exclusive exclusive = Exclusive::kNo);
 
+// The block device at `path` as device-mapper names a table's device: "major:minor". Not a
+// block device: Error::WrongDevice.
+Result<std::string> BlockDeviceNumber(const std::string& path);
+
 // Checks a zone report against the geometry before anything is placed or read by it: the
 // zones are consecutive from `first_start`, each of the drive's zone size (the last may be
 // shorter), with a capacity of at least one logical block and at most the zone length, and a

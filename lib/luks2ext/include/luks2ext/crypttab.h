@@ -23,6 +23,8 @@ struct CrypttabOptions {
   bool force_inline = false;        // `force-inline`: zcryptsetup, not systemd-cryptsetup, opens it
   bool no_read_workqueue = false;   // `no-read-workqueue`
   bool no_write_workqueue = false;  // `no-write-workqueue`
+  bool same_cpu_crypt = false;          // `same-cpu-crypt`
+  bool submit_from_crypt_cpus = false;  // `submit-from-crypt-cpus`
   bool discard = false;
   bool read_only = false;  // `readonly` or `read-only`
   std::string header;      // `header=PATH`, "" when absent; kept as written

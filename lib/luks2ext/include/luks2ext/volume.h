@@ -190,6 +190,8 @@ class Volume {
   struct Unlock;  // a passphrase or a token, and the keyslot areas it needs (volume.cc)
   Volume(std::unique_ptr<VolumeState> state, std::unique_ptr<DeviceLock> unlock_lock);
   Status ActivateWith(const ActivationRequest& request, const Unlock& unlock, FlagStorage storage);
+  // open/refresh --persistent once mapped: `request`'s flags replace the stored ones.
+  Status StoreRequestedFlags(const ActivationRequest& request);
   std::unique_ptr<VolumeState> state_;
   std::unique_ptr<DeviceLock> unlock_lock_;  // kForOpen: held from Open until an unlock
 };
