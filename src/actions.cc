@@ -32,21 +32,22 @@ constexpr std::string_view kFormatOptions[] = {
     "--key-size", "--hash", "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel",
     "--pbkdf-force-iterations", "--sector-size", "--label", "--subsystem", "--uuid", "--offset",
     "--luks2-metadata-size", "--luks2-keyslots-size", "--no-zone-journal", "--verify-passphrase",
-    "--perf-force_inline", "--dry-run"};
+    "--perf-force_inline", "--dry-run", "--timeout"};
 
 constexpr std::string_view kOpenOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
     "--perf-force_inline", "--perf-same_cpu_crypt", "--perf-submit_from_crypt_cpus",
     "--perf-no_read_workqueue", "--perf-no_write_workqueue", "--perf-high_priority",
     "--persistent", "--readonly", "--allow-discards", "--test-passphrase", "--token-id",
-    "--token-type", "--token-only", "--disable-external-tokens"};
+    "--token-type", "--token-only", "--disable-external-tokens", "--timeout", "--disable-keyring",
+    "--verify-passphrase"};
 // refresh's: open's, less what cannot change on a live mapping (cryptsetup's list).
 constexpr std::string_view kRefreshOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
     "--perf-force_inline", "--perf-same_cpu_crypt", "--perf-submit_from_crypt_cpus",
     "--perf-no_read_workqueue", "--perf-no_write_workqueue", "--perf-high_priority",
     "--persistent", "--allow-discards", "--token-id", "--token-type", "--token-only",
-    "--disable-external-tokens"};
+    "--disable-external-tokens", "--timeout", "--disable-keyring"};
 
 // benchmark's. Not kHandlesKeys: the inline benchmark's random key lives in a wiped Secret and
 // in the kernel, and locking all memory would also lock the Argon2 benchmark's gigabyte.
@@ -54,12 +55,25 @@ constexpr std::string_view kBenchmarkOptions[] = {
     "--cipher", "--key-size", "--iter-time", "--inline", "--json", "--benchmark-seconds",
     "--rounds", "--benchmark-modes"};
 
-// luksAddKey's and luksChangeKey's: a passphrase in, a new keyslot's PBKDF.
+// luksConvertKey's: a passphrase in, the keyslot's new PBKDF.
+constexpr std::string_view kConvertKeyOptions[] = {
+    "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--hash",
+    "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel", "--pbkdf-force-iterations",
+    "--timeout"};
+// luksChangeKey's: convert's, and where the new passphrase comes from.
 constexpr std::string_view kNewKeyOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--hash",
-    "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel", "--pbkdf-force-iterations"};
+    "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel", "--pbkdf-force-iterations",
+    "--timeout", "--new-keyfile", "--new-keyfile-offset", "--new-keyfile-size",
+    "--verify-passphrase"};
+// luksAddKey's: luksChangeKey's and the new keyslot's number (cryptsetup 2.7's option).
+constexpr std::string_view kAddKeyOptions[] = {
+    "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--hash",
+    "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel", "--pbkdf-force-iterations",
+    "--timeout", "--new-keyfile", "--new-keyfile-offset", "--new-keyfile-size",
+    "--verify-passphrase", "--new-key-slot"};
 constexpr std::string_view kKeyFileOptions[] = {"--key-file", "--keyfile-offset", "--keyfile-size",
-                                                "--type"};
+                                                "--type", "--timeout"};
 constexpr std::string_view kTypeOption[] = {"--type"};
 constexpr std::string_view kUuidOptions[] = {"--uuid", "--type"};
 constexpr std::string_view kDumpOptions[] = {"--dump-json-metadata"};
@@ -98,11 +112,11 @@ std::span<const Action> Actions() {
       {"luksUUID", nullptr, 1, 1, N_("<device>"), N_("print the UUID, or set it (--uuid)"),
        ActionLuksUuid, kUuidOptions},
       {"luksAddKey", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("add a key"),
-       ActionLuksAddKey, kNewKeyOptions, kHandlesKeys},
+       ActionLuksAddKey, kAddKeyOptions, kHandlesKeys},
       {"luksChangeKey", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("change a key"),
        ActionLuksChangeKey, kNewKeyOptions, kHandlesKeys},
       {"luksConvertKey", nullptr, 1, 1, N_("<device>"),
-       N_("give a keyslot new PBKDF parameters"), ActionLuksConvertKey, kNewKeyOptions,
+       N_("give a keyslot new PBKDF parameters"), ActionLuksConvertKey, kConvertKeyOptions,
        kHandlesKeys},
       {"luksRemoveKey", nullptr, 1, 2, N_("<device> [<key file>]"),
        N_("remove the key a passphrase opens"), ActionLuksRemoveKey,

@@ -20,7 +20,7 @@ struct Invocation {
   const std::vector<std::string>& args;
 
   PassphraseSource passphrase_source() const {
-    return {options.key_file, options.keyfile_offset, options.keyfile_size};
+    return {options.key_file, options.keyfile_offset, options.keyfile_size, options.timeout};
   }
 };
 

@@ -23,6 +23,12 @@ struct Options {
   uint64_t keyfile_size = 0;
   int key_slot = -1;
   int tries = 3;
+  uint32_t timeout = 0;  // seconds a terminal prompt waits for the passphrase; 0: for ever
+  // The new passphrase's key file (luksAddKey, luksChangeKey; also the positional argument)
+  std::string new_keyfile;
+  uint64_t new_keyfile_offset = 0;
+  uint64_t new_keyfile_size = 0;
+  int new_key_slot = -1;  // luksAddKey: the new keyslot's number
   std::string type;
 
   // luksFormat
@@ -54,6 +60,7 @@ struct Options {
   bool perf_no_write_workqueue = false;
   bool perf_high_priority = false;  // accepted to be refused clearly: no dm-crypt here has it
   bool persistent = false;
+  bool disable_keyring = false;  // the volume key goes into the dm table, not the keyring
   bool readonly = false;
   bool allow_discards = false;
   bool test_passphrase = false;

@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <poll.h>
 #include <string.h>  // explicit_bzero
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -175,8 +178,26 @@ Result<Secret> ReadKeyFile(const PassphraseSource& source) {
   return secret;
 }
 
-// One line from the terminal with echo off.
-Result<Secret> AskTerminal(const std::string& prompt) {
+// Whether `fd` has input within `timeout_seconds` (0: waits for ever, and says yes).
+bool WaitForInput(int fd, uint32_t timeout_seconds) {
+  if (timeout_seconds == 0) return true;
+  pollfd waiting{fd, POLLIN, 0};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    const int ready = poll(&waiting, 1, static_cast<int>(std::min<int64_t>(left.count(), INT32_MAX)));
+    if (ready > 0) return true;
+    if (ready == 0) return false;
+    if (errno != EINTR) return true;  // let the read report what is wrong
+  }
+}
+
+// One line from the terminal with echo off; with a timeout (seconds, 0 none), the whole line
+// must have been typed by then (the terminal hands it over at Enter, as cryptsetup's timed
+// read sees it).
+Result<Secret> AskTerminal(const std::string& prompt, uint32_t timeout_seconds) {
   UniqueFd tty(open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
   const int fd = tty.valid() ? tty.get() : STDIN_FILENO;
   const int out = tty.valid() ? tty.get() : STDERR_FILENO;
@@ -188,7 +209,8 @@ Result<Secret> AskTerminal(const std::string& prompt) {
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     tcsetattr(fd, TCSANOW, &quiet);  // keep typed-ahead input
   }
-  auto secret = ReadLine(fd, kMaxPassphraseLength);
+  Result<Secret> secret = Error::WrongParameters(_("Timed out waiting for the passphrase."));
+  if (WaitForInput(fd, timeout_seconds)) secret = ReadLine(fd, kMaxPassphraseLength);
   if (have_termios) tcsetattr(fd, TCSANOW, &saved);
   (void)!write(out, "\n", 1);
   return secret;
@@ -219,10 +241,10 @@ Result<Secret> ReadPassphrase(const PassphraseSource& source, const std::string&
     if (secret.empty()) return Error::NoPermission(_("No passphrase was given on standard input."));
     return secret;
   }
-  ASSIGN_OR_RETURN(Secret secret, AskTerminal(prompt));
+  ASSIGN_OR_RETURN(Secret secret, AskTerminal(prompt, source.timeout_seconds));
   if (secret.empty()) return Error::NoPermission(_("No passphrase entered."));
   if (verify) {
-    ASSIGN_OR_RETURN(Secret again, AskTerminal(_("Verify passphrase: ")));
+    ASSIGN_OR_RETURN(Secret again, AskTerminal(_("Verify passphrase: "), source.timeout_seconds));
     if (!(again == secret)) return Error::NoPermission(_("Passphrases do not match."));
   }
   return secret;

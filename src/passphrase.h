@@ -14,6 +14,7 @@ struct PassphraseSource {
   std::string key_file;        // "" = ask; "-" = standard input
   uint64_t keyfile_offset = 0;
   uint64_t keyfile_size = 0;   // 0 = all (up to the 8 MiB cryptsetup limit); at most 8 MiB
+  uint32_t timeout_seconds = 0;  // a terminal prompt gives up after this long; 0 = never
 };
 
 // Reads the passphrase. `prompt` is shown when asking on a terminal; with `verify`, asks a

@@ -15,11 +15,23 @@ using luks2ext::Status;
 
 namespace {
 
-// The new passphrase: the positional key file when given, else asked (twice on a terminal).
+// The new passphrase: from --new-keyfile or the positional key file (with
+// --new-keyfile-offset and --new-keyfile-size), else asked.
 Result<Secret> NewPassphrase(const Invocation& call, const std::string& prompt) {
-  PassphraseSource source;
-  if (call.args.size() > 1) source.key_file = call.args[1];
-  return ReadPassphrase(source, prompt, /*verify=*/InteractiveInput());
+  const Options& o = call.options;
+  PassphraseSource source{o.new_keyfile, o.new_keyfile_offset, o.new_keyfile_size, o.timeout};
+  if (call.args.size() > 1) {
+    if (!o.new_keyfile.empty())
+      return Error::WrongParameters(
+          _("Give the new key file either as --new-keyfile or as an argument, not both."));
+    source.key_file = call.args[1];
+  }
+  if (source.key_file.empty() && (o.new_keyfile_offset || o.new_keyfile_size))
+    return Error::WrongParameters(
+        _("--new-keyfile-offset and --new-keyfile-size need a new key file."));
+  // Asked twice on a terminal, as cryptsetup asks for a new passphrase: unless -q, or with -y.
+  const bool verify = InteractiveInput() && (o.verify_passphrase || !o.batch_mode);
+  return ReadPassphrase(source, prompt, verify);
 }
 
 // Removing the last keyslot destroys access to the data: cryptsetup's question, or -q.
@@ -39,13 +51,22 @@ Result<bool> ConfirmLastKeyslot(const Options& o, const luks2ext::Volume& volume
 
 Status ActionLuksAddKey(const Invocation& call) {
   const std::string& path = call.args[0];
+  const Options& o = call.options;
+  // cryptsetup 2.7: --new-key-slot names the new keyslot, and -S then the one that unlocks.
+  // libcryptsetup 2.6 adds a keyslot unlocked by any keyslot only, so -S keeps its 2.6 sense
+  // (the new keyslot) alone and is refused beside --new-key-slot.
+  if (o.new_key_slot >= 0 && o.key_slot >= 0)
+    return Error::WrongParameters(
+        _("-S (the keyslot to unlock with) beside --new-key-slot is not supported: give "
+          "--new-key-slot alone."));
+  const int new_keyslot = o.new_key_slot >= 0 ? o.new_key_slot : o.key_slot;
   ASSIGN_OR_RETURN(OpenedVolume v,
                    OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   ASSIGN_OR_RETURN(const Secret existing,
                    ReadPassphrase(call.passphrase_source(), _("Enter any existing passphrase: "),
                                   false));
   ASSIGN_OR_RETURN(const Secret added, NewPassphrase(call, _("Enter new passphrase for key slot: ")));
-  ASSIGN_OR_RETURN(const int keyslot, v.volume->AddKey(existing, added, call.options.key_slot,
+  ASSIGN_OR_RETURN(const int keyslot, v.volume->AddKey(existing, added, new_keyslot,
                                                        PbkdfFrom(call.options)));
   PrintVerbose(call.options, FormatMsg(_("Key slot {} created."), keyslot));
   return Status::Ok();

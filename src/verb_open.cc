@@ -88,6 +88,7 @@ Status SetMappingFlags(const Options& o, luks2ext::ActivationRequest& request) {
   request.submit_from_crypt_cpus = o.perf_submit_from_crypt_cpus;
   request.no_read_workqueue = o.perf_no_read_workqueue;
   request.no_write_workqueue = o.perf_no_write_workqueue;
+  request.disable_keyring = o.disable_keyring;
   if (o.perf_high_priority)
     return Error::WrongParameters(
         _("--perf-high_priority is not available: this build's libcryptsetup (2.6) cannot pass "
@@ -129,7 +130,8 @@ Status UnlockAndMap(const Invocation& call, const std::string& path, luks2ext::V
   for (int attempt = 1;; ++attempt) {
     ASSIGN_OR_RETURN(const luks2ext::Secret passphrase,
                      ReadPassphrase(call.passphrase_source(),
-                                    FormatMsg(_("Enter passphrase for {}: "), path), false));
+                                    FormatMsg(_("Enter passphrase for {}: "), path),
+                                    /*verify=*/o.verify_passphrase && InteractiveInput()));
     Status status = volume.Activate(request, passphrase, storage);
     if (status.ok() || status.error().code() != ExitCode::kNoPermission || attempt >= attempts)
       return status;

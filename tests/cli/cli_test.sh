@@ -195,6 +195,37 @@ if command -v cryptsetup >/dev/null; then
   cp "$work/stock.img" "$work/erase.img"
   expect 0 "luksErase (the alias)" "$Z" luksErase -q "$work/erase.img"
   expect 0 "... stock luksDump lists no keyslot" expect_output_not_stock_keyslot "$work/erase.img"
+  # Where the new passphrase comes from: --new-keyfile with its offset and size (stock opens
+  # with the same slice), --new-key-slot; refusals write nothing.
+  cp "$work/stock.img" "$work/newkey.img"
+  head -c 100 /dev/urandom > "$work/newkey.bin"
+  expect 0 "luksAddKey --new-keyfile --new-keyfile-offset 10 --new-keyfile-size 32 --new-key-slot 5" \
+    "$Z" luksAddKey --key-file "$work/key" --new-keyfile "$work/newkey.bin" --new-keyfile-offset 10 \
+    --new-keyfile-size 32 --new-key-slot 5 "${pbkdf[@]}" "$work/newkey.img"
+  expect_output '^  5: luks2' "... stock luksDump lists keyslot 5" cryptsetup luksDump "$work/newkey.img"
+  expect 0 "... stock opens keyslot 5 with the same 32 bytes at offset 10" cryptsetup open \
+    --test-passphrase -S 5 --key-file "$work/newkey.bin" --keyfile-offset 10 --keyfile-size 32 \
+    "$work/newkey.img"
+  expect 2 "... and not with the whole file" cryptsetup open --test-passphrase -S 5 \
+    --key-file "$work/newkey.bin" "$work/newkey.img"
+  newkey_before=$(digest "$work/newkey.img")
+  expect 1 "luksAddKey with --new-keyfile and a key file argument: exit 1" "$Z" luksAddKey \
+    --key-file "$work/key" --new-keyfile "$work/newkey.bin" "$work/newkey.img" "$work/newkey.bin"
+  expect 1 "luksAddKey -S beside --new-key-slot: exit 1" "$Z" luksAddKey --key-file "$work/key" \
+    -S 1 --new-key-slot 6 --new-keyfile "$work/newkey.bin" "$work/newkey.img"
+  expect 1 "--new-keyfile-offset without a new key file: exit 1" "$Z" luksAddKey \
+    --key-file "$work/key" --new-keyfile-offset 4 "$work/newkey.img"
+  expect 1 "--new-key-slot is not luksChangeKey's: exit 1" "$Z" luksChangeKey \
+    --key-file "$work/key" --new-key-slot 6 "$work/newkey.img"
+  [[ $(digest "$work/newkey.img") == "$newkey_before" ]] && { passed=$((passed + 1)); echo "ok - ... none wrote"; } ||
+    { failed=$((failed + 1)); echo "not ok - ... none wrote"; }
+  expect 0 "luksChangeKey --new-keyfile" "$Z" luksChangeKey --key-file "$work/newkey.bin" \
+    --keyfile-offset 10 --keyfile-size 32 --new-keyfile "$work/key" "${pbkdf[@]}" "$work/newkey.img"
+  expect 0 "... stock opens with the new key" cryptsetup open --test-passphrase \
+    --key-file "$work/key" "$work/newkey.img"
+  expect 2 "... the old slice no longer opens" cryptsetup open --test-passphrase \
+    --key-file "$work/newkey.bin" --keyfile-offset 10 --keyfile-size 32 "$work/newkey.img"
+
   # The --perf-* flags one by one: open and refresh take them, other verbs refuse them;
   # high_priority is refused with the reason; refresh of a name not mapped is exit 4.
   expect 1 "--perf-same_cpu_crypt is not a luksDump option: exit 1" "$Z" luksDump \
@@ -293,6 +324,10 @@ if command -v script >/dev/null && command -v mkfs.ext4 >/dev/null; then
   expect 0 "YES and the passphrase twice formats" on_tty 'YES\npw1\npw1\n' "$Z" luksFormat "${pbkdf[@]}" "$fs"
   expect 0 "... and that passphrase unlocks" with_key pw1 "$Z" open --test-passphrase --key-file - "$fs"
   expect 0 "-q asks nothing" on_tty '' "$Z" luksFormat -q "${pbkdf[@]}" --key-file "$work/key" "$fs"
+  # --timeout: a prompt nobody answers gives up after that many seconds, exit 1.
+  timed_out() { sleep 4 | script -qec "$Z open --test-passphrase --timeout 1 $fs" /dev/null; }
+  expect 1 "--timeout 1 with nobody typing: exit 1" timed_out
+  matches 'Timed out waiting for the passphrase' "... and says why"
 fi
 
 echo "cli: ${passed} passed, ${failed} failed"

@@ -45,11 +45,14 @@ Status ActivateByToken(crypt_device* cd, const ActivationRequest& request,
 
 // Appends a hand-built dm-crypt table's key field to `params`: a kernel keyring reference (a
 // logon key named `keyring_description`, held in `keyring_key` until the caller drops it once
-// the table is loaded) when this kernel's dm-crypt takes one, so that the key never travels in
-// a table; else the key in hex, in wiped memory.
+// the table is loaded) when this kernel's dm-crypt takes one and `use_keyring`, so that the
+// key never travels in a table; else the key in hex, in wiped memory.
 Status AppendTableKeyField(const Secret& volume_key, const std::string& keyring_description,
-                           const CryptTargetVersion& dm_crypt, Secret& params,
+                           const CryptTargetVersion& dm_crypt, bool use_keyring, Secret& params,
                            std::optional<KeyringKey>& keyring_key);
+// cryptsetup --disable-keyring: libcryptsetup puts the volume key into the table, not the
+// kernel keyring, for activations through `cd`.
+void DisableKeyringIfAsked(crypt_device* cd, const ActivationRequest& request);
 
 // The feature argument InlineMode::kNative adds to the table: the RFC's `force_inline`. Only a
 // build configured with ZCRYPTSETUP_TEST_HOOKS (CMake option, off by default) takes

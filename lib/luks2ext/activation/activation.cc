@@ -61,7 +61,7 @@ Status ActivateNative(crypt_device* cd, const ActivationRequest& request, const 
   // Digest 0 is the one digest of the volumes luksFormat writes (ours and cryptsetup's); the
   // description is libcryptsetup's, so its tools recognise the key.
   RETURN_IF_ERROR(AppendTableKeyField(volume_key, VolumeKeyDescription(luks_uuid, 0), dm_crypt,
-                                      params, keyring_key));
+                                      !request.disable_keyring, params, keyring_key));
   params.Append(suffix);
   params.Append('\0');
 
@@ -86,16 +86,17 @@ Status ActivateNative(crypt_device* cd, const ActivationRequest& request, const 
 }  // namespace
 
 Status AppendTableKeyField(const Secret& volume_key, const std::string& keyring_description,
-                           const CryptTargetVersion& dm_crypt, Secret& params,
+                           const CryptTargetVersion& dm_crypt, bool use_keyring, Secret& params,
                            std::optional<KeyringKey>& keyring_key) {
-  if (dm_crypt.SupportsKeyringKeys() && KernelHasKeyring()) {
+  if (use_keyring && dm_crypt.SupportsKeyringKeys() && KernelHasKeyring()) {
     ASSIGN_OR_RETURN(KeyringKey key, KeyringKey::Add(keyring_description, volume_key));
     params.Append(key.TableKeyField());
     keyring_key.emplace(std::move(key));
     return Status::Ok();
   }
-  // dm-crypt before 1.15 (Linux 4.10), or a kernel built without keyrings, takes the key only
-  // in the table itself, as libcryptsetup then passes it too: in hex, in wiped memory.
+  // dm-crypt before 1.15 (Linux 4.10), a kernel built without keyrings, or a user who asked
+  // for it (--disable-keyring): the key goes in the table itself, as libcryptsetup then
+  // passes it too: in hex, in wiped memory.
   static constexpr char kHex[] = "0123456789abcdef";
   for (size_t i = 0; i < volume_key.size(); ++i) {
     const auto byte = static_cast<unsigned char>(volume_key.data()[i]);
@@ -163,6 +164,10 @@ uint32_t ActivationFlags(const ActivationRequest& request) {
   return flags;
 }
 
+void DisableKeyringIfAsked(crypt_device* cd, const ActivationRequest& request) {
+  if (request.disable_keyring) crypt_volume_key_keyring(cd, 0);
+}
+
 Error NoUsableKeyslot() { return Error::WrongParameters(_("No usable keyslot is available.")); }
 
 Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
@@ -173,6 +178,7 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
   if (request.inline_mode == InlineMode::kNative && !request.name.empty())
     return ActivateNative(cd, request, passphrase, data_path, data_size, *dm_crypt);
 
+  DisableKeyringIfAsked(cd, request);
   const int r = crypt_activate_by_passphrase(
       cd, request.name.empty() ? nullptr : request.name.c_str(), request.keyslot, passphrase.data(),
       passphrase.size(), ActivationFlags(request));

@@ -103,6 +103,7 @@ Status ActivateByToken(crypt_device* cd, const ActivationRequest& request,
           "passphrase or key file, or the upstream flags)."));
   std::optional<CryptTargetVersion> dm_crypt;
   RETURN_IF_ERROR(CheckActivation(request, &dm_crypt));
+  DisableKeyringIfAsked(cd, request);
   const int r = crypt_activate_by_token_pin(
       cd, request.name.empty() ? nullptr : request.name.c_str(),
       token.token_type.empty() ? nullptr : token.token_type.c_str(), token.token_id,

@@ -57,7 +57,7 @@ Status CreateNative(const MappingSpec& spec) {
   std::optional<KeyringKey> keyring_key;
   params.Append(spec.cipher + " ");
   RETURN_IF_ERROR(AppendTableKeyField(*spec.key, fmt::format("zcryptsetup:bench-{}", spec.name),
-                                      spec.dm_crypt, params, keyring_key));
+                                      spec.dm_crypt, /*use_keyring=*/true, params, keyring_key));
   params.Append(suffix);
   params.Append('\0');
   Status created = CreateDmDevice(spec.name, fmt::format("CRYPT-PLAIN-{}", spec.name),

@@ -36,12 +36,16 @@ scenario7_refresh() {
     check "S7: $1: a new file written and synced" sh -c "head -c 2M /dev/urandom > /mnt/zns/$2.bin &&
       cd /mnt/zns && sha256sum $2.bin >> $ZB/sums && sync -f /mnt/zns && sync $ZB/sums"
   }
+  # As cryptsetup's: the stored flags still apply to the refresh that clears them, so going
+  # back to the workqueues is --persistent without flags, then a plain refresh.
   check "S7: refresh --persistent without flags" "$ZC" refresh --persistent --key-file "$key" zns
+  check "S7: ... stock luksDump shows no stored flag" \
+    sh -c "cryptsetup luksDump $ZNS | grep -Eq '^Flags:[[:space:]]+[(]no flags[)]'"
+  check "S7: ... the stored flags applied to it: still inline" is_inline zns
+  check "S7: refresh" "$ZC" refresh --key-file "$key" zns
   say "S7: table flags after it: $(mapping_flags zns)"
   check "S7: ... reads go through the workqueue again" \
     sh -c '! dmsetup table zns | grep -qw no_read_workqueue'
-  check "S7: ... stock luksDump shows no stored flag" \
-    sh -c "cryptsetup luksDump $ZNS | grep -Eq '^Flags:[[:space:]]+[(]no flags[)]'"
   s7_unchanged "workqueues" "refresh-wq$n"
   check "S7: refresh --persistent --perf-force_inline" \
     "$ZC" refresh --persistent --perf-force_inline --key-file "$key" zns

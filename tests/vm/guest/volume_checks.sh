@@ -161,6 +161,12 @@ perf_flag_checks() {
     check "$what: ... close" zcryptsetup close zc_perf
   done
 
+  # --disable-keyring: the key goes in the table, and status says so as stock's does.
+  check "$what: open --disable-keyring" zc_open "$dev" zc_perf --disable-keyring
+  check_output "$what: ... key location: dm-crypt" 'key location: dm-crypt' zcryptsetup status zc_perf
+  check "$what: ... status equals stock's status" same_status_as_stock zc_perf
+  check "$what: ... close" zcryptsetup close zc_perf
+
   # --persistent stores what this open asked for, replacing what was stored (cryptsetup's way).
   check "$what: open --persistent --perf-same_cpu_crypt --perf-submit_from_crypt_cpus" \
     zc_open "$dev" zc_perf --persistent --perf-same_cpu_crypt --perf-submit_from_crypt_cpus

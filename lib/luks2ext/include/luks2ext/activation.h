@@ -34,6 +34,9 @@ struct ActivationRequest {
   bool same_cpu_crypt = false;
   bool submit_from_crypt_cpus = false;
   int keyslot = -1;  // -1: any keyslot (CRYPT_ANY_SLOT)
+  // cryptsetup --disable-keyring: the volume key goes to dm-crypt in the table, not through
+  // the kernel keyring.
+  bool disable_keyring = false;
   // cryptsetup refresh: load a new table into the live mapping `name` (which must exist and
   // belong to this volume) instead of creating one; the file system on it stays mounted.
   bool refresh = false;
