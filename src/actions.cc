@@ -78,7 +78,7 @@ constexpr std::string_view kTypeOption[] = {"--type"};
 constexpr std::string_view kUuidOptions[] = {"--uuid", "--type"};
 constexpr std::string_view kDumpOptions[] = {"--dump-json-metadata"};
 constexpr std::string_view kConfigOptions[] = {"--label", "--subsystem", "--perf-force_inline",
-                                               "--type"};
+                                               "--priority", "--key-slot", "--type"};
 constexpr std::string_view kBackupOptions[] = {"--header-backup-file", "--type"};
 constexpr std::string_view kTokenOptions[] = {"--token-id",        "--key-slot",
                                               "--json-file",       "--token-replace",
@@ -128,7 +128,7 @@ std::span<const Action> Actions() {
        kHandlesKeys},
       {"config", nullptr, 1, 1, N_("<device>"),
        // TRANSLATORS: --help puts a summary's second line under its first.
-       N_("set --label, --subsystem, persistent\n--perf-force_inline[=off]"), ActionConfig,
+       N_("set --label, --subsystem, --priority -S N,\npersistent --perf-force_inline[=off]"), ActionConfig,
        kConfigOptions},
       {"luksHeaderBackup", nullptr, 1, 1, N_("<device> --header-backup-file <file>"),
        N_("back the header up"), ActionLuksHeaderBackup, kBackupOptions,

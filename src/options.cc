@@ -222,6 +222,8 @@ constexpr OptionSpec kOptionTable[] = {
      SetFlag<&Options::perf_high_priority>},
     {"disable-keyring", '\0', Takes::kNothing, nullptr,
      N_("Disable loading volume keys via kernel keyring"), SetFlag<&Options::disable_keyring>},
+    {"priority", '\0', Takes::kValue, "TEXT",
+     N_("Keyslot priority: ignore, normal, prefer"), SetText<&Options::priority>},
     {"persistent", '\0', Takes::kNothing, nullptr, N_("Set activation flags persistent for device"),
      SetFlag<&Options::persistent>},
     {"readonly", 'r', Takes::kNothing, nullptr, N_("Create a readonly mapping"),

@@ -95,6 +95,9 @@ struct Options {
   // luksHeaderBackup / luksHeaderRestore
   std::string header_backup_file;
 
+  // config --priority: "" unset, else ignore|normal|prefer (checked by config)
+  std::string priority;
+
   // config: an empty --label clears the label, so "given" is tracked apart from the value
   bool given_label = false;
   bool given_subsystem = false;

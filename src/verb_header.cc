@@ -44,9 +44,22 @@ Status ActionConfig(const Invocation& call) {
   const bool label = !o.label.empty() || o.given_label;
   const bool subsystem = !o.subsystem.empty() || o.given_subsystem;
   const bool flags = !o.perf_force_inline.empty();
-  if (!label && !subsystem && !flags)
-    return Error::WrongParameters(
-        _("Nothing to change: give --label, --subsystem or --perf-force_inline[=off]."));
+  const bool priority = !o.priority.empty();
+  if (!label && !subsystem && !flags && !priority)
+    return Error::WrongParameters(_(
+        "Nothing to change: give --label, --subsystem, --priority or --perf-force_inline[=off]."));
+  // cryptsetup's checks and words for --priority.
+  auto keyslot_priority = luks2ext::Volume::KeyslotPriority::kNormal;
+  if (priority) {
+    if (o.priority == "ignore") {
+      keyslot_priority = luks2ext::Volume::KeyslotPriority::kIgnore;
+    } else if (o.priority == "prefer") {
+      keyslot_priority = luks2ext::Volume::KeyslotPriority::kPrefer;
+    } else if (o.priority != "normal") {
+      return Error::WrongParameters(_("Option --priority can be only ignore/normal/prefer."));
+    }
+    if (o.key_slot < 0) return Error::WrongParameters(_("Keyslot specification is required."));
+  }
   if (o.perf_force_inline == "native")
     return Error::WrongParameters(
         _("=native cannot be made persistent: stock tools would not understand it."));
@@ -60,6 +73,7 @@ Status ActionConfig(const Invocation& call) {
     if (subsystem) new_subsystem = o.subsystem;
     RETURN_IF_ERROR(volume->SetLabel(new_label, new_subsystem));
   }
+  if (priority) RETURN_IF_ERROR(volume->SetKeyslotPriority(o.key_slot, keyslot_priority));
   if (flags) RETURN_IF_ERROR(volume->SetPersistentFlags(o.perf_force_inline != "off", std::nullopt));
   return Status::Ok();
 }

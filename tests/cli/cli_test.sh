@@ -48,7 +48,7 @@ expect_output '^  open\|luksOpen <device> <name> +open a LUKS2 device' \
   "--help: an action's synopsis and summary come from the action table" "$Z" --help
 expect_output '^  crypttab check +report every bad crypttab line' \
   "--help: crypttab's sub-verbs come from its sub-verb table" "$Z" --help
-expect_output '^ +--perf-force_inline\[=off\]$' "--help: a summary's second line is indented" \
+expect_output '^ +persistent --perf-force_inline\[=off\]$' "--help: a summary's second line is indented" \
   "$Z" --help
 expect_output 'Usage: zcryptsetup crypttab open\|close <name>\|--all, check\|list' \
   "crypttab without a sub-verb: the usage names them all" "$Z" crypttab
@@ -225,6 +225,23 @@ if command -v cryptsetup >/dev/null; then
     --key-file "$work/key" "$work/newkey.img"
   expect 2 "... the old slice no longer opens" cryptsetup open --test-passphrase \
     --key-file "$work/newkey.bin" --keyfile-offset 10 --keyfile-size 32 "$work/newkey.img"
+
+  # config --priority: stock luksDump shows it, an ignored keyslot opens only when named.
+  cp "$work/stock.img" "$work/prio.img"
+  expect 0 "config --priority prefer -S 0" "$Z" config --priority prefer -S 0 "$work/prio.img"
+  expect_output 'Priority: +preferred' "... stock luksDump shows it" cryptsetup luksDump "$work/prio.img"
+  prio_before=$(digest "$work/prio.img")
+  expect 1 "config --priority without -S: exit 1" "$Z" config --priority prefer "$work/prio.img"
+  matches 'Keyslot specification is required' "... cryptsetup's words"
+  expect 1 "config --priority bogus: exit 1" "$Z" config --priority bogus -S 0 "$work/prio.img"
+  expect 1 "config --priority of an inactive keyslot: exit 1" "$Z" config --priority prefer -S 9 "$work/prio.img"
+  [[ $(digest "$work/prio.img") == "$prio_before" ]] && { passed=$((passed + 1)); echo "ok - ... none wrote"; } ||
+    { failed=$((failed + 1)); echo "not ok - ... none wrote"; }
+  expect 0 "config --priority ignore -S 0" "$Z" config --priority ignore -S 0 "$work/prio.img"
+  expect 1 "... stock no longer tries it unnamed" cryptsetup open --test-passphrase \
+    --key-file "$work/key" "$work/prio.img"
+  expect 0 "... but opens it named" cryptsetup open --test-passphrase -S 0 --key-file "$work/key" \
+    "$work/prio.img"
 
   # The --perf-* flags one by one: open and refresh take them, other verbs refuse them;
   # high_priority is refused with the reason; refresh of a name not mapped is exit 4.

@@ -229,6 +229,22 @@ Status Volume::SetUuid(const std::string& uuid) {
   });
 }
 
+Status Volume::SetKeyslotPriority(int keyslot, KeyslotPriority priority) {
+  const crypt_keyslot_priority wanted =
+      priority == KeyslotPriority::kIgnore   ? CRYPT_SLOT_PRIORITY_IGNORE
+      : priority == KeyslotPriority::kPrefer ? CRYPT_SLOT_PRIORITY_PREFER
+                                             : CRYPT_SLOT_PRIORITY_NORMAL;
+  return UpdateWithLibcryptsetup(*state_->device, [&](crypt_device* cd) -> Status {
+    const crypt_keyslot_info info = crypt_keyslot_status(cd, keyslot);
+    if (info != CRYPT_SLOT_ACTIVE && info != CRYPT_SLOT_ACTIVE_LAST && info != CRYPT_SLOT_UNBOUND)
+      return Error::WrongParameters(FormatMsg(_("Keyslot {} is not active."), keyslot));
+    if (crypt_keyslot_get_priority(cd, keyslot) == wanted) return Status::Ok();
+    const int r = crypt_keyslot_set_priority(cd, keyslot, wanted);
+    if (r < 0) return CryptError(r, FormatMsg(_("Cannot set the priority of keyslot {}"), keyslot));
+    return Status::Ok();
+  });
+}
+
 Status Volume::SetLabel(std::optional<std::string> label, std::optional<std::string> subsystem) {
   return UpdateWithLibcryptsetup(*state_->device, [&](crypt_device* cd) -> Status {
     const char* current_label = crypt_get_label(cd);

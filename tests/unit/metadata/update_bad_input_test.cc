@@ -203,6 +203,31 @@ TEST_P(UpdateBadInputTest, SetUuidRefusesMalformedUuidsAndWritesNothingForTheSam
   ExpectUnchanged(*device, scene->layout, before);
 }
 
+// config --priority: an inactive keyslot is refused and writes nothing; the priority a
+// keyslot already has is no change and writes nothing either.
+TEST_P(UpdateBadInputTest, SetKeyslotPriorityRefusesAnInactiveKeyslotAndWritesNothingForNoChange) {
+  auto scene = MakeScene(GetParam().config);
+  ASSERT_NE(scene, nullptr);
+  for (const int keyslot : {7, 31, 32, -1}) {
+    SCOPED_TRACE("keyslot " + std::to_string(keyslot));
+    auto device = scene->device->Clone();
+    const MetadataSnapshot before = Snapshot(*device, scene->layout);
+    const Status s = WithVolume(*device, [&](Volume& v) {
+      return v.SetKeyslotPriority(keyslot, Volume::KeyslotPriority::kPrefer);
+    });
+    ASSERT_FALSE(s.ok()) << "accepted";
+    EXPECT_EQ(s.error().code(), ExitCode::kWrongParameters) << s.error().message();
+    ExpectUnchanged(*device, scene->layout, before);
+  }
+  auto device = scene->device->Clone();
+  const MetadataSnapshot before = Snapshot(*device, scene->layout);
+  const Status same = WithVolume(*device, [&](Volume& v) {
+    return v.SetKeyslotPriority(0, Volume::KeyslotPriority::kNormal);
+  });
+  ASSERT_TRUE(same.ok()) << same.error().message();
+  ExpectUnchanged(*device, scene->layout, before);
+}
+
 // A LUKS1 header made by libcryptsetup in a file of `size` bytes (over a scratch data file).
 void MakeLuks1File(const ScratchDir& scratch, const std::string& path, uint64_t size) {
   { std::ofstream create(path, std::ios::binary); }

@@ -217,6 +217,26 @@ Verb SetUuidVerb() {
   return verb;
 }
 
+// config --priority prefer -S 0: the keyslot's priority is in the JSON only; a cut leaves it
+// normal or preferred, the key opening either way.
+Verb SetPriorityVerb() {
+  Verb verb;
+  verb.name = "SetPriority";
+  verb.run = [](const Scene&, BlockDevice& d) {
+    return WithVolume(d, [](Volume& v) {
+      return v.SetKeyslotPriority(0, Volume::KeyslotPriority::kPrefer);
+    });
+  };
+  verb.keys = {{kPassphrase, true, true}};
+  verb.expect = [](const Observed& before, const Observed& after) {
+    EXPECT_EQ(before.json.find("\"priority\":2"), std::string::npos);
+    EXPECT_NE(after.json.find("\"priority\":2"), std::string::npos);
+    EXPECT_EQ(after.keyslots, before.keyslots);
+    EXPECT_EQ(after.uuid, before.uuid);
+  };
+  return verb;
+}
+
 // erase: both keys go in one change; a cut leaves both or neither (never a header naming
 // keyslots whose areas are already wiped), and an erased volume stays erased.
 Verb EraseVerb() {
@@ -544,6 +564,7 @@ TEST_P(UpdateCrashTest, SetLabel) { RunCrashMatrix(SetLabelVerb()); }
 TEST_P(UpdateCrashTest, ConvertKey) { RunCrashMatrix(ConvertKeyVerb()); }
 TEST_P(UpdateCrashTest, Erase) { RunCrashMatrix(EraseVerb()); }
 TEST_P(UpdateCrashTest, SetUuid) { RunCrashMatrix(SetUuidVerb()); }
+TEST_P(UpdateCrashTest, SetPriority) { RunCrashMatrix(SetPriorityVerb()); }
 TEST_P(UpdateCrashTest, SetPersistentFlagsOn) { RunCrashMatrix(FlagsOnVerb()); }
 TEST_P(UpdateCrashTest, SetPersistentFlagsOff) { RunCrashMatrix(FlagsOffVerb()); }
 TEST_P(UpdateCrashTest, RestoreHeader) { RunCrashMatrix(RestoreHeaderVerb()); }

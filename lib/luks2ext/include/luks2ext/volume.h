@@ -154,6 +154,11 @@ class Volume {
   // (anything else: Error::WrongParameters, nothing written). Through the update protocol on
   // a zoned drive, in place by libcryptsetup elsewhere; the same UUID writes nothing.
   Status SetUuid(const std::string& uuid);
+  // config --priority: which keyslots an unlock tries first (kPrefer), as usual (kNormal), or
+  // only when named (kIgnore; cryptsetup -S). The keyslot must be active (else
+  // Error::WrongParameters, nothing written); its present priority again writes nothing.
+  enum class KeyslotPriority { kIgnore, kNormal, kPrefer };
+  Status SetKeyslotPriority(int keyslot, KeyslotPriority priority);
   // config: label and subsystem (nullopt keeps the current one).
   Status SetLabel(std::optional<std::string> label, std::optional<std::string> subsystem);
 
