@@ -55,6 +55,16 @@ constexpr std::string_view kBenchmarkOptions[] = {
     "--cipher", "--key-size", "--iter-time", "--inline", "--json", "--benchmark-seconds",
     "--rounds", "--benchmark-modes"};
 
+// resize's: the new size, and how to unlock when the key is in the keyring.
+constexpr std::string_view kResizeOptions[] = {
+    "--size", "--device-size", "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot",
+    "--type", "--tries", "--timeout", "--token-id", "--token-type", "--token-only",
+    "--disable-external-tokens", "--disable-keyring"};
+// luksResume's: how open unlocks, nothing of how it maps.
+constexpr std::string_view kResumeOptions[] = {
+    "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
+    "--timeout", "--token-id", "--token-type", "--token-only", "--disable-external-tokens"};
+
 // luksConvertKey's: a passphrase in, the keyslot's new PBKDF.
 constexpr std::string_view kConvertKeyOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--hash",
@@ -103,6 +113,12 @@ std::span<const Action> Actions() {
       {"refresh", nullptr, 1, 2, N_("<name>"),
        N_("change a live mapping's flags (--perf-*, --allow-discards)"), ActionRefresh,
        kRefreshOptions, kHandlesKeys},
+      {"resize", nullptr, 1, 1, N_("<name>"), N_("resize an active mapping (--size, --device-size)"),
+       ActionResize, kResizeOptions, kHandlesKeys},
+      {"luksSuspend", nullptr, 1, 1, N_("<name>"),
+       N_("suspend the mapping's I/O and wipe its key"), ActionLuksSuspend, kTypeOption},
+      {"luksResume", nullptr, 1, 1, N_("<name>"), N_("resume a suspended mapping"),
+       ActionLuksResume, kResumeOptions, kHandlesKeys},
       {"close", "luksClose", 1, 1, N_("<name>"), N_("remove the mapping"), ActionClose},
       {"status", nullptr, 1, 1, N_("<name>"), N_("show the mapping's status"), ActionStatus},
       {"luksDump", nullptr, 1, 1, N_("<device>"), N_("dump the header and its placement"),

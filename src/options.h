@@ -60,7 +60,10 @@ struct Options {
   bool perf_no_write_workqueue = false;
   bool perf_high_priority = false;  // accepted to be refused clearly: no dm-crypt here has it
   bool persistent = false;
-  bool disable_keyring = false;  // the volume key goes into the dm table, not the keyring
+  bool disable_keyring = false;
+  // resize: the new size, in 512-byte sectors (--size) or bytes (--device-size); 0: the device's
+  uint64_t size = 0;
+  uint64_t device_size = 0;  // the volume key goes into the dm table, not the keyring
   bool readonly = false;
   bool allow_discards = false;
   bool test_passphrase = false;

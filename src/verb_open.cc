@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -164,6 +165,50 @@ Status ActionOpen(const Invocation& call) {
 // cryptsetup refresh [<device>] <name>: the live mapping gets a new table with the flags asked
 // for (and those the header stores), unlocked again from the volume it maps; nothing is
 // unmounted. The volume is the one the mapping's table names; a device given too must be it.
+namespace {
+
+// The LUKS2 volume a live mapping maps, read for an unlock (refresh, luksResume): the drive
+// its table names, which must hold the volume its dm UUID names; a device the user gave too
+// (refresh <device> <name>) must be that drive.
+struct MappedVolume {
+  luks2ext::ActiveMapping mapping;
+  std::string path;
+  std::unique_ptr<luks2ext::BlockDevice> device;
+  std::unique_ptr<luks2ext::Volume> volume;
+};
+Result<MappedVolume> OpenMappedVolume(const std::string& name, const std::string* given_device,
+                                      bool writable) {
+  MappedVolume mapped;
+  auto mapping = luks2ext::QueryMapping(name);
+  if (!mapping.ok()) {
+    if (!luks2ext::MappingExists(name))
+      return Error::WrongDevice(FormatMsg(_("Device {} is not active."), name));
+    return mapping.error();
+  }
+  if (mapping->type != "LUKS2")
+    return Error::WrongDevice(FormatMsg(_("Device {} is not a LUKS2 mapping."), name));
+  mapped.mapping = std::move(*mapping);
+  mapped.path = DeviceName(mapped.mapping.device);
+  if (given_device) {
+    ASSIGN_OR_RETURN(const std::string given, luks2ext::BlockDeviceNumber(*given_device));
+    if (given != mapped.mapping.device)
+      return Error::WrongDevice(FormatMsg(_("Device {} is not the device {} maps ({})."),
+                                          *given_device, name, mapped.path));
+  }
+  ASSIGN_OR_RETURN(mapped.device, luks2ext::OpenBlockDevice(mapped.path, writable));
+  ASSIGN_OR_RETURN(mapped.volume, luks2ext::Volume::Open(*mapped.device,
+                                                         luks2ext::Volume::ReadScope::kForOpen));
+  if (!mapped.mapping.MapsVolume(mapped.volume->uuid()))
+    return Error::WrongDevice(FormatMsg(_("Device {} does not map the LUKS2 volume on {} (UUID {})."),
+                                        name, mapped.path, mapped.volume->uuid()));
+  return mapped;
+}
+
+}  // namespace
+
+// cryptsetup refresh [<device>] <name>: the live mapping gets a new table with the flags asked
+// for (and those the header stores), unlocked again from the volume it maps; nothing is
+// unmounted.
 Status ActionRefresh(const Invocation& call) {
   const Options& o = call.options;
   luks2ext::ActivationRequest request;
@@ -171,38 +216,59 @@ Status ActionRefresh(const Invocation& call) {
   request.refresh = true;
   RETURN_IF_ERROR(SetMappingFlags(o, request));
   RETURN_IF_ERROR(luks2ext::CheckRefreshRequest(request));
-
-  auto mapping = luks2ext::QueryMapping(request.name);
-  if (!mapping.ok()) {
-    if (!luks2ext::MappingExists(request.name))
-      return Error::WrongDevice(FormatMsg(_("Device {} is not active."), request.name));
-    return mapping.error();
-  }
-  if (mapping->type != "LUKS2")
-    return Error::WrongDevice(
-        FormatMsg(_("Device {} is not a LUKS2 mapping: refresh changes LUKS2 mappings only."),
-                  request.name));
-  if (mapping->HasFeature("force_inline"))
+  ASSIGN_OR_RETURN(MappedVolume mapped,
+                   OpenMappedVolume(request.name, call.args.size() > 1 ? &call.args[0] : nullptr,
+                                    o.persistent));
+  if (mapped.mapping.HasFeature("force_inline"))
     return Error::WrongParameters(FormatMsg(
         _("Device {} runs the native force_inline table argument, which libcryptsetup cannot "
           "reload: close it and open it again with the flags wanted."),
         request.name));
-  request.read_only = mapping->read_only;
-  const std::string path = DeviceName(mapping->device);
-  if (call.args.size() > 1) {
-    ASSIGN_OR_RETURN(const std::string given, luks2ext::BlockDeviceNumber(call.args[0]));
-    if (given != mapping->device)
-      return Error::WrongDevice(FormatMsg(_("Device {} is not the device {} maps ({})."),
-                                          call.args[0], request.name, path));
-  }
-  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, o.persistent));
-  ASSIGN_OR_RETURN(auto volume,
-                   luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
-  if (!mapping->MapsVolume(volume->uuid()))
-    return Error::WrongDevice(FormatMsg(
-        _("Device {} does not map the LUKS2 volume on {} (UUID {})."), request.name, path,
-        volume->uuid()));
-  return UnlockAndMap(call, path, *volume, request);
+  request.read_only = mapped.mapping.read_only;
+  return UnlockAndMap(call, mapped.path, *mapped.volume, request);
+}
+
+// cryptsetup resize <name>: the mapping's new length, from --size (sectors) or --device-size
+// (bytes), else all the drive holds. A key in the keyring is unlocked again first (tokens,
+// then the passphrase), as cryptsetup does; a key in the table is read back from it.
+Status ActionResize(const Invocation& call) {
+  const Options& o = call.options;
+  if (o.size && o.device_size)
+    return Error::WrongParameters(_("Only one of --size and --device-size can be given."));
+  if (o.device_size % 512)
+    return Error::WrongParameters(_("Device size must be multiple of 512 bytes sector."));
+  luks2ext::ActivationRequest request;
+  request.name = call.args[0];
+  request.keyslot = o.key_slot;
+  request.resize_sectors = o.device_size ? o.device_size / 512 : o.size;
+  ASSIGN_OR_RETURN(MappedVolume mapped, OpenMappedVolume(request.name, nullptr, false));
+  // A zoned mapping covers whole zones: dm refuses a table that ends inside one.
+  const luks2ext::Geometry& geometry = mapped.volume->geometry();
+  if (geometry.is_zoned() && *request.resize_sectors * 512 % geometry.zone_size != 0)
+    return Error::WrongParameters(FormatMsg(
+        _("On a zoned drive the size must be a multiple of the zone size ({} sectors)."),
+        geometry.zone_size / 512));
+  if (!mapped.mapping.key_in_keyring)
+    return luks2ext::ResizeWithTableKey(request.name, *request.resize_sectors);
+  if (o.disable_keyring)
+    return Error::WrongParameters(_("Resize of active device requires volume key in keyring "
+                                    "but --disable-keyring option is set."));
+  return UnlockAndMap(call, mapped.path, *mapped.volume, request);
+}
+
+Status ActionLuksSuspend(const Invocation& call) { return luks2ext::Suspend(call.args[0]); }
+
+// cryptsetup luksResume <name>: tokens, then the passphrase, as open; the key goes back to the
+// suspended mapping.
+Status ActionLuksResume(const Invocation& call) {
+  luks2ext::ActivationRequest request;
+  request.name = call.args[0];
+  request.resume = true;
+  request.keyslot = call.options.key_slot;
+  ASSIGN_OR_RETURN(MappedVolume mapped, OpenMappedVolume(request.name, nullptr, false));
+  if (!mapped.mapping.suspended)
+    return Error::WrongParameters(FormatMsg(_("Volume {} is not suspended."), request.name));
+  return UnlockAndMap(call, mapped.path, *mapped.volume, request);
 }
 
 Status ActionClose(const Invocation& call) { return luks2ext::Deactivate(call.args[0]); }

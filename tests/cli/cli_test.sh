@@ -257,6 +257,12 @@ if command -v cryptsetup >/dev/null; then
   expect 1 "refresh --perf-force_inline=native: exit 1" "$Z" refresh --perf-force_inline=native \
     zc_not_mapped
   expect 1 "refresh --readonly is refused, as cryptsetup" "$Z" refresh --readonly zc_not_mapped
+  expect 4 "resize of a name that is not mapped: exit 4" "$Z" resize --size 8 zc_not_mapped
+  expect 1 "resize --size with --device-size: exit 1" "$Z" resize --size 8 --device-size 4096 zc_not_mapped
+  expect 1 "resize --device-size not a sector multiple: exit 1" "$Z" resize --device-size 513 zc_not_mapped
+  expect 4 "luksSuspend of a name that is not mapped: exit 4" "$Z" luksSuspend zc_not_mapped
+  expect 4 "luksResume of a name that is not mapped: exit 4" "$Z" luksResume --key-file \
+    "$work/key" zc_not_mapped
   truncate -s 64M "$work/luks1.img"
   cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 --key-file "$work/key" "$work/luks1.img"
   expect_output 'LUKS1' "a LUKS1 header is named as such" "$Z" luksDump "$work/luks1.img"

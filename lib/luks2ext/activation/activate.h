@@ -50,6 +50,9 @@ Status ActivateByToken(crypt_device* cd, const ActivationRequest& request,
 Status AppendTableKeyField(const Secret& volume_key, const std::string& keyring_description,
                            const CryptTargetVersion& dm_crypt, bool use_keyring, Secret& params,
                            std::optional<KeyringKey>& keyring_key);
+// crypt_resize of request.name to request.resize_sectors through `cd`, whose volume key is
+// loaded (an unlock with CRYPT_ACTIVATE_KEYRING_KEY came first).
+Status ResizeLoaded(crypt_device* cd, const ActivationRequest& request);
 // cryptsetup --disable-keyring: libcryptsetup puts the volume key into the table, not the
 // kernel keyring, for activations through `cd`.
 void DisableKeyringIfAsked(crypt_device* cd, const ActivationRequest& request);

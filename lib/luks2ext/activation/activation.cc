@@ -124,6 +124,17 @@ bool TestHooksCompiledIn() {
 
 Status CheckActivation(const ActivationRequest& request,
                        std::optional<CryptTargetVersion>* dm_crypt) {
+  if (request.resize_sectors) {
+    if (request.name.empty() || !MappingExists(request.name))
+      return Error::WrongDevice(FormatMsg(_("Device {} is not active."), request.name));
+    return Status::Ok();
+  }
+  if (request.resume) {
+    ASSIGN_OR_RETURN(const ActiveMapping mapping, QueryMapping(request.name));
+    if (!mapping.suspended)
+      return Error::WrongParameters(FormatMsg(_("Volume {} is not suspended."), request.name));
+    return Status::Ok();
+  }
   if (request.refresh) {
     RETURN_IF_ERROR(CheckRefreshRequest(request));
     if (request.name.empty() || !MappingExists(request.name))
@@ -164,6 +175,12 @@ uint32_t ActivationFlags(const ActivationRequest& request) {
   return flags;
 }
 
+Status ResizeLoaded(crypt_device* cd, const ActivationRequest& request) {
+  const int r = crypt_resize(cd, request.name.c_str(), *request.resize_sectors);
+  if (r < 0) return CryptError(r, FormatMsg(_("Cannot resize {}"), request.name));
+  return Status::Ok();
+}
+
 void DisableKeyringIfAsked(crypt_device* cd, const ActivationRequest& request) {
   if (request.disable_keyring) crypt_volume_key_keyring(cd, 0);
 }
@@ -175,13 +192,28 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
                             uint64_t data_size) {
   std::optional<CryptTargetVersion> dm_crypt;
   RETURN_IF_ERROR(CheckActivation(request, &dm_crypt));
-  if (request.inline_mode == InlineMode::kNative && !request.name.empty())
+  if (request.inline_mode == InlineMode::kNative && !request.name.empty() && !request.resume &&
+      !request.resize_sectors)
     return ActivateNative(cd, request, passphrase, data_path, data_size, *dm_crypt);
 
+  if (request.resize_sectors) {
+    // As cryptsetup resize: the key into the keyring through this context, then the new table.
+    const int unlocked = crypt_activate_by_passphrase(cd, nullptr, request.keyslot,
+                                                      passphrase.data(), passphrase.size(),
+                                                      CRYPT_ACTIVATE_KEYRING_KEY);
+    if (unlocked == -EPERM) return WrongPassphrase();
+    if (unlocked == -ENOENT) return NoUsableKeyslot();
+    if (unlocked < 0) return CryptError(unlocked, _("Cannot unlock the volume key"));
+    return ResizeLoaded(cd, request);
+  }
   DisableKeyringIfAsked(cd, request);
-  const int r = crypt_activate_by_passphrase(
-      cd, request.name.empty() ? nullptr : request.name.c_str(), request.keyslot, passphrase.data(),
-      passphrase.size(), ActivationFlags(request));
+  const int r =
+      request.resume
+          ? crypt_resume_by_passphrase(cd, request.name.c_str(), request.keyslot,
+                                       passphrase.data(), passphrase.size())
+          : crypt_activate_by_passphrase(cd, request.name.empty() ? nullptr : request.name.c_str(),
+                                         request.keyslot, passphrase.data(), passphrase.size(),
+                                         ActivationFlags(request));
   if (r == -EPERM) return WrongPassphrase();
   if (r < 0) {
     if (r == -EEXIST) return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));

@@ -123,6 +123,28 @@ Result<ActiveMapping> QueryMapping(const std::string& name) {
   return mapping;
 }
 
+Status ResizeWithTableKey(const std::string& name, uint64_t sectors) {
+  ASSIGN_OR_RETURN(const CryptDevice cd, CryptDevice::InitByName(name));
+  const int r = crypt_resize(cd.get(), name.c_str(), sectors);
+  if (r < 0) return CryptError(r, FormatMsg(_("Cannot resize {}"), name));
+  return Status::Ok();
+}
+
+Status Suspend(const std::string& name) {
+  ASSIGN_OR_RETURN(const ActiveMapping mapping, QueryMapping(name));
+  if (mapping.uuid.rfind("CRYPT-LUKS", 0) != 0)
+    return Error::WrongDevice(FormatMsg(_("{} is not active LUKS device name or header is missing."), name));
+  if (mapping.suspended)
+    return Error::WrongParameters(FormatMsg(_("Volume {} is already suspended."), name));
+  // As cryptsetup: libcryptsetup loads the header from the device the table names (it only
+  // reads, so a zoned drive is no obstacle), wipes the key in dm-crypt and drops the keyring
+  // key the table names.
+  ASSIGN_OR_RETURN(const CryptDevice cd, CryptDevice::InitByName(name));
+  const int r = crypt_suspend(cd.get(), name.c_str());
+  if (r < 0) return CryptError(r, FormatMsg(_("Cannot suspend {}"), name));
+  return Status::Ok();
+}
+
 Status Deactivate(const std::string& name) {
   // libcryptsetup first, as stock cryptsetup closes: a close costs what stock's does.
   const int r = crypt_deactivate_by_name(nullptr, name.c_str(), 0);

@@ -96,19 +96,31 @@ bool TokenHandlerAvailable(crypt_device* cd, int id) {
 Status ActivateByToken(crypt_device* cd, const ActivationRequest& request,
                        const TokenRequest& token, TokenFailure* failure) {
   if (failure) *failure = TokenFailure::kNone;
-  if (request.inline_mode == InlineMode::kNative && !request.name.empty())
+  if (request.inline_mode == InlineMode::kNative && !request.name.empty() && !request.resume)
     return Error::WrongParameters(
         _("--perf-force_inline=native cannot be used with a token: libcryptsetup builds the "
           "table itself and cannot add the force_inline argument. Nothing was activated (use a "
           "passphrase or key file, or the upstream flags)."));
   std::optional<CryptTargetVersion> dm_crypt;
   RETURN_IF_ERROR(CheckActivation(request, &dm_crypt));
+  const char* type = token.token_type.empty() ? nullptr : token.token_type.c_str();
+  const char* pin = token.pin ? token.pin->data() : nullptr;
+  const size_t pin_size = token.pin ? token.pin->size() : 0;
+  if (request.resize_sectors) {
+    const int unlocked = crypt_activate_by_token_pin(cd, nullptr, type, token.token_id, pin,
+                                                     pin_size, nullptr,
+                                                     CRYPT_ACTIVATE_KEYRING_KEY);
+    if (unlocked < 0) return TokenError(unlocked, token, failure);
+    return ResizeLoaded(cd, request);
+  }
   DisableKeyringIfAsked(cd, request);
-  const int r = crypt_activate_by_token_pin(
-      cd, request.name.empty() ? nullptr : request.name.c_str(),
-      token.token_type.empty() ? nullptr : token.token_type.c_str(), token.token_id,
-      token.pin ? token.pin->data() : nullptr, token.pin ? token.pin->size() : 0, nullptr,
-      ActivationFlags(request));
+  const int r =
+      request.resume
+          ? crypt_resume_by_token_pin(cd, request.name.c_str(), type, token.token_id, pin,
+                                      pin_size, nullptr)
+          : crypt_activate_by_token_pin(cd, request.name.empty() ? nullptr : request.name.c_str(),
+                                        type, token.token_id, pin, pin_size, nullptr,
+                                        ActivationFlags(request));
   if (r >= 0) return Status::Ok();
   if (r == -EEXIST) return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
   return TokenError(r, token, failure);

@@ -221,6 +221,74 @@ perf_flag_checks() {
   check "$what: close" zcryptsetup close zc_live
 }
 
+# suspend_checks DEV LABEL: luksSuspend and luksResume, each tool resuming what the other
+# suspended; data written before reads back after. At 192 MiB: on a zoned drive, a data zone
+# nothing wrote yet.
+suspend_checks() {
+  dev=$1 what=$2
+  check "$what: open for suspend" zc_open "$dev" zc_susp
+  check "$what: write 4 MiB" write_pattern zc_susp 4 192
+  check "$what: luksSuspend" zcryptsetup luksSuspend zc_susp
+  check "$what: ... dm says suspended" sh -c 'dmsetup info zc_susp | grep -q SUSPENDED'
+  check_output "$what: ... status says (suspended)" 'mode: +read/write \(suspended\)' \
+    zcryptsetup status zc_susp
+  check "$what: ... status equals stock's status" same_status_as_stock zc_susp
+  check_exit 1 "$what: luksSuspend again exits 1" zcryptsetup luksSuspend zc_susp
+  printf %s wrong-passphrase | check_exit 2 "$what: luksResume with a wrong passphrase exits 2" \
+    zcryptsetup luksResume --key-file - zc_susp
+  check "$what: ... still suspended" sh -c 'dmsetup info zc_susp | grep -q SUSPENDED'
+  printf %s "$ZC_PASS" | check "$what: luksResume" zcryptsetup luksResume --key-file - zc_susp
+  check "$what: ... running again" sh -c '! dmsetup info zc_susp | grep -q SUSPENDED'
+  check "$what: ... data reads back" read_pattern zc_susp 4 192
+  printf %s "$ZC_PASS" | check_exit 1 "$what: luksResume of a running mapping exits 1" \
+    zcryptsetup luksResume --key-file - zc_susp
+  check "$what: stock luksSuspend" cryptsetup luksSuspend zc_susp
+  printf %s "$ZC_PASS" | check "$what: ... zcryptsetup luksResume resumes it" \
+    zcryptsetup luksResume --key-file - zc_susp
+  check "$what: zcryptsetup luksSuspend" zcryptsetup luksSuspend zc_susp
+  printf %s "$ZC_PASS" | check "$what: ... stock luksResume resumes it" \
+    cryptsetup luksResume --key-file - zc_susp
+  check "$what: ... data reads back" read_pattern zc_susp 4 192
+  check "$what: close" zcryptsetup close zc_susp
+  check_exit 4 "$what: luksSuspend of a name not mapped exits 4" zcryptsetup luksSuspend zc_susp
+}
+
+# resize_checks DEV LABEL STEP: resize shrinks the live mapping by STEP sectors (a zone on a
+# zoned drive) and grows it back, unlocking when the key is in the keyring and not when it is
+# in the table; the data suspend_checks wrote at 192 MiB reads back throughout.
+resize_checks() {
+  dev=$1 what=$2 step=$3
+  check "$what: open for resize" zc_open "$dev" zc_size
+  full=$(blockdev --getsz /dev/mapper/zc_size)
+  small=$((full - step))
+  printf %s "$ZC_PASS" | check "$what: resize --size $small" \
+    zcryptsetup resize --key-file - --size "$small" zc_size
+  check "$what: ... the mapping has $small sectors" test "$(blockdev --getsz /dev/mapper/zc_size)" = "$small"
+  check "$what: ... status equals stock's status" same_status_as_stock zc_size
+  check "$what: ... data reads back" read_pattern zc_size 4 192
+  printf %s wrong-passphrase | check_exit 2 "$what: resize with a wrong passphrase exits 2" \
+    zcryptsetup resize --key-file - zc_size
+  check "$what: ... and leaves the size alone" test "$(blockdev --getsz /dev/mapper/zc_size)" = "$small"
+  if [ "$step" -gt 8 ]; then
+    printf %s "$ZC_PASS" | check_exit 1 "$what: a size ending inside a zone exits 1" \
+      zcryptsetup resize --key-file - --size $((small - 8)) zc_size
+    check "$what: ... and leaves the size alone" test "$(blockdev --getsz /dev/mapper/zc_size)" = "$small"
+  fi
+  printf %s "$ZC_PASS" | check "$what: resize without a size fills the device again" \
+    zcryptsetup resize --key-file - zc_size
+  check "$what: ... $full sectors" test "$(blockdev --getsz /dev/mapper/zc_size)" = "$full"
+  check "$what: ... data reads back" read_pattern zc_size 4 192
+  check "$what: close" zcryptsetup close zc_size
+  check "$what: open --disable-keyring" zc_open "$dev" zc_size --disable-keyring
+  check "$what: resize of a key-in-table mapping asks no passphrase" \
+    sh -c "zcryptsetup resize --size $small zc_size </dev/null"
+  check "$what: ... $small sectors" test "$(blockdev --getsz /dev/mapper/zc_size)" = "$small"
+  check "$what: stock resize grows it back" cryptsetup resize zc_size
+  check "$what: ... $full sectors" test "$(blockdev --getsz /dev/mapper/zc_size)" = "$full"
+  check "$what: close" zcryptsetup close zc_size
+  check_exit 4 "$what: resize of a name not mapped exits 4" zcryptsetup resize zc_size
+}
+
 # bad_input_checks DEV LABEL: refusals that must not map or write anything.
 bad_input_checks() {
   dev=$1 what=$2

@@ -12,6 +12,8 @@ check_output "standard placement: data at 16 MiB like cryptsetup" 'offset: +1677
   cryptsetup luksDump "$dev"
 bad_input_checks "$dev" "brd"
 perf_flag_checks "$dev" "brd"
+suspend_checks "$dev" "brd"
+resize_checks "$dev" "brd" 8
 
 # A LUKS1 device and a non-LUKS device are refused by open with a clear message.
 printf %s "$ZC_PASS" | check "stock cryptsetup makes a LUKS1 header" \

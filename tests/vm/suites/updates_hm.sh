@@ -178,6 +178,15 @@ check "config --perf-force_inline=off" zcryptsetup config "$dev" --perf-force_in
 check "... stock luksDump: flags gone" \
   sh -c "! cryptsetup luksDump $dev | grep -q no-read-workqueue"
 after_update "config --perf-force_inline=off"
+slot1=$(slot_of /tmp/k1)
+check "config --priority prefer -S $slot1" zcryptsetup config "$dev" --priority prefer -S "$slot1"
+check_output "... stock luksDump shows it preferred" 'Priority:[[:space:]]+preferred' \
+  cryptsetup luksDump "$dev"
+after_update "config --priority"
+check "config --priority normal -S $slot1" zcryptsetup config "$dev" --priority normal -S "$slot1"
+check "... stock luksDump: no preferred keyslot" \
+  sh -c "! cryptsetup luksDump $dev | grep -q preferred"
+after_update "config --priority normal"
 
 # luksUUID --uuid: the new UUID in both copies, read by stock and by blkid; both tools open the
 # drive found by it (zcryptsetup through a crypttab UUID= line, stock through blkid -U: its own

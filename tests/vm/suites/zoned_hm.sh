@@ -42,6 +42,8 @@ check_output "luksDump: home and journal copies" 'journal copy: +offset 67108864
 interop_checks "$dev" "host-managed"
 bad_input_checks "$dev" "host-managed"
 perf_flag_checks "$dev" "host-managed"
+suspend_checks "$dev" "host-managed"
+resize_checks "$dev" "host-managed" 131072
 
 # Refusals that must write nothing: zone-unaligned offset, read-only drive, drive too small.
 check "reset all zones" blkzone reset "$dev"

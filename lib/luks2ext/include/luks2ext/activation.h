@@ -40,6 +40,13 @@ struct ActivationRequest {
   // cryptsetup refresh: load a new table into the live mapping `name` (which must exist and
   // belong to this volume) instead of creating one; the file system on it stays mounted.
   bool refresh = false;
+  // cryptsetup luksResume: give the suspended mapping `name` (which must belong to this
+  // volume) its key back and let its I/O go on; no table is made, the flags are ignored.
+  bool resume = false;
+  // cryptsetup resize: the live mapping `name` (of this volume) gets this many 512-byte
+  // sectors (0: all the device holds past the data offset). The volume key is loaded into the
+  // kernel keyring for libcryptsetup's new table, as cryptsetup does; nothing is mapped anew.
+  std::optional<uint64_t> resize_sectors;
 };
 
 // A LUKS2 token to unlock with instead of a passphrase (cryptsetup open --token-id,
@@ -121,5 +128,13 @@ bool MappingExists(const std::string& name);
 Result<ActiveMapping> QueryMapping(const std::string& name);
 // Removes the mapping (cryptsetup close). Busy mappings are Error::Busy.
 Status Deactivate(const std::string& name);
+// cryptsetup resize of a mapping whose key dm-crypt holds in its table (--disable-keyring):
+// libcryptsetup reads the key back from the table, so no unlock is needed. `sectors` as
+// ActivationRequest::resize_sectors.
+Status ResizeWithTableKey(const std::string& name, uint64_t sectors);
+// cryptsetup luksSuspend: I/O to the mapping waits, and dm-crypt and the kernel keyring forget
+// its volume key, until a resume (ActivationRequest::resume) unlocks it again. Not a LUKS
+// mapping (or not active): Error::WrongDevice.
+Status Suspend(const std::string& name);
 
 }  // namespace luks2ext
