@@ -211,7 +211,7 @@ std::string ReplaceOnce(std::string text, const std::string& from, const std::st
 
 class Corpus {
  public:
-  Corpus(std::string dir, bool zoned) : dir_(std::move(dir)), zoned_(zoned) {
+  explicit Corpus(std::string dir) : dir_(std::move(dir)) {
     std::filesystem::create_directories(dir_);
     manifest_.open(dir_ + "/MANIFEST", std::ios::trunc);
     if (!manifest_) Die("cannot write " + dir_ + "/MANIFEST");
@@ -247,7 +247,6 @@ class Corpus {
     if (!names_.insert(name).second) Die("duplicate variant name " + name);
   }
   std::string dir_;
-  bool zoned_;
   std::ofstream manifest_;
   std::set<std::string> names_;
 };
@@ -667,7 +666,7 @@ int RunPlain(const std::string& base_path, const std::string& dir, std::uint64_t
   const Base base = ParseBase(file, base_path);
   const Editor ed(base.hdr, base.m);
   Rng rng(seed);
-  Corpus corpus(dir, /*zoned=*/false);
+  Corpus corpus(dir);
   corpus.Comment("plain M=" + std::to_string(base.m) + " hdr=" + std::to_string(base.hdr) +
                  " size=" + std::to_string(file.size()) + " seed=" + std::to_string(seed));
 
@@ -906,7 +905,7 @@ int RunZoned(const std::string& home_path, const std::string& journal_path, cons
   const Bytes& journal = jbase.image;
   const std::uint64_t full = base.m + luks2ext::kCommitRecordSize;
   Rng rng(seed);
-  Corpus corpus(dir, /*zoned=*/true);
+  Corpus corpus(dir);
   corpus.Comment("zoned M=" + std::to_string(base.m) + " hdr=" + std::to_string(base.hdr) +
                  " seed=" + std::to_string(seed));
 

@@ -189,8 +189,10 @@ TEST_P(VolumeTokensTest, RefusedInputWritesNothing) {
                R"({"type":"luks2-keyring","keyslots":[]})"},
         Import{"larger than any JSON area", huge}, Import{"larger than this JSON area", large},
         Import{"a NUL byte", std::string(R"({"type":"zc","keyslots":[]})") + '\0'}}) {
-    cases.push_back({std::string("import: ") + name,
-                     [json](Volume& v) { return AsStatus(v.ImportToken(json, -1, -1, false)); }});
+    // [text = json], not [json]: clang before 16 cannot capture a structured binding.
+    cases.push_back({std::string("import: ") + name, [text = json](Volume& v) {
+                       return AsStatus(v.ImportToken(text, -1, -1, false));
+                     }});
   }
   cases.push_back({"import to a token id in use",
                    [](Volume& v) { return AsStatus(v.ImportToken(kOtherJson, 0, -1, false)); }});
