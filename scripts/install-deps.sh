@@ -15,8 +15,9 @@ vm_packages=(
   qemu-system-x86 busybox-static cpio kmod cryptsetup-bin util-linux zbd-utils dmsetup fio
   time strace
 )
-# Sanitizer and fuzz builds (scripts/sanitize-and-fuzz.sh): clang with libFuzzer and its
-# sanitizer runtimes; ccache keeps the three builds (test, ASan, fuzz) from compiling twice;
+# The sanitizer and fuzz build (scripts/sanitize-and-fuzz.sh, one clang tree): clang with
+# libFuzzer and its sanitizer runtimes; ccache keeps the builds (test, package, sanitizers and
+# fuzz) from compiling twice;
 # binutils' readelf checks the hardened binary; python3 runs scripts/check-structure.py;
 # keyutils' keyctl puts the passphrase of a luks2-keyring token in the keyring (token tests).
 test_packages=(clang libclang-rt-14-dev llvm ccache binutils python3 keyutils)

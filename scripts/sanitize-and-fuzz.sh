@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The sanitizer and fuzzing run, as CI does it after scripts/test.sh's own build:
-#   1. build-asan: every target built with ASan + UBSan (ZCRYPTSETUP_SANITIZE=ON, gcc), and
-#      its whole ctest suite (unit tests, CLI contract tests, generator test); a sanitizer
-#      report aborts the program, so the test that ran it fails;
-#   2. build-fuzz: the libFuzzer targets (ZCRYPTSETUP_FUZZ=ON, clang), each seed replayed
-#      once (ctest -R fuzz_), then each target fuzzed for a few seconds (tests/fuzz/run.sh).
+# The sanitizer and fuzzing run, as CI does it after scripts/test.sh's own build: one clang
+# build, build-sanitize (ZCRYPTSETUP_SANITIZE=ON and ZCRYPTSETUP_FUZZ=ON), in which every
+# target carries ASan + UBSan (no recovery) and libFuzzer's coverage instrumentation, and only
+# the fuzz targets link libFuzzer's main. Then:
+#   1. its whole ctest suite (unit tests, CLI contract tests, generator test, differential test,
+#      and each fuzz target's seeds replayed once, the fuzz_*_seeds tests); a sanitizer report
+#      aborts the program, so the test that ran it fails;
+#   2. each fuzz target fuzzed for a few seconds (tests/fuzz/run.sh).
 # Ends with one line, `sanitize-and-fuzz: N passed, N failed` (ctest tests plus fuzz targets).
 #
 #   scripts/sanitize-and-fuzz.sh [SECONDS_PER_FUZZ_TARGET]     (default 20)
@@ -30,39 +32,28 @@ count_ctest() {
   failed=$((failed + failures))
 }
 
-phase "build-asan: configure and build (ZCRYPTSETUP_SANITIZE=ON)"
-if cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZCRYPTSETUP_SANITIZE=ON \
-     "${launcher[@]}" >/dev/null && cmake --build build-asan -j "$jobs" >build-asan/build.log 2>&1; then
-  phase "build-asan: ctest"
+phase "build-sanitize: configure and build (clang; ZCRYPTSETUP_SANITIZE, ZCRYPTSETUP_FUZZ)"
+if CC=clang CXX=clang++ cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+     -DZCRYPTSETUP_SANITIZE=ON -DZCRYPTSETUP_FUZZ=ON "${launcher[@]}" >/dev/null &&
+   cmake --build build-sanitize -j "$jobs" >build-sanitize/build.log 2>&1; then
+  phase "build-sanitize: ctest (the whole suite, fuzz seeds replayed)"
   # The sanitizer options are compiled into the programs (CMakeLists.txt: a report aborts, so
   # even a test expecting a non-zero exit fails on it).
   # ASan's slowdown, and in scripts/test.sh a low priority beside the guests: the differential
   # test's hang limit (20 s for a command that takes one) gets room.
-  (cd build-asan && ZC_DIFFERENTIAL_TIMEOUT=90 ctest --output-on-failure -j "$jobs") 2>&1 |
-    tee build-asan/ctest.log
-  count_ctest build-asan/ctest.log
-else
-  tail -30 build-asan/build.log
-  echo "build-asan: build failed"
-  failed=$((failed + 1))
-fi
-
-phase "build-fuzz: configure and build (ZCRYPTSETUP_FUZZ=ON, clang)"
-if CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-     -DZCRYPTSETUP_FUZZ=ON "${launcher[@]}" >/dev/null &&
-   cmake --build build-fuzz -j "$jobs" --target fuzzers >build-fuzz/build.log 2>&1; then
-  phase "build-fuzz: seeds replayed"
-  (cd build-fuzz && ctest --output-on-failure -R '^fuzz_') 2>&1 | tee build-fuzz/ctest.log
-  count_ctest build-fuzz/ctest.log
-  phase "build-fuzz: ${seconds} s per target, ${jobs} at once"
-  FUZZ_JOBS=$jobs tests/fuzz/run.sh build-fuzz "$seconds" 2>&1 | tee build-fuzz/fuzz.log
-  fuzz_passed=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' build-fuzz/fuzz.log)
-  fuzz_failed=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' build-fuzz/fuzz.log)
+  (cd build-sanitize && ZC_DIFFERENTIAL_TIMEOUT=90 ctest --output-on-failure -j "$jobs") 2>&1 |
+    tee build-sanitize/ctest.log
+  count_ctest build-sanitize/ctest.log
+  phase "build-sanitize: fuzzing, ${seconds} s per target, ${jobs} at once"
+  fuzz_log=build-sanitize/fuzz.log
+  FUZZ_JOBS=$jobs tests/fuzz/run.sh build-sanitize "$seconds" 2>&1 | tee "$fuzz_log"
+  fuzz_passed=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$fuzz_log")
+  fuzz_failed=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$fuzz_log")
   passed=$((passed + ${fuzz_passed:-0}))
   failed=$((failed + ${fuzz_failed:-1}))
 else
-  tail -30 build-fuzz/build.log
-  echo "build-fuzz: build failed"
+  tail -30 build-sanitize/build.log
+  echo "build-sanitize: build failed"
   failed=$((failed + 1))
 fi
 

@@ -85,7 +85,7 @@ else
 fi
 rm -f "$rootfs_log"
 
-# Sanitizers and fuzzing: their own builds (build-asan, build-fuzz), their own closing line.
+# Sanitizers and fuzzing: their own clang build (build-sanitize), their own closing line.
 phase "sanitize-and-fuzz (waiting for it)"
 wait "$san_pid" || status=1
 cat "$san_log"
