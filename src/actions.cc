@@ -110,7 +110,7 @@ std::span<const Action> Actions() {
        ActionLuksFormat, kFormatOptions, kHandlesKeys},
       {"open", "luksOpen", 1, 2, N_("<device> <name>"),
        N_("open a LUKS2 device as mapping <name>"), ActionOpen, kOpenOptions, kHandlesKeys},
-      {"refresh", nullptr, 1, 2, N_("<name>"),
+      {"refresh", nullptr, 1, 2, N_("[<device>] <name>"),
        N_("change a live mapping's flags (--perf-*, --allow-discards)"), ActionRefresh,
        kRefreshOptions, kHandlesKeys},
       {"resize", nullptr, 1, 1, N_("<name>"), N_("resize an active mapping (--size, --device-size)"),

@@ -232,7 +232,8 @@ if command -v cryptsetup >/dev/null; then
   expect_output 'Priority: +preferred' "... stock luksDump shows it" cryptsetup luksDump "$work/prio.img"
   prio_before=$(digest "$work/prio.img")
   expect 1 "config --priority without -S: exit 1" "$Z" config --priority prefer "$work/prio.img"
-  matches 'Keyslot specification is required' "... cryptsetup's words"
+  expect_output 'Keyslot specification is required' "... cryptsetup's words" "$Z" config \
+    --priority prefer "$work/prio.img"
   expect 1 "config --priority bogus: exit 1" "$Z" config --priority bogus -S 0 "$work/prio.img"
   expect 1 "config --priority of an inactive keyslot: exit 1" "$Z" config --priority prefer -S 9 "$work/prio.img"
   [[ $(digest "$work/prio.img") == "$prio_before" ]] && { passed=$((passed + 1)); echo "ok - ... none wrote"; } ||
@@ -350,7 +351,23 @@ if command -v script >/dev/null && command -v mkfs.ext4 >/dev/null; then
   # --timeout: a prompt nobody answers gives up after that many seconds, exit 1.
   timed_out() { sleep 4 | script -qec "$Z open --test-passphrase --timeout 1 $fs" /dev/null; }
   expect 1 "--timeout 1 with nobody typing: exit 1" timed_out
-  matches 'Timed out waiting for the passphrase' "... and says why"
+  expect_output 'Timed out waiting for the passphrase' "... and says why" timed_out
+fi
+
+# The bash completion is written by hand: every verb --help lists and every long option it
+# lists must be in it.
+completion=$(dirname "$0")/../../completion/zcryptsetup
+if [[ -f $completion ]]; then
+  missing=()
+  while read -r word; do
+    grep -qwF -- "$word" "$completion" || missing+=("$word")
+  done < <("$Z" --help | sed -n 's/^  \([a-zA-Z]*\)\(|\([a-zA-Z]*\)\)\{0,1\} .*/\1 \3/p' | tr ' ' '\n' | grep . | sort -u;
+           "$Z" --help | grep -oE -- '--[a-z0-9_-]*[a-z0-9_]' | sort -u)
+  if ((${#missing[@]} == 0)); then
+    passed=$((passed + 1)); echo "ok - the bash completion knows every verb and long option"
+  else
+    failed=$((failed + 1)); echo "not ok - the bash completion lacks: ${missing[*]}"
+  fi
 fi
 
 echo "cli: ${passed} passed, ${failed} failed"
