@@ -182,7 +182,7 @@ Result<MappedVolume> OpenMappedVolume(const std::string& name, const std::string
   auto mapping = luks2ext::QueryMapping(name);
   if (!mapping.ok()) {
     if (!luks2ext::MappingExists(name))
-      return Error::WrongDevice(FormatMsg(_("Device {} is not active."), name));
+      return luks2ext::MappingNotActive(name);
     return mapping.error();
   }
   if (mapping->type != "LUKS2")

@@ -126,7 +126,7 @@ Status CheckActivation(const ActivationRequest& request,
                        std::optional<CryptTargetVersion>* dm_crypt) {
   if (request.resize_sectors) {
     if (request.name.empty() || !MappingExists(request.name))
-      return Error::WrongDevice(FormatMsg(_("Device {} is not active."), request.name));
+      return MappingNotActive(request.name);
     return Status::Ok();
   }
   if (request.resume) {
@@ -138,7 +138,7 @@ Status CheckActivation(const ActivationRequest& request,
   if (request.refresh) {
     RETURN_IF_ERROR(CheckRefreshRequest(request));
     if (request.name.empty() || !MappingExists(request.name))
-      return Error::WrongDevice(FormatMsg(_("Device {} is not active."), request.name));
+      return MappingNotActive(request.name);
   } else if (!request.name.empty() && MappingExists(request.name)) {
     return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
   }

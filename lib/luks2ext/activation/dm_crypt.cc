@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "activation/activate.h"
 #include "activation/crypt_table.h"
 #include "cryptsetup/dm_task.h"
 #include "activation/kernel_module.h"
@@ -80,6 +81,10 @@ bool ActiveMapping::MapsVolume(const std::string& luks_uuid) const {
   return !luks_uuid.empty() && uuid.rfind(prefix, 0) == 0;
 }
 
+Error MappingNotActive(const std::string& name) {
+  return Error::WrongDevice(FormatMsg(_("Device {} is not active."), name));
+}
+
 bool MappingExists(const std::string& name) {
   auto info = QueryDmInfo(name);
   return info.ok() && info->has_value();
@@ -108,7 +113,7 @@ Result<ActiveMapping> QueryMapping(const std::string& name) {
         mapping.feature_args = std::move(table.feature_args);
         return Status::Ok();
       }));
-  if (!info) return Error::WrongDevice(FormatMsg(_("Device {} is not active."), name));
+  if (!info) return MappingNotActive(name);
   if (targets != 1)
     return Error::WrongDevice(FormatMsg(_("Device {} is not a dm-crypt device."), name));
   mapping.uuid = info->uuid;
@@ -125,15 +130,17 @@ Result<ActiveMapping> QueryMapping(const std::string& name) {
 
 Status ResizeWithTableKey(const std::string& name, uint64_t sectors) {
   ASSIGN_OR_RETURN(const CryptDevice cd, CryptDevice::InitByName(name));
-  const int r = crypt_resize(cd.get(), name.c_str(), sectors);
-  if (r < 0) return CryptError(r, FormatMsg(_("Cannot resize {}"), name));
-  return Status::Ok();
+  ActivationRequest request;
+  request.name = name;
+  request.resize_sectors = sectors;
+  return ResizeLoaded(cd.get(), request);
 }
 
 Status Suspend(const std::string& name) {
   ASSIGN_OR_RETURN(const ActiveMapping mapping, QueryMapping(name));
   if (mapping.uuid.rfind("CRYPT-LUKS", 0) != 0)
-    return Error::WrongDevice(FormatMsg(_("{} is not active LUKS device name or header is missing."), name));
+    return Error::WrongDevice(
+        FormatMsg(_("{} is not active LUKS device name or header is missing."), name));
   if (mapping.suspended)
     return Error::WrongParameters(FormatMsg(_("Volume {} is already suspended."), name));
   // As cryptsetup: libcryptsetup loads the header from the device the table names (it only
@@ -150,7 +157,7 @@ Status Deactivate(const std::string& name) {
   const int r = crypt_deactivate_by_name(nullptr, name.c_str(), 0);
   if (r >= 0) return Status::Ok();
   if (!MappingExists(name))
-    return Error::WrongDevice(FormatMsg(_("Device {} is not active."), name));
+    return MappingNotActive(name);
   // libcryptsetup 2.6 cannot parse a table with the RFC's force_inline ("Failed to query
   // dm-crypt segment") and so cannot close it: such a mapping, which only =native makes on a
   // patched dm-crypt, is removed through device-mapper, by its cryptsetup UUID. dm-crypt wipes

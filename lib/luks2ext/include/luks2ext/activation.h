@@ -121,6 +121,8 @@ struct ActiveMapping {
   bool MapsVolume(const std::string& luks_uuid) const;
 };
 
+// cryptsetup's answer for a mapping name that is not there (exit 4), one wording everywhere.
+Error MappingNotActive(const std::string& name);
 // Whether a device-mapper device of that name exists (any target; its table is not read).
 bool MappingExists(const std::string& name);
 // The mapping's dm-crypt table, read without copying its key. A table the parser cannot read
