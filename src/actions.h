@@ -22,6 +22,11 @@ struct Invocation {
   PassphraseSource passphrase_source() const {
     return {options.key_file, options.keyfile_offset, options.keyfile_size, options.timeout};
   }
+  // Whether a new passphrase (luksFormat, luksAddKey, luksChangeKey) is asked twice: on a
+  // terminal, unless -q, or with -y (cryptsetup's rule for new passphrases).
+  bool verify_new_passphrase() const {
+    return InteractiveInput() && (options.verify_passphrase || !options.batch_mode);
+  }
 };
 
 using ActionHandler = luks2ext::Status (*)(const Invocation&);

@@ -103,8 +103,7 @@ Status ActionLuksFormat(const Invocation& call) {
   if (call.args.size() > 1) source.key_file = call.args[1];
   ASSIGN_OR_RETURN(const luks2ext::Secret passphrase,
                    ReadPassphrase(source, FormatMsg(_("Enter passphrase for {}: "), path),
-                                  /*verify=*/InteractiveInput() &&
-                                      (o.verify_passphrase || !o.batch_mode)));
+                                  call.verify_new_passphrase()));
 
   // On an ordinary disk libcryptsetup formats the drive itself and opens it exclusively then
   // (a device in use is refused there, as stock's is); our own exclusive handle would make it

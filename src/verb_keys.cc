@@ -29,9 +29,7 @@ Result<Secret> NewPassphrase(const Invocation& call, const std::string& prompt) 
   if (source.key_file.empty() && (o.new_keyfile_offset || o.new_keyfile_size))
     return Error::WrongParameters(
         _("--new-keyfile-offset and --new-keyfile-size need a new key file."));
-  // Asked twice on a terminal, as cryptsetup asks for a new passphrase: unless -q, or with -y.
-  const bool verify = InteractiveInput() && (o.verify_passphrase || !o.batch_mode);
-  return ReadPassphrase(source, prompt, verify);
+  return ReadPassphrase(source, prompt, call.verify_new_passphrase());
 }
 
 // Removing the last keyslot destroys access to the data: cryptsetup's question, or -q.

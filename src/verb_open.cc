@@ -162,9 +162,6 @@ Status ActionOpen(const Invocation& call) {
   return UnlockAndMap(call, path, *volume, request);
 }
 
-// cryptsetup refresh [<device>] <name>: the live mapping gets a new table with the flags asked
-// for (and those the header stores), unlocked again from the volume it maps; nothing is
-// unmounted. The volume is the one the mapping's table names; a device given too must be it.
 namespace {
 
 // The LUKS2 volume a live mapping maps, read for an unlock (refresh, luksResume): the drive
