@@ -32,7 +32,7 @@ constexpr std::string_view kFormatOptions[] = {
     "--key-size", "--hash", "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel",
     "--pbkdf-force-iterations", "--sector-size", "--label", "--subsystem", "--uuid", "--offset",
     "--luks2-metadata-size", "--luks2-keyslots-size", "--no-zone-journal", "--verify-passphrase",
-    "--perf-force_inline", "--dry-run", "--timeout"};
+    "--perf-force_inline", "--dry-run", "--timeout", "--header"};
 
 constexpr std::string_view kOpenOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
@@ -40,14 +40,14 @@ constexpr std::string_view kOpenOptions[] = {
     "--perf-no_read_workqueue", "--perf-no_write_workqueue", "--perf-high_priority",
     "--persistent", "--readonly", "--allow-discards", "--test-passphrase", "--token-id",
     "--token-type", "--token-only", "--disable-external-tokens", "--timeout", "--disable-keyring",
-    "--verify-passphrase"};
+    "--verify-passphrase", "--header"};
 // refresh's: open's, less what cannot change on a live mapping (cryptsetup's list).
 constexpr std::string_view kRefreshOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
     "--perf-force_inline", "--perf-same_cpu_crypt", "--perf-submit_from_crypt_cpus",
     "--perf-no_read_workqueue", "--perf-no_write_workqueue", "--perf-high_priority",
     "--persistent", "--allow-discards", "--token-id", "--token-type", "--token-only",
-    "--disable-external-tokens", "--timeout", "--disable-keyring"};
+    "--disable-external-tokens", "--timeout", "--disable-keyring", "--header"};
 
 // benchmark's. Not kHandlesKeys: the inline benchmark's random key lives in a wiped Secret and
 // in the kernel, and locking all memory would also lock the Argon2 benchmark's gigabyte.
@@ -59,40 +59,42 @@ constexpr std::string_view kBenchmarkOptions[] = {
 constexpr std::string_view kResizeOptions[] = {
     "--size", "--device-size", "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot",
     "--type", "--tries", "--timeout", "--token-id", "--token-type", "--token-only",
-    "--disable-external-tokens", "--disable-keyring"};
+    "--disable-external-tokens", "--disable-keyring", "--header"};
 // luksResume's: how open unlocks, nothing of how it maps.
 constexpr std::string_view kResumeOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
-    "--timeout", "--token-id", "--token-type", "--token-only", "--disable-external-tokens"};
+    "--timeout", "--token-id", "--token-type", "--token-only", "--disable-external-tokens", "--header"};
 
 // luksConvertKey's: a passphrase in, the keyslot's new PBKDF.
 constexpr std::string_view kConvertKeyOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--hash",
     "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel", "--pbkdf-force-iterations",
-    "--timeout"};
+    "--timeout", "--header"};
 // luksChangeKey's: convert's, and where the new passphrase comes from.
 constexpr std::string_view kNewKeyOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--hash",
     "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel", "--pbkdf-force-iterations",
     "--timeout", "--new-keyfile", "--new-keyfile-offset", "--new-keyfile-size",
-    "--verify-passphrase"};
+    "--verify-passphrase", "--header"};
 // luksAddKey's: luksChangeKey's and the new keyslot's number (cryptsetup 2.7's option).
 constexpr std::string_view kAddKeyOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--hash",
     "--pbkdf", "--iter-time", "--pbkdf-memory", "--pbkdf-parallel", "--pbkdf-force-iterations",
     "--timeout", "--new-keyfile", "--new-keyfile-offset", "--new-keyfile-size",
-    "--verify-passphrase", "--new-key-slot"};
+    "--verify-passphrase", "--new-key-slot", "--header"};
 constexpr std::string_view kKeyFileOptions[] = {"--key-file", "--keyfile-offset", "--keyfile-size",
-                                                "--type", "--timeout"};
+                                                "--type", "--timeout", "--header"};
 constexpr std::string_view kTypeOption[] = {"--type"};
-constexpr std::string_view kUuidOptions[] = {"--uuid", "--type"};
-constexpr std::string_view kDumpOptions[] = {"--dump-json-metadata"};
+// isLuks', erase's, luksSuspend's: the header may be detached.
+constexpr std::string_view kTypeHeaderOptions[] = {"--type", "--header"};
+constexpr std::string_view kUuidOptions[] = {"--uuid", "--type", "--header"};
+constexpr std::string_view kDumpOptions[] = {"--dump-json-metadata", "--header"};
 constexpr std::string_view kConfigOptions[] = {"--label", "--subsystem", "--perf-force_inline",
-                                               "--priority", "--key-slot", "--type"};
-constexpr std::string_view kBackupOptions[] = {"--header-backup-file", "--type"};
+                                               "--priority", "--key-slot", "--type", "--header"};
+constexpr std::string_view kBackupOptions[] = {"--header-backup-file", "--type", "--header"};
 constexpr std::string_view kTokenOptions[] = {"--token-id",        "--key-slot",
                                               "--json-file",       "--token-replace",
-                                              "--key-description", "--type"};
+                                              "--key-description", "--type", "--header"};
 constexpr std::string_view kCrypttabOptions[] = {"--all", "--crypttab", "--memory-budget",
                                                  "--test-passphrase"};
 constexpr std::string_view kLayoutOptions[] = {"--type",
@@ -116,7 +118,7 @@ std::span<const Action> Actions() {
       {"resize", nullptr, 1, 1, N_("<name>"), N_("resize an active mapping (--size, --device-size)"),
        ActionResize, kResizeOptions, kHandlesKeys},
       {"luksSuspend", nullptr, 1, 1, N_("<name>"),
-       N_("suspend the mapping's I/O and wipe its key"), ActionLuksSuspend, kTypeOption},
+       N_("suspend the mapping's I/O and wipe its key"), ActionLuksSuspend, kTypeHeaderOptions},
       {"luksResume", nullptr, 1, 1, N_("<name>"), N_("resume a suspended mapping"),
        ActionLuksResume, kResumeOptions, kHandlesKeys},
       {"close", "luksClose", 1, 1, N_("<name>"), N_("remove the mapping"), ActionClose},
@@ -124,7 +126,7 @@ std::span<const Action> Actions() {
       {"luksDump", nullptr, 1, 1, N_("<device>"), N_("dump the header and its placement"),
        ActionLuksDump, kDumpOptions},
       {"isLuks", nullptr, 1, 1, N_("<device>"), N_("tests <device> for a LUKS2 header"),
-       ActionIsLuks, kTypeOption},
+       ActionIsLuks, kTypeHeaderOptions},
       {"luksUUID", nullptr, 1, 1, N_("<device>"), N_("print the UUID, or set it (--uuid)"),
        ActionLuksUuid, kUuidOptions},
       {"luksAddKey", nullptr, 1, 2, N_("<device> [<new key file>]"), N_("add a key"),
@@ -140,7 +142,7 @@ std::span<const Action> Actions() {
       {"luksKillSlot", nullptr, 2, 2, N_("<device> <key slot>"), N_("wipe a keyslot"),
        ActionLuksKillSlot, kKeyFileOptions, kHandlesKeys},
       {"erase", "luksErase", 1, 1, N_("<device>"),
-       N_("erase all keyslots (the volume's data is lost)"), ActionErase, kTypeOption,
+       N_("erase all keyslots (the volume's data is lost)"), ActionErase, kTypeHeaderOptions,
        kHandlesKeys},
       {"config", nullptr, 1, 1, N_("<device>"),
        // TRANSLATORS: --help puts a summary's second line under its first.
@@ -199,10 +201,15 @@ void PrintWarnings(const luks2ext::Volume& volume, const std::string& prefix) {
 }
 
 Result<OpenedVolume> OpenVolume(const std::string& path, bool writable,
-                                luks2ext::Volume::ReadScope scope) {
+                                luks2ext::Volume::ReadScope scope, const std::string& header) {
   OpenedVolume opened;
-  ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(path, writable));
-  ASSIGN_OR_RETURN(opened.volume, luks2ext::Volume::Open(*opened.device, scope));
+  ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(header.empty() ? path : header,
+                                                            writable));
+  if (!header.empty()) {
+    ASSIGN_OR_RETURN(opened.detached_data, luks2ext::OpenBlockDevice(path, false));
+  }
+  ASSIGN_OR_RETURN(opened.volume, luks2ext::Volume::Open(*opened.device, scope,
+                                                         opened.detached_data.get()));
   PrintWarnings(*opened.volume);
   return opened;
 }

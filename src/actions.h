@@ -27,6 +27,12 @@ struct Invocation {
   bool verify_new_passphrase() const {
     return InteractiveInput() && (options.verify_passphrase || !options.batch_mode);
   }
+  // Where the verb reads and writes the metadata: the detached header (--header) when given,
+  // else the device argument `index` (cryptsetup's uuid_or_device_header). The verbs that
+  // only change metadata ignore the device argument beside --header, as cryptsetup does.
+  const std::string& metadata_device(size_t index = 0) const {
+    return options.header.empty() ? args[index] : options.header;
+  }
 };
 
 using ActionHandler = luks2ext::Status (*)(const Invocation&);
@@ -111,12 +117,16 @@ void PrintWarnings(const luks2ext::Volume& volume, const std::string& prefix = "
 
 // A volume and the drive it was read from, which must outlive it.
 struct OpenedVolume {
-  std::unique_ptr<luks2ext::BlockDevice> device;
+  std::unique_ptr<luks2ext::BlockDevice> device;  // where the metadata is
+  std::unique_ptr<luks2ext::BlockDevice> detached_data;  // --header's data drive, or null
   std::unique_ptr<luks2ext::Volume> volume;
 };
 // Opens the drive (`writable` for the verbs that update it), reads its metadata with `scope`
-// and prints the warnings (a torn or older copy) before the verb goes on.
+// and prints the warnings (a torn or older copy) before the verb goes on. With a `header`
+// (--header), the metadata is read there and `path` is the data drive (opened read-only:
+// libcryptsetup and dm-crypt open it themselves to map it).
 luks2ext::Result<OpenedVolume> OpenVolume(const std::string& path, bool writable,
-                                          luks2ext::Volume::ReadScope scope);
+                                          luks2ext::Volume::ReadScope scope,
+                                          const std::string& header = "");
 
 }  // namespace zcryptsetup

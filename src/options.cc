@@ -287,6 +287,8 @@ constexpr OptionSpec kOptionTable[] = {
      SetMemoryBudget},
     {"header-backup-file", '\0', Takes::kValue, "TEXT",
      N_("File with LUKS header and keyslots backup"), SetText<&Options::header_backup_file>},
+    {"header", '\0', Takes::kValue, "TEXT", N_("Device or file with separated LUKS header"),
+     SetText<&Options::header>},
 };
 constexpr int kOptionCount = static_cast<int>(std::size(kOptionTable));
 // popt's return values: an option's index + kFirstValue; help and version after them.

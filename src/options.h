@@ -97,6 +97,9 @@ struct Options {
 
   // luksHeaderBackup / luksHeaderRestore
   std::string header_backup_file;
+  // --header: a detached LUKS2 header (a file or a device); "" when the header is on the
+  // device argument
+  std::string header;
 
   // config --priority: "" unset, else ignore|normal|prefer (checked by config)
   std::string priority;

@@ -63,7 +63,7 @@ Status ActionConfig(const Invocation& call) {
   if (o.perf_force_inline == "native")
     return Error::WrongParameters(
         _("=native cannot be made persistent: stock tools would not understand it."));
-  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.args[0], true));
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.metadata_device(), true));
   ASSIGN_OR_RETURN(auto volume,
                    luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
   PrintWarnings(*volume);
@@ -80,7 +80,7 @@ Status ActionConfig(const Invocation& call) {
 
 Status SetVolumeUuid(const Invocation& call) {
   const Options& o = call.options;
-  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.args[0], true));
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.metadata_device(), true));
   ASSIGN_OR_RETURN(auto volume,
                    luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
   PrintWarnings(*volume);
@@ -94,7 +94,7 @@ Status SetVolumeUuid(const Invocation& call) {
 
 Status ActionLuksHeaderBackup(const Invocation& call) {
   ASSIGN_OR_RETURN(const std::string file, BackupFileOption(call.options, "luksHeaderBackup"));
-  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.args[0], false));
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(call.metadata_device(), false));
   ASSIGN_OR_RETURN(auto volume, luks2ext::Volume::Open(*device));
   PrintWarnings(*volume);
   return volume->BackupHeader(file);
@@ -102,27 +102,34 @@ Status ActionLuksHeaderBackup(const Invocation& call) {
 
 Status ActionLuksHeaderRestore(const Invocation& call) {
   const Options& o = call.options;
-  const std::string& path = call.args[0];
+  const std::string& target = call.metadata_device();
   ASSIGN_OR_RETURN(const std::string file, BackupFileOption(o, "luksHeaderRestore"));
   // Replacing the header under a mapping or a mount would pull its keys from under it.
-  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, true, luks2ext::Exclusive::kYes));
+  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(target, true, luks2ext::Exclusive::kYes));
+  // --header: the backup goes to the detached header; its data segment must fit the drive.
+  std::unique_ptr<luks2ext::BlockDevice> detached_data;
+  if (!o.header.empty()) {
+    ASSIGN_OR_RETURN(detached_data, luks2ext::OpenBlockDevice(call.args[0], false));
+  }
   // The file is checked before anything is asked or written.
-  ASSIGN_OR_RETURN(const std::string backup_uuid, luks2ext::BackupUuid(*device, file));
+  ASSIGN_OR_RETURN(const std::string backup_uuid,
+                   luks2ext::BackupUuid(*device, file, detached_data.get()));
   ASSIGN_OR_RETURN(const std::optional<std::string> current, luks2ext::CurrentUuid(*device));
   if (current && !o.batch_mode) {
     const bool other_volume = *current != backup_uuid;
     if (InteractiveInput()) {
-      if (!ConfirmOnTerminal(RestoreQuestion(path, other_volume, *current)))
+      if (!ConfirmOnTerminal(RestoreQuestion(target, other_volume, *current)))
         return Error::NoPermission(_("Operation aborted."));
     } else if (other_volume) {
       return Error::WrongParameters(FormatMsg(
           _("Device {} holds the header of another volume (UUID {}, backup UUID {}); use -q to "
             "replace it."),
-          path, *current, backup_uuid));
+          target, *current, backup_uuid));
     }
   }
-  ASSIGN_OR_RETURN(const std::string uuid, luks2ext::RestoreHeader(*device, file));
-  PrintVerbose(o, FormatMsg(_("Restored the header of {} on {}."), uuid, path));
+  ASSIGN_OR_RETURN(const std::string uuid,
+                   luks2ext::RestoreHeader(*device, file, detached_data.get()));
+  PrintVerbose(o, FormatMsg(_("Restored the header of {} on {}."), uuid, target));
   return Status::Ok();
 }
 

@@ -29,14 +29,15 @@ Result<std::unique_ptr<luks2ext::Volume>> OpenVolume(const std::string& path, Re
 
 Status ActionLuksDump(const Invocation& call) {
   std::unique_ptr<luks2ext::BlockDevice> device;
-  ASSIGN_OR_RETURN(auto volume, OpenVolume(call.args[0], ReadScope::kEverything, device));
+  ASSIGN_OR_RETURN(auto volume,
+                   OpenVolume(call.metadata_device(), ReadScope::kEverything, device));
   PrintWarnings(*volume);
   if (call.options.dump_json_metadata) {
     fmt::print(stdout, "{}\n", volume->json_text(/*pretty=*/true));
     return Status::Ok();
   }
   ASSIGN_OR_RETURN(const luks2ext::DriveSummary drive, luks2ext::SummarizeDrive(*device));
-  PrintLayout(call.args[0], drive, volume->layout(), _("on disk"), &volume->copies());
+  PrintLayout(call.metadata_device(), drive, volume->layout(), _("on disk"), &volume->copies());
   const auto& copies = volume->copies();
   if (copies.size() > 1)
     PrintRow(_("Copies agree"), copies[0].headers_valid && copies[1].headers_valid &&
@@ -73,7 +74,7 @@ Status ActionLayout(const Invocation& call) {
 
 Status ActionIsLuks(const Invocation& call) {
   std::unique_ptr<luks2ext::BlockDevice> device;
-  auto volume = OpenVolume(call.args[0], ReadScope::kJudgedHeaders, device);
+  auto volume = OpenVolume(call.metadata_device(), ReadScope::kJudgedHeaders, device);
   if (volume.ok()) return Status::Ok();
   if (volume.error().code() != luks2ext::ExitCode::kWrongDevice || !device) return volume.error();
   // Not LUKS: exit 1, and (as cryptsetup) say why only with --verbose.
@@ -82,7 +83,7 @@ Status ActionIsLuks(const Invocation& call) {
 
 Status ActionLuksUuid(const Invocation& call) {
   const Options& o = call.options;
-  const std::string& path = call.args[0];
+  const std::string& path = call.metadata_device();
   if (!o.uuid.empty()) return SetVolumeUuid(call);  // a change: verb_header.cc
   std::unique_ptr<luks2ext::BlockDevice> device;
   ASSIGN_OR_RETURN(auto volume, OpenVolume(path, ReadScope::kJudgedHeaders, device));

@@ -48,7 +48,7 @@ Result<bool> ConfirmLastKeyslot(const Options& o, const luks2ext::Volume& volume
 }  // namespace
 
 Status ActionLuksAddKey(const Invocation& call) {
-  const std::string& path = call.args[0];
+  const std::string& path = call.metadata_device();
   const Options& o = call.options;
   // cryptsetup 2.7: --new-key-slot names the new keyslot, and -S then the one that unlocks.
   // libcryptsetup 2.6 adds a keyslot unlocked by any keyslot only, so -S keeps its 2.6 sense
@@ -71,7 +71,7 @@ Status ActionLuksAddKey(const Invocation& call) {
 }
 
 Status ActionLuksChangeKey(const Invocation& call) {
-  const std::string& path = call.args[0];
+  const std::string& path = call.metadata_device();
   ASSIGN_OR_RETURN(OpenedVolume v,
                    OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   ASSIGN_OR_RETURN(const Secret existing,
@@ -86,7 +86,7 @@ Status ActionLuksChangeKey(const Invocation& call) {
 }
 
 Status ActionLuksConvertKey(const Invocation& call) {
-  const std::string& path = call.args[0];
+  const std::string& path = call.metadata_device();
   ASSIGN_OR_RETURN(OpenedVolume v,
                    OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   ASSIGN_OR_RETURN(const Secret passphrase,
@@ -101,7 +101,7 @@ Status ActionLuksConvertKey(const Invocation& call) {
 
 Status ActionErase(const Invocation& call) {
   const Options& o = call.options;
-  const std::string& path = call.args[0];
+  const std::string& path = call.metadata_device();
   ASSIGN_OR_RETURN(OpenedVolume v,
                    OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   if (!ConfirmUnlessBatch(
@@ -118,7 +118,7 @@ Status ActionErase(const Invocation& call) {
 }
 
 Status ActionLuksRemoveKey(const Invocation& call) {
-  const std::string& path = call.args[0];
+  const std::string& path = call.metadata_device();
   ASSIGN_OR_RETURN(OpenedVolume v,
                    OpenVolume(path, true, luks2ext::Volume::ReadScope::kForOpen));
   PassphraseSource source = call.passphrase_source();
@@ -132,7 +132,7 @@ Status ActionLuksRemoveKey(const Invocation& call) {
 }
 
 Status ActionLuksKillSlot(const Invocation& call) {
-  const std::string& path = call.args[0];
+  const std::string& path = call.metadata_device();
   // LUKS2 has keyslots 0..31 (cryptsetup's LUKS2_KEYSLOTS_MAX).
   const std::optional<uint64_t> number = luks2ext::ParseDecimalAtMost(call.args[1], 31);
   if (!number)

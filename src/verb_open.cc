@@ -156,9 +156,14 @@ Status ActionOpen(const Invocation& call) {
   RETURN_IF_ERROR(SetMappingFlags(o, request));
 
   // Only --persistent writes metadata; otherwise the drive is opened read-only.
-  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(path, o.persistent));
-  ASSIGN_OR_RETURN(auto volume,
-                   luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
+  std::unique_ptr<luks2ext::BlockDevice> device, detached_data;
+  ASSIGN_OR_RETURN(device, luks2ext::OpenBlockDevice(call.metadata_device(), o.persistent));
+  if (!o.header.empty()) {
+    ASSIGN_OR_RETURN(detached_data, luks2ext::OpenBlockDevice(path, false));
+  }
+  ASSIGN_OR_RETURN(auto volume, luks2ext::Volume::Open(*device,
+                                                       luks2ext::Volume::ReadScope::kForOpen,
+                                                       detached_data.get()));
   return UnlockAndMap(call, path, *volume, request);
 }
 
@@ -167,14 +172,17 @@ namespace {
 // The LUKS2 volume a live mapping maps, read for an unlock (refresh, luksResume): the drive
 // its table names, which must hold the volume its dm UUID names; a device the user gave too
 // (refresh <device> <name>) must be that drive.
+// With a detached `header` (--header), the metadata is read there and the drive the table
+// names is its data drive.
 struct MappedVolume {
   luks2ext::ActiveMapping mapping;
   std::string path;
   std::unique_ptr<luks2ext::BlockDevice> device;
+  std::unique_ptr<luks2ext::BlockDevice> header;
   std::unique_ptr<luks2ext::Volume> volume;
 };
 Result<MappedVolume> OpenMappedVolume(const std::string& name, const std::string* given_device,
-                                      bool writable) {
+                                      bool writable, const std::string& header) {
   MappedVolume mapped;
   auto mapping = luks2ext::QueryMapping(name);
   if (!mapping.ok()) {
@@ -192,9 +200,22 @@ Result<MappedVolume> OpenMappedVolume(const std::string& name, const std::string
       return Error::WrongDevice(FormatMsg(_("Device {} is not the device {} maps ({})."),
                                           *given_device, name, mapped.path));
   }
-  ASSIGN_OR_RETURN(mapped.device, luks2ext::OpenBlockDevice(mapped.path, writable));
-  ASSIGN_OR_RETURN(mapped.volume, luks2ext::Volume::Open(*mapped.device,
-                                                         luks2ext::Volume::ReadScope::kForOpen));
+  ASSIGN_OR_RETURN(mapped.device,
+                   luks2ext::OpenBlockDevice(mapped.path, writable && header.empty()));
+  if (header.empty()) {
+    auto volume = luks2ext::Volume::Open(*mapped.device, luks2ext::Volume::ReadScope::kForOpen);
+    if (!volume.ok() && volume.error().code() == luks2ext::ExitCode::kWrongDevice)
+      return Error::WrongDevice(FormatMsg(
+          _("{} A mapping with a detached header needs it named with --header."),
+          volume.error().message()));
+    if (!volume.ok()) return volume.error();
+    mapped.volume = std::move(*volume);
+  } else {
+    ASSIGN_OR_RETURN(mapped.header, luks2ext::OpenBlockDevice(header, writable));
+    ASSIGN_OR_RETURN(mapped.volume,
+                     luks2ext::Volume::Open(*mapped.header, luks2ext::Volume::ReadScope::kForOpen,
+                                            mapped.device.get()));
+  }
   if (!mapped.mapping.MapsVolume(mapped.volume->uuid()))
     return Error::WrongDevice(FormatMsg(_("Device {} does not map the LUKS2 volume on {} (UUID {})."),
                                         name, mapped.path, mapped.volume->uuid()));
@@ -215,7 +236,7 @@ Status ActionRefresh(const Invocation& call) {
   RETURN_IF_ERROR(luks2ext::CheckRefreshRequest(request));
   ASSIGN_OR_RETURN(MappedVolume mapped,
                    OpenMappedVolume(request.name, call.args.size() > 1 ? &call.args[0] : nullptr,
-                                    o.persistent));
+                                    o.persistent, o.header));
   if (mapped.mapping.HasFeature("force_inline"))
     return Error::WrongParameters(FormatMsg(
         _("Device {} runs the native force_inline table argument, which libcryptsetup cannot "
@@ -238,9 +259,10 @@ Status ActionResize(const Invocation& call) {
   request.name = call.args[0];
   request.keyslot = o.key_slot;
   request.resize_sectors = o.device_size ? o.device_size / 512 : o.size;
-  ASSIGN_OR_RETURN(MappedVolume mapped, OpenMappedVolume(request.name, nullptr, false));
+  ASSIGN_OR_RETURN(MappedVolume mapped,
+                   OpenMappedVolume(request.name, nullptr, false, o.header));
   // A zoned mapping covers whole zones: dm refuses a table that ends inside one.
-  const luks2ext::Geometry& geometry = mapped.volume->geometry();
+  const luks2ext::Geometry& geometry = mapped.volume->data_device().geometry();
   if (geometry.is_zoned() && *request.resize_sectors * 512 % geometry.zone_size != 0)
     return Error::WrongParameters(FormatMsg(
         _("On a zoned drive the size must be a multiple of the zone size ({} sectors)."),
@@ -262,7 +284,8 @@ Status ActionLuksResume(const Invocation& call) {
   request.name = call.args[0];
   request.resume = true;
   request.keyslot = call.options.key_slot;
-  ASSIGN_OR_RETURN(MappedVolume mapped, OpenMappedVolume(request.name, nullptr, false));
+  ASSIGN_OR_RETURN(MappedVolume mapped,
+                   OpenMappedVolume(request.name, nullptr, false, call.options.header));
   if (!mapped.mapping.suspended)
     return Error::WrongParameters(FormatMsg(_("Volume {} is not suspended."), request.name));
   return UnlockAndMap(call, mapped.path, *mapped.volume, request);

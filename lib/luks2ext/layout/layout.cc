@@ -322,4 +322,30 @@ Result<Layout> PlanLayout(const Geometry& geometry, std::span<const Zone> leadin
   return PlanZoned(geometry, leading_zones, request);
 }
 
+Result<Layout> PlanDetachedLayout(const Geometry& data, const LayoutRequest& request) {
+  RETURN_IF_ERROR(CheckRequest(request));
+  Layout layout;
+  layout.placement = Placement::kStandard;
+  layout.header_size = request.header_size ? request.header_size : kDefaultHeaderSize;
+  layout.keyslots_size =
+      request.keyslots_size ? request.keyslots_size : DefaultKeyslotsSize(layout.header_size);
+  layout.data_offset = request.data_offset.value_or(0);
+  // What must follow the offset: one zone on a zoned drive, else one 4 KiB encryption sector.
+  uint64_t least_data = kLuks2Alignment;
+  if (data.is_zoned()) {
+    if (data.zone_size == 0)
+      return Error::WrongDevice(_("The drive reports a zoned model but no zone size."));
+    if (layout.data_offset % data.zone_size != 0)
+      return Error::WrongParameters(FormatMsg(
+          _("Requested data offset {} is not a multiple of the zone size {}."),
+          SizeText(layout.data_offset), SizeText(data.zone_size)));
+    least_data = data.zone_size;
+  }
+  if (data.size < least_data || data.size - least_data < layout.data_offset)
+    return Error::WrongDevice(FormatMsg(
+        _("Device is too small: {} for data from offset {}."), SizeText(data.size),
+        SizeText(layout.data_offset)));
+  return layout;
+}
+
 }  // namespace luks2ext

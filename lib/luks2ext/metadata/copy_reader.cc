@@ -1,5 +1,7 @@
 #include "metadata/copy_reader.h"
 
+#include "luks2ext/format_volume.h"
+
 #include <algorithm>
 
 #include "base/i18n.h"
@@ -281,7 +283,20 @@ Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDept
   return state;
 }
 
-Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Luks2Image& image) {
+Status CheckDetachedData(const BlockDevice& data, uint64_t offset) {
+  const Geometry& geometry = data.geometry();
+  if (geometry.is_zoned() && (geometry.zone_size == 0 || offset % geometry.zone_size != 0))
+    return Error::WrongDevice(FormatMsg(
+        _("The header's data offset {} is not a multiple of the zone size {} of {}."), offset,
+        geometry.zone_size, data.path()));
+  if (offset >= geometry.size)
+    return Error::WrongDevice(FormatMsg(_("Device {} ({}) is too small for data from offset {}."),
+                                        data.path(), SizeText(geometry.size), SizeText(offset)));
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Luks2Image& image,
+                                                   BlockDevice* detached_data) {
   auto state = std::make_unique<VolumeState>();
   state->device = &device;
   state->geometry = device.geometry();
@@ -290,6 +305,14 @@ Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Lu
   layout.header_size = image.hdr_size();
   layout.keyslots_size = image.keyslots_size();
   ASSIGN_OR_RETURN(layout.data_offset, image.data_segment_offset());
+  if (detached_data) {
+    // The header alone goes to `device`, in place; the data stays where it is.
+    RETURN_IF_ERROR(CheckDetachedHeaderDevice(device));
+    RETURN_IF_ERROR(CheckDetachedData(*detached_data, layout.data_offset));
+    state->detached_data = detached_data;
+    layout.placement = Placement::kStandard;
+    return state;
+  }
   if (layout.data_offset < image.image_size() || layout.data_offset >= state->geometry.size)
     return Error::WrongParameters(FormatMsg(
         _("The header's data offset {} does not fit this device ({} bytes, metadata {})."),

@@ -17,6 +17,7 @@ namespace luks2ext {
 // What a read of the drive found.
 struct VolumeState {
   BlockDevice* device = nullptr;
+  BlockDevice* detached_data = nullptr;  // the data drive of a detached header, else nullptr
   Geometry geometry;
   std::vector<Zone> zones;  // the leading zones; empty when not zoned
   Layout layout;
@@ -27,6 +28,7 @@ struct VolumeState {
   std::optional<uint64_t> journal_offset;  // known even when a cheap read skipped the journal
 
   const CopyState& chosen_copy() const { return copies[chosen]; }
+  BlockDevice& data() const { return detached_data ? *detached_data : *device; }
   const Luks2Image& headers() const { return *chosen_copy().headers; }
 };
 
@@ -45,7 +47,14 @@ Result<std::unique_ptr<VolumeState>> ReadCopies(BlockDevice& device, InspectDept
 // data offset: for writing a restored header, whatever the drive holds now. Refuses
 // (WrongParameters) an image whose copies do not fit the zones or whose data segment is not
 // zone-aligned or overlaps the metadata. `copies` is left empty.
-Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Luks2Image& image);
+// With `detached_data`, `device` is a detached header (written in place) for the data there.
+Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Luks2Image& image,
+                                                   BlockDevice* detached_data = nullptr);
+
+// Whether `data`, the data drive of a detached header, holds a data segment from `offset`:
+// dm-crypt maps whole zones of a zoned drive, and a table past the end of any drive is
+// refused. Error::WrongDevice otherwise.
+Status CheckDetachedData(const BlockDevice& data, uint64_t offset);
 
 // The slot of a copy at `offset`: sequential when its zone is, with a record when zoned.
 CopySlot SlotAt(CopyRole role, uint64_t offset, const std::vector<Zone>& zones, bool zoned);

@@ -37,20 +37,39 @@ Result<Layout> PlanLayoutFor(BlockDevice& device, const FormatOptions& options) 
   return PlanLayout(device.geometry(), zones, request);
 }
 
-Result<Layout> PlanFormat(BlockDevice& device, const FormatOptions& options) {
+Status CheckDetachedHeaderDevice(const BlockDevice& device) {
+  if (device.geometry().is_zoned() || !device.editable_in_place_at_path())
+    return Error::WrongDevice(FormatMsg(
+        _("Device {} cannot hold a detached header: put it on a regular file or an ordinary "
+          "(not zoned) disk."),
+        device.path()));
+  return Status::Ok();
+}
+
+Result<Layout> PlanFormat(BlockDevice& device, const FormatOptions& options,
+                          BlockDevice* detached_data) {
   if (device.geometry().read_only)
     return Error::WrongDevice(FormatMsg(
         _("Device {} is read-only; luksFormat needs to write to it."), device.path()));
-  return PlanLayoutFor(device, options);
+  if (!detached_data) return PlanLayoutFor(device, options);
+  RETURN_IF_ERROR(CheckDetachedHeaderDevice(device));
+  LayoutRequest request = options.layout;
+  request.volume_key_bytes = options.key_bits / 8;
+  return PlanDetachedLayout(detached_data->geometry(), request);
 }
 
 Result<std::string> FormatVolume(BlockDevice& device, const Layout& layout,
-                                 const FormatOptions& options, const Secret& passphrase) {
+                                 const FormatOptions& options, const Secret& passphrase,
+                                 BlockDevice* detached_data) {
   const Geometry& geometry = device.geometry();
+  if (detached_data) RETURN_IF_ERROR(CheckDetachedHeaderDevice(device));
   if (!geometry.is_zoned() && device.editable_in_place_at_path()) {
+    // The encryption sector size follows the drive the data is on.
+    const Geometry& data = detached_data ? detached_data->geometry() : geometry;
     ASSIGN_OR_RETURN(std::string uuid,
                      FormatInPlace(layout, options, passphrase, device.path(),
-                                   geometry.logical_block_size, geometry.physical_block_size));
+                                   detached_data ? detached_data->path() : std::string(),
+                                   data.logical_block_size, data.physical_block_size));
     if (options.force_inline) {
       RETURN_IF_ERROR(UpdateMetadata(device, [](Luks2Image& image, const VolumeState&) {
         return image.AddConfigFlag(kForceInlineFlag);

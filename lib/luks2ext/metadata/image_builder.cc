@@ -124,12 +124,16 @@ Result<Luks2Image> BuildImage(const Layout& layout, const FormatOptions& options
 
 Result<std::string> FormatInPlace(const Layout& layout, const FormatOptions& options,
                                   const Secret& passphrase, const std::string& device_path,
+                                  const std::string& detached_data_path,
                                   uint32_t logical_block_size, uint32_t physical_block_size) {
   ASSIGN_OR_RETURN(const DeviceLock lock, LockForLibcryptsetupInPlace(device_path));
   std::string uuid;
   {
     const ProcessIoTally tally(device_path);
-    ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::Init(device_path));
+    ASSIGN_OR_RETURN(CryptDevice cd, detached_data_path.empty()
+                                         ? CryptDevice::Init(device_path)
+                                         : CryptDevice::InitDetached(device_path,
+                                                                     detached_data_path));
     RETURN_IF_ERROR(FormatWithLibcryptsetup(cd.get(), layout, options, passphrase,
                                             logical_block_size, physical_block_size));
     if (const char* formatted = crypt_get_uuid(cd.get())) uuid = formatted;

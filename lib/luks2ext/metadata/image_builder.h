@@ -23,8 +23,11 @@ Result<Luks2Image> BuildImage(const Layout& layout, const FormatOptions& options
 // and data on one device), as stock cryptsetup does: its wipe of the metadata area, its writes,
 // its order; no image in memory. Returns the new volume's UUID. force_inline gets only the
 // upstream flags here: the caller adds zcryptsetup's own flag with an update.
+// A non-empty `detached_data_path` makes `device_path` a detached header (cryptsetup
+// --header) for the data on that drive, which libcryptsetup opens to check but never writes.
 Result<std::string> FormatInPlace(const Layout& layout, const FormatOptions& options,
                                   const Secret& passphrase, const std::string& device_path,
+                                  const std::string& detached_data_path,
                                   uint32_t logical_block_size, uint32_t physical_block_size);
 
 // The persisted form of force_inline: the upstream flags libcryptsetup and systemd honour,

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "activation/activate.h"
+#include "luks2ext/format_volume.h"
 #include "activation/token_unlock.h"
 #include "base/i18n.h"
 #include "cryptsetup/crypt_device.h"
@@ -35,10 +36,19 @@ Volume::Volume(std::unique_ptr<VolumeState> state, std::unique_ptr<DeviceLock> u
     : state_(std::move(state)), unlock_lock_(std::move(unlock_lock)) {}
 Volume::~Volume() = default;
 
-Result<std::unique_ptr<Volume>> Volume::Open(BlockDevice& device, ReadScope scope) {
+Result<std::unique_ptr<Volume>> Volume::Open(BlockDevice& device, ReadScope scope,
+                                             BlockDevice* detached_data) {
+  if (detached_data) RETURN_IF_ERROR(CheckDetachedHeaderDevice(device));
+  auto with_data = [&](std::unique_ptr<VolumeState> state) -> Result<std::unique_ptr<VolumeState>> {
+    if (!detached_data) return state;
+    state->detached_data = detached_data;
+    RETURN_IF_ERROR(CheckDetachedData(*detached_data, state->layout.data_offset));
+    return state;
+  };
   if (scope == ReadScope::kEverything) {
     ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kShared));
-    ASSIGN_OR_RETURN(auto state, ReadCopies(device, InspectDepth::kFull));
+    ASSIGN_OR_RETURN(auto read, ReadCopies(device, InspectDepth::kFull));
+    ASSIGN_OR_RETURN(auto state, with_data(std::move(read)));
     return std::unique_ptr<Volume>(new Volume(std::move(state), nullptr));
   }
   // Kept until Activate has read the keyslot areas of the headers read now; yielding, so that
@@ -48,16 +58,19 @@ Result<std::unique_ptr<Volume>> Volume::Open(BlockDevice& device, ReadScope scop
   // next (ActivateWith, EditInPlaceWithLibcryptsetup), which loads and checks the headers as
   // stock cryptsetup does; a load of our own first would be a second one (and on open, a whole
   // libcryptsetup context more than stock's).
-  ASSIGN_OR_RETURN(auto state,
+  ASSIGN_OR_RETURN(auto read,
                    ReadCopies(device, InspectDepth::kCheap,
                               scope == ReadScope::kJudgedHeaders ? LibcryptsetupJudge::kAlways
                                                                  : LibcryptsetupJudge::kOnlyZoned));
+  ASSIGN_OR_RETURN(auto state, with_data(std::move(read)));
   return std::unique_ptr<Volume>(
       new Volume(std::move(state), std::make_unique<DeviceLock>(std::move(lock))));
 }
 
 const Layout& Volume::layout() const { return state_->layout; }
 const Geometry& Volume::geometry() const { return state_->geometry; }
+const BlockDevice& Volume::data_device() const { return state_->data(); }
+bool Volume::detached_header() const { return state_->detached_data != nullptr; }
 const std::vector<CopySummary>& Volume::copies() const { return state_->summaries; }
 const std::vector<std::string>& Volume::warnings() const { return state_->warnings; }
 std::string Volume::uuid() const { return state_->headers().uuid(); }
@@ -131,8 +144,8 @@ Status Volume::Activate(const ActivationRequest& request, const Secret& passphra
         return tries;
       },
       [&](crypt_device* cd, const ActivationRequest& activation) {
-        return ActivateByPassphrase(cd, activation, passphrase, state_->device->path(),
-                                    state_->geometry.size);
+        return ActivateByPassphrase(cd, activation, passphrase, state_->data().path(),
+                                    state_->data().geometry().size);
       },
       NoUsableKeyslot()};
   return ActivateWith(request, unlock, storage);
@@ -179,6 +192,12 @@ Status Volume::ActivateByToken(const ActivationRequest& request, const TokenRequ
 
 Status Volume::ActivateWith(const ActivationRequest& request, const Unlock& unlock,
                             FlagStorage storage) {
+  // A header whose data segment starts inside its own metadata is a detached header opened
+  // without its data drive: mapping it would hand the header itself out as data.
+  if (!state_->detached_data && !request.name.empty() &&
+      state_->layout.data_offset < state_->layout.image_size())
+    return Error::WrongParameters(
+        _("Reduced data offset is allowed only for detached LUKS header."));
   ActivationRequest activation = request;
   if (!activation.inline_mode && force_inline())
     activation.inline_mode = InlineMode::kWorkqueueFlags;
@@ -190,7 +209,10 @@ Status Volume::ActivateWith(const ActivationRequest& request, const Unlock& unlo
     // header copy needs repair, libcryptsetup takes the exclusive lock, which would wait for
     // our shared one forever.
     unlock_lock_.reset();
-    ASSIGN_OR_RETURN(CryptDevice cd, CryptDevice::Init(device.path()));
+    ASSIGN_OR_RETURN(CryptDevice cd,
+                     state_->detached_data
+                         ? CryptDevice::InitDetached(device.path(), state_->detached_data->path())
+                         : CryptDevice::Init(device.path()));
     RETURN_IF_ERROR(cd.LoadLuks2(device.path()));
     RETURN_IF_ERROR(unlock.attempt(cd.get(), activation));
   } else {

@@ -292,9 +292,10 @@ Result<std::string> Volume::Repair() {
                    CopyRoleName(chosen.slot.role), chosen.seqid());
 }
 
-Result<std::string> BackupUuid(BlockDevice& device, const std::string& backup_path) {
+Result<std::string> BackupUuid(BlockDevice& device, const std::string& backup_path,
+                               BlockDevice* detached_data) {
   ASSIGN_OR_RETURN(Luks2Image image, LoadBackup(backup_path));
-  ASSIGN_OR_RETURN(auto target, StateForImage(device, image));
+  ASSIGN_OR_RETURN(auto target, StateForImage(device, image, detached_data));
   return image.uuid();
 }
 
@@ -307,10 +308,11 @@ Result<std::optional<std::string>> CurrentUuid(BlockDevice& device) {
   return std::optional<std::string>((*state)->headers().uuid());
 }
 
-Result<std::string> RestoreHeader(BlockDevice& device, const std::string& backup_path) {
+Result<std::string> RestoreHeader(BlockDevice& device, const std::string& backup_path,
+                                  BlockDevice* detached_data) {
   // Every check of the file comes before the lock and before any write.
   ASSIGN_OR_RETURN(Luks2Image image, LoadBackup(backup_path));
-  ASSIGN_OR_RETURN(auto target, StateForImage(device, image));
+  ASSIGN_OR_RETURN(auto target, StateForImage(device, image, detached_data));
   ASSIGN_OR_RETURN(DeviceLock lock, DeviceLock::Acquire(device.path(), LockMode::kExclusive));
   // Newer than every copy on the drive, valid or not, so no recovery prefers what it replaced.
   uint64_t newest = image.seqid();

@@ -24,14 +24,26 @@ Result<DriveSummary> SummarizeDrive(BlockDevice& device);
 // The layout luksFormat would choose for these options on this drive (no read-only check).
 Result<Layout> PlanLayoutFor(BlockDevice& device, const FormatOptions& options);
 
+// Whether `device` can hold a detached header (cryptsetup --header): libcryptsetup writes it in
+// place, as stock does, so it must be a regular file or an ordinary disk. A zoned device (or
+// anything libcryptsetup may not write itself) is Error::WrongDevice.
+Status CheckDetachedHeaderDevice(const BlockDevice& device);
+
 // Checks the drive and the options and plans the layout, without writing: the step before
 // asking for confirmation and a passphrase. A read-only drive is refused here.
-Result<Layout> PlanFormat(BlockDevice& device, const FormatOptions& options);
+// With `detached_data` (cryptsetup --header), `device` is where the header goes and
+// `detached_data` the drive the data segment is on (PlanDetachedLayout). The header must be
+// writable in place, a regular file or an ordinary disk: a zoned one is Error::WrongDevice.
+Result<Layout> PlanFormat(BlockDevice& device, const FormatOptions& options,
+                          BlockDevice* detached_data = nullptr);
 
 // Writes a new LUKS2 volume as planned: on zoned drives the journal copy first, then home,
 // each reset, appended, finished and verified; on ordinary disks in place, like cryptsetup.
 // Holds cryptsetup's device lock throughout. Returns the new volume's UUID.
+// With `detached_data` as PlanFormat had it, libcryptsetup writes the header to `device`
+// (growing a regular file to the metadata size) and nothing at all to the data drive.
 Result<std::string> FormatVolume(BlockDevice& device, const Layout& layout,
-                                 const FormatOptions& options, const Secret& passphrase);
+                                 const FormatOptions& options, const Secret& passphrase,
+                                 BlockDevice* detached_data = nullptr);
 
 }  // namespace luks2ext

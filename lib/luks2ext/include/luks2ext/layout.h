@@ -91,4 +91,12 @@ inline constexpr uint32_t kZonesToReport = 64;
 Result<Layout> PlanLayout(const Geometry& geometry, std::span<const Zone> leading_zones,
                           const LayoutRequest& request);
 
+// Plans a detached header (cryptsetup --header): the metadata on a device of its own, written
+// in place there (Placement::kStandard, one image from offset 0 of that device), and the data
+// segment on the drive of geometry `data` from request.data_offset, 0 by default: the whole
+// drive is data. On a zoned data drive the offset must be a zone boundary (dm-crypt maps whole
+// zones), and at least one zone (one encryption sector elsewhere) must follow it.
+// request.zone_journal does not apply: nothing of the metadata is on the zoned drive.
+Result<Layout> PlanDetachedLayout(const Geometry& data, const LayoutRequest& request);
+
 }  // namespace luks2ext

@@ -65,12 +65,22 @@ class Volume {
 
   // Reads the drive's metadata under cryptsetup's shared lock and chooses the newest
   // complete, valid copy. Not a LUKS2 device (or LUKS1): Error::WrongDevice.
+  // With `detached_data` (cryptsetup --header), `device` holds a detached header
+  // (CheckDetachedHeaderDevice: a regular file or an ordinary disk, changed in place by
+  // libcryptsetup) and `detached_data` the data segment, which activation maps. That drive
+  // must hold the segment: at a zone boundary when zoned, and past the data offset.
+  // Both devices must outlive the Volume.
   static Result<std::unique_ptr<Volume>> Open(BlockDevice& device,
-                                              ReadScope scope = ReadScope::kEverything);
+                                              ReadScope scope = ReadScope::kEverything,
+                                              BlockDevice* detached_data = nullptr);
   ~Volume();
 
   const Layout& layout() const;
+  // The geometry of the drive the metadata is on.
   const Geometry& geometry() const;
+  // The drive the data segment is on: the metadata's own, or the detached header's data drive.
+  const BlockDevice& data_device() const;
+  bool detached_header() const;
   const std::vector<CopySummary>& copies() const;
   // Things a user should know: a torn or older home copy, copies that disagree.
   const std::vector<std::string>& warnings() const;
