@@ -87,6 +87,9 @@ constexpr std::string_view kKeyFileOptions[] = {"--key-file", "--keyfile-offset"
 constexpr std::string_view kTypeOption[] = {"--type"};
 // isLuks', erase's, luksSuspend's: the header may be detached.
 constexpr std::string_view kTypeHeaderOptions[] = {"--type", "--header"};
+// status reads the dm table, which names everything it prints; cryptsetup's --header (which
+// stock needs to know a detached volume's type) is accepted and not needed.
+constexpr std::string_view kStatusOptions[] = {"--header"};
 constexpr std::string_view kUuidOptions[] = {"--uuid", "--type", "--header"};
 constexpr std::string_view kDumpOptions[] = {"--dump-json-metadata", "--header"};
 constexpr std::string_view kConfigOptions[] = {"--label", "--subsystem", "--perf-force_inline",
@@ -122,7 +125,8 @@ std::span<const Action> Actions() {
       {"luksResume", nullptr, 1, 1, N_("<name>"), N_("resume a suspended mapping"),
        ActionLuksResume, kResumeOptions, kHandlesKeys},
       {"close", "luksClose", 1, 1, N_("<name>"), N_("remove the mapping"), ActionClose},
-      {"status", nullptr, 1, 1, N_("<name>"), N_("show the mapping's status"), ActionStatus},
+      {"status", nullptr, 1, 1, N_("<name>"), N_("show the mapping's status"), ActionStatus,
+       kStatusOptions},
       {"luksDump", nullptr, 1, 1, N_("<device>"), N_("dump the header and its placement"),
        ActionLuksDump, kDumpOptions},
       {"isLuks", nullptr, 1, 1, N_("<device>"), N_("tests <device> for a LUKS2 header"),

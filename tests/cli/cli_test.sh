@@ -244,6 +244,66 @@ if command -v cryptsetup >/dev/null; then
   expect 0 "... but opens it named" cryptsetup open --test-passphrase -S 0 --key-file "$work/key" \
     "$work/prio.img"
 
+  # Detached headers (--header): the header file is created, the data file is never written;
+  # stock cryptsetup opens the pair with --header; key verbs, dump, UUID and backup work on the
+  # header; a header with data at 0 is never opened as its own data; a failed format leaves
+  # no header file behind.
+  truncate -s 64M "$work/det-data.img"
+  head -c 1M /dev/urandom | dd of="$work/det-data.img" conv=notrunc status=none
+  det_before=$(digest "$work/det-data.img")
+  expect 0 "luksFormat --header (a new file)" "$Z" luksFormat -q "${pbkdf[@]}" --key-file "$work/key" \
+    --header "$work/det-hdr.img" "$work/det-data.img"
+  [[ $(digest "$work/det-data.img") == "$det_before" ]] && { passed=$((passed + 1)); echo "ok - ... the data file is not written"; } ||
+    { failed=$((failed + 1)); echo "not ok - ... the data file is not written"; }
+  expect_output '^-rw-------' "... the header file is created 0600" ls -l "$work/det-hdr.img"
+  expect_output 'offset: +0 \[bytes\]' "... stock luksDump: data at offset 0" cryptsetup luksDump "$work/det-hdr.img"
+  expect 0 "... stock opens it with --header" cryptsetup open --test-passphrase \
+    --header "$work/det-hdr.img" --key-file "$work/key" "$work/det-data.img"
+  expect 0 "open --test-passphrase --header" "$Z" open --test-passphrase \
+    --header "$work/det-hdr.img" --key-file "$work/key" "$work/det-data.img"
+  expect 1 "open of the header file as its own device: exit 1" "$Z" open \
+    --header "$work/det-hdr.img" --key-file "$work/key" "$work/det-hdr.img" zc_never 2>/dev/null ||
+    true
+  expect_output 'Reduced data offset is allowed only for detached LUKS header' \
+    "open of a detached header without --header: stock's refusal" "$Z" open \
+    --key-file "$work/key" "$work/det-hdr.img" zc_never
+  expect 0 "luksAddKey --header" "$Z" luksAddKey --key-file "$work/key" --header "$work/det-hdr.img" \
+    "${pbkdf[@]}" "$work/det-data.img" "$work/newkey.bin"
+  expect 0 "... stock opens with the new key" cryptsetup open --test-passphrase \
+    --header "$work/det-hdr.img" --key-file "$work/newkey.bin" "$work/det-data.img"
+  expect_output '^[0-9a-f-]{36}$' "luksUUID --header" "$Z" luksUUID --header "$work/det-hdr.img" "$work/det-data.img"
+  expect 0 "isLuks --header" "$Z" isLuks --header "$work/det-hdr.img" "$work/det-data.img"
+  expect 1 "isLuks of the data file alone: exit 1" "$Z" isLuks "$work/det-data.img"
+  expect 0 "luksHeaderBackup --header" "$Z" luksHeaderBackup --header "$work/det-hdr.img" \
+    --header-backup-file "$work/det-backup.img" "$work/det-data.img"
+  expect 1 "luksHeaderRestore of that backup onto the data file itself: exit 1" "$Z" \
+    luksHeaderRestore -q --header-backup-file "$work/det-backup.img" "$work/det-data.img"
+  [[ $(digest "$work/det-data.img") == "$det_before" ]] && { passed=$((passed + 1)); echo "ok - ... the data file is still not written"; } ||
+    { failed=$((failed + 1)); echo "not ok - ... the data file is still not written"; }
+  expect 0 "luksKillSlot --header" "$Z" luksKillSlot -q --header "$work/det-hdr.img" "$work/det-data.img" 1
+  expect 2 "... stock no longer opens with that key" cryptsetup open --test-passphrase \
+    --header "$work/det-hdr.img" --key-file "$work/newkey.bin" "$work/det-data.img"
+  expect 0 "luksHeaderRestore --header" "$Z" luksHeaderRestore -q --header "$work/det-hdr.img" \
+    --header-backup-file "$work/det-backup.img" "$work/det-data.img"
+  expect 0 "... the killed key opens again" cryptsetup open --test-passphrase \
+    --header "$work/det-hdr.img" --key-file "$work/newkey.bin" "$work/det-data.img"
+  expect 0 "luksFormat --header --perf-force_inline" "$Z" luksFormat -q "${pbkdf[@]}" \
+    --key-file "$work/key" --perf-force_inline --header "$work/det-hdr2.img" "$work/det-data.img"
+  expect_output 'no-read-workqueue no-write-workqueue force-inline' "... stock luksDump shows the flags" \
+    cryptsetup luksDump "$work/det-hdr2.img"
+  expect 1 "luksFormat --header with a key size the format refuses: exit 1" "$Z" luksFormat -q \
+    "${pbkdf[@]}" --key-file "$work/key" --key-size 12 --header "$work/det-hdr3.img" \
+    "$work/det-data.img"
+  expect 0 "... and leaves no header file behind" test ! -e "$work/det-hdr3.img"
+  expect 1 "luksFormat --header with an offset inside the headers: exit 1" "$Z" luksFormat -q \
+    "${pbkdf[@]}" --key-file "$work/key" --offset 8 --header "$work/det-hdr3.img" "$work/det-data.img"
+  expect 0 "... and creates no header file" test ! -e "$work/det-hdr3.img"
+  expect_output 'Header: +.*det-hdr3.img \(16 MiB image, written in place\), created' \
+    "luksFormat --dry-run --header says what it would do" "$Z" luksFormat --dry-run \
+    --header "$work/det-hdr3.img" "$work/det-data.img"
+  [[ $(digest "$work/det-data.img") == "$det_before" ]] && { passed=$((passed + 1)); echo "ok - ... and the data file was never written"; } ||
+    { failed=$((failed + 1)); echo "not ok - ... and the data file was never written"; }
+
   # The --perf-* flags one by one: open and refresh take them, other verbs refuse them;
   # high_priority is refused with the reason; refresh of a name not mapped is exit 4.
   expect 1 "--perf-same_cpu_crypt is not a luksDump option: exit 1" "$Z" luksDump \
@@ -360,9 +420,11 @@ completion=$(dirname "$0")/../../completion/zcryptsetup
 if [[ -f $completion ]]; then
   missing=()
   while read -r word; do
-    grep -qwF -- "$word" "$completion" || missing+=("$word")
+    # A whole word between blanks, bars or quotes: --header must not pass as a part of
+    # --header-backup-file.
+    grep -qE -- "(^|[ |'\"])${word}($|[ |'\"=)])" "$completion" || missing+=("$word")
   done < <("$Z" --help | sed -n 's/^  \([a-zA-Z]*\)\(|\([a-zA-Z]*\)\)\{0,1\} .*/\1 \3/p' | tr ' ' '\n' | grep . | sort -u;
-           "$Z" --help | grep -oE -- '--[a-z0-9_-]*[a-z0-9_]' | sort -u)
+           "$Z" --help | grep -oE -- '--[a-z0-9_-]*[a-z0-9_](-\*)?' | grep -v -- '-\*$' | sort -u)
   if ((${#missing[@]} == 0)); then
     passed=$((passed + 1)); echo "ok - the bash completion knows every verb and long option"
   else

@@ -330,6 +330,17 @@ Result<Layout> PlanDetachedLayout(const Geometry& data, const LayoutRequest& req
   layout.keyslots_size =
       request.keyslots_size ? request.keyslots_size : DefaultKeyslotsSize(layout.header_size);
   layout.data_offset = request.data_offset.value_or(0);
+  // libcryptsetup's rule for a data offset given with a detached header: past both binary
+  // headers, with the keyslots area shrunk to what lies between them and the offset.
+  if (layout.data_offset != 0) {
+    if (layout.data_offset < 2 * layout.header_size + kLuks2Alignment)
+      return Error::WrongParameters(FormatMsg(
+          _("Requested data offset {} is too small: a header of this size needs at least {}."),
+          SizeText(layout.data_offset), SizeText(2 * layout.header_size + kLuks2Alignment)));
+    layout.keyslots_size =
+        std::min(layout.keyslots_size, RoundDown(layout.data_offset - 2 * layout.header_size,
+                                                 kLuks2Alignment));
+  }
   // What must follow the offset: one zone on a zoned drive, else one 4 KiB encryption sector.
   uint64_t least_data = kLuks2Alignment;
   if (data.is_zoned()) {

@@ -308,6 +308,10 @@ Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Lu
   if (detached_data) {
     // The header alone goes to `device`, in place; the data stays where it is.
     RETURN_IF_ERROR(CheckDetachedHeaderDevice(device));
+    if (state->geometry.size < image.image_size())
+      return Error::WrongDevice(FormatMsg(
+          _("Device {} ({}) is too small for the backup's metadata ({})."), device.path(),
+          SizeText(state->geometry.size), SizeText(image.image_size())));
     RETURN_IF_ERROR(CheckDetachedData(*detached_data, layout.data_offset));
     state->detached_data = detached_data;
     layout.placement = Placement::kStandard;

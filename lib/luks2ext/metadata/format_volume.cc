@@ -1,6 +1,7 @@
 // luksFormat: the drive summary, the plan, and the first write of a volume's copies.
 #include "luks2ext/format_volume.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -71,9 +72,16 @@ Result<std::string> FormatVolume(BlockDevice& device, const Layout& layout,
                                    detached_data ? detached_data->path() : std::string(),
                                    data.logical_block_size, data.physical_block_size));
     if (options.force_inline) {
-      RETURN_IF_ERROR(UpdateMetadata(device, [](Luks2Image& image, const VolumeState&) {
-        return image.AddConfigFlag(kForceInlineFlag);
-      }));
+      // libcryptsetup may have grown a detached header file past the size `device` saw when
+      // it was opened: the update reads it through a fresh handle.
+      std::unique_ptr<BlockDevice> grown;
+      if (detached_data) {
+        ASSIGN_OR_RETURN(grown, OpenBlockDevice(device.path(), true));
+      }
+      RETURN_IF_ERROR(UpdateMetadata(grown ? *grown : device,
+                                     [](Luks2Image& image, const VolumeState&) {
+                                       return image.AddConfigFlag(kForceInlineFlag);
+                                     }));
     }
     return uuid;
   }

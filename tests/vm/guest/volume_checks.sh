@@ -132,11 +132,14 @@ interop_checks() {
   check_no_io_errors "$what: no kernel I/O errors"
 }
 
-# same_status_as_stock NAME: zcryptsetup status prints stock cryptsetup's lines, byte for
-# byte, and adds only its inline line.
+# same_status_as_stock NAME [STOCK OPTIONS...]: zcryptsetup status prints stock cryptsetup's
+# lines, byte for byte, and adds only its inline line.
 same_status_as_stock() {
   _ours=$(zcryptsetup status "$1" | grep -v '^  inline:') || return 1
-  _stock=$(cryptsetup status "$1") || return 1
+  _name=$1
+  shift
+  # Stock needs a detached header named (--header) to know the type and sector size.
+  _stock=$(cryptsetup status "$@" "$_name") || return 1
   [ "$_ours" = "$_stock" ] || { echo "ours:"; echo "$_ours"; echo "stock:"; echo "$_stock"; false; }
 }
 # zc_refresh NAME [OPTIONS...]: zcryptsetup refresh with the test passphrase.
@@ -325,4 +328,86 @@ bad_input_checks() {
   check "$what: ... reads what libcryptsetup's mapping wrote" read_pattern zc_native 2 64
   check "$what: ... stock cryptsetup status knows it" cryptsetup status zc_native
   check "$what: ... stock cryptsetup close closes it" cryptsetup close zc_native
+}
+
+# table_offset NAME: the data offset (sectors) of NAME's dm-crypt table.
+table_offset() { dmsetup table "$1" | awk '{ print $8 }'; }
+
+# detached_header_checks DEV LABEL HEADER: cryptsetup --header with the header on HEADER (a
+# file or another disk) and DEV holding data only, from offset 0: zcryptsetup formats without
+# writing to DEV, opens inline, data round-trips from sector 0 of DEV; stock cryptsetup opens
+# it with --header; a key change, refresh, suspend/resume and resize name the header. DEV must
+# be blank (zones reset) when zoned.
+detached_header_checks() {
+  dev=$1 what="$2, detached header" header=$3
+  zoned=0
+  [ "$(zone_sectors "$dev" 2>/dev/null || echo 0)" -gt 0 ] && zoned=1
+  before=$(dd if="$dev" bs=1M count=4 2>/dev/null | md5sum)
+  check "$what: luksFormat --header" zc_format "$dev" --header "$header"
+  check "$what: ... nothing written to the data drive" \
+    test "$(dd if="$dev" bs=1M count=4 2>/dev/null | md5sum)" = "$before"
+  [ "$zoned" = 1 ] && check "$what: ... zone 0 still empty" zone_is "$dev" 0 em
+  check_output "$what: ... stock luksDump of the header: data at offset 0" \
+    'offset: +0 \[bytes\]' cryptsetup luksDump "$header"
+  check_output "$what: zcryptsetup luksDump --header shows it too" 'offset: +0 \[bytes\]' \
+    zcryptsetup luksDump --header "$header" "$dev"
+  check "$what: open --header --perf-force_inline" \
+    zc_open "$dev" zc_det --header "$header" --perf-force_inline
+  check "$what: ... the table maps the drive from sector 0" test "$(table_offset zc_det)" = 0
+  check "$what: ... inline (no_read_workqueue)" table_has zc_det no_read_workqueue
+  check "$what: ... status equals stock's status --header" \
+    same_status_as_stock zc_det --header "$header"
+  check "$what: write 4 MiB at offset 0" write_pattern zc_det 4 0
+  check "$what: ... reads back" read_pattern zc_det 4 0
+  [ "$zoned" = 1 ] && check "$what: ... zone 0's write pointer moved to 4 MiB" \
+    test "$(zone_wp "$dev" 0)" = 8192
+  check "$what: ... the drive holds ciphertext at offset 0" \
+    sh -c "! dd if=$dev bs=1M count=4 2>/dev/null | cmp -s - /tmp/pattern-0"
+  check "$what: refresh --header back to the workqueues" zc_refresh zc_det --header "$header"
+  check "$what: ... no_read_workqueue gone" table_lacks zc_det no_read_workqueue
+  check_exit 4 "$what: refresh without --header exits 4" zc_refresh zc_det
+  check "$what: luksSuspend" zcryptsetup luksSuspend zc_det
+  printf %s "$ZC_PASS" | check "$what: luksResume --header" \
+    zcryptsetup luksResume --key-file - --header "$header" zc_det
+  check "$what: ... data reads back" read_pattern zc_det 4 0
+  if [ "$zoned" = 1 ]; then
+    step=$(zone_sectors "$dev")
+  else
+    step=8
+  fi
+  small=$(( $(blockdev --getsz /dev/mapper/zc_det) - step ))
+  printf %s "$ZC_PASS" | check "$what: resize --header --size $small" \
+    zcryptsetup resize --key-file - --header "$header" --size "$small" zc_det
+  check "$what: ... $small sectors" test "$(blockdev --getsz /dev/mapper/zc_det)" = "$small"
+  check "$what: close" zcryptsetup close zc_det
+  check_exit 4 "$what: open of the data drive without --header exits 4" zc_open "$dev" zc_det
+  check_exit 1 "$what: open of the header as the device exits 1 (its data would be the header)" \
+    zc_open "$header" zc_det
+  check_exit 1 "$what: ... and maps nothing" dm_exists zc_det
+  check "$what: stock open --header" stock_open "$dev" zc_det --header "$header"
+  check "$what: ... data reads back" read_pattern zc_det 4 0
+  check "$what: ... close" cryptsetup close zc_det
+  printf %s new-detached-pass >/tmp/zc-det-new
+  printf %s "$ZC_PASS" | check "$what: luksChangeKey --header (new key from a file)" \
+    zcryptsetup luksChangeKey -q $ZC_FAST_PBKDF --header "$header" --key-file - "$dev" /tmp/zc-det-new
+  check "$what: ... stock opens with the new key" \
+    cryptsetup open --test-passphrase --header "$header" --key-file /tmp/zc-det-new "$dev"
+  printf %s "$ZC_PASS" | check_exit 2 "$what: ... and not with the old one (exit 2)" \
+    cryptsetup open --test-passphrase --header "$header" --key-file - "$dev"
+  check "$what: zcryptsetup opens with the new key" \
+    zcryptsetup open --header "$header" --key-file /tmp/zc-det-new "$dev" zc_det
+  check "$what: ... data reads back" read_pattern zc_det 4 0
+  check "$what: ... close" zcryptsetup close zc_det
+  rm -f /tmp/zc-det-backup
+  check "$what: luksHeaderBackup --header" \
+    zcryptsetup luksHeaderBackup --header "$header" --header-backup-file /tmp/zc-det-backup "$dev"
+  check_exit 1 "$what: restoring that backup onto the data drive itself is refused (exit 1)" \
+    zcryptsetup luksHeaderRestore -q --header-backup-file /tmp/zc-det-backup "$dev"
+  check "$what: ... which still holds the data" sh -c "! dd if=$dev bs=1M count=4 2>/dev/null | cmp -s - /tmp/pattern-0"
+  check "$what: luksHeaderRestore --header" \
+    zcryptsetup luksHeaderRestore -q --header "$header" --header-backup-file /tmp/zc-det-backup "$dev"
+  check "$what: ... opens, data reads back" sh -c "zcryptsetup open --header $header \
+    --key-file /tmp/zc-det-new $dev zc_det && dd if=/dev/mapper/zc_det bs=1M count=4 iflag=direct 2>/dev/null | cmp - /tmp/pattern-0"
+  close_if_open zc_det
+  rm -f /tmp/zc-det-new /tmp/zc-det-backup
 }

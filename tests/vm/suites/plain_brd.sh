@@ -14,6 +14,8 @@ bad_input_checks "$dev" "brd"
 perf_flag_checks "$dev" "brd"
 suspend_checks "$dev" "brd"
 resize_checks "$dev" "brd" 8
+detached_header_checks "$dev" "brd" /tmp/zc-detached-header
+rm -f /tmp/zc-detached-header
 
 # A LUKS1 device and a non-LUKS device are refused by open with a clear message.
 printf %s "$ZC_PASS" | check "stock cryptsetup makes a LUKS1 header" \

@@ -45,6 +45,23 @@ perf_flag_checks "$dev" "host-managed"
 suspend_checks "$dev" "host-managed"
 resize_checks "$dev" "host-managed" 131072
 
+# Detached headers: the FAQ's answer for zoned drives. The drive carries data only, from
+# sector 0; the header lives in a file, then on an ordinary disk.
+check "reset all zones for the detached header" blkzone reset "$dev"
+detached_header_checks "$dev" "host-managed" /tmp/zc-detached-header
+rm -f /tmp/zc-detached-header
+hdr=$(make_brd 32)
+check "reset all zones" blkzone reset "$dev"
+detached_header_checks "$dev" "host-managed, header on brd" "$hdr"
+check "reset all zones" blkzone reset "$dev"
+printf %s "$ZC_PASS" | check_exit 4 "a zoned drive as the detached header is refused (exit 4)" \
+  zcryptsetup luksFormat -q $ZC_FAST_PBKDF --key-file - --header "$dev" "$hdr"
+check "... zone 0 still empty" zone_is "$dev" 0 em
+printf %s "$ZC_PASS" | check_exit 1 "--offset inside a zone of the data drive is refused (exit 1)" \
+  zcryptsetup luksFormat -q $ZC_FAST_PBKDF --key-file - --header /tmp/zc-det-h2 --offset 8 "$dev"
+check "... and no header file is left behind" test ! -e /tmp/zc-det-h2
+check "remove the brd header disk" remove_brd
+
 # Refusals that must write nothing: zone-unaligned offset, read-only drive, drive too small.
 check "reset all zones" blkzone reset "$dev"
 printf %s "$ZC_PASS" | check_exit 1 "--offset not a zone multiple is refused (exit 1)" \
