@@ -63,7 +63,8 @@ constexpr std::string_view kResizeOptions[] = {
 // luksResume's: how open unlocks, nothing of how it maps.
 constexpr std::string_view kResumeOptions[] = {
     "--key-file", "--keyfile-offset", "--keyfile-size", "--key-slot", "--type", "--tries",
-    "--timeout", "--token-id", "--token-type", "--token-only", "--disable-external-tokens", "--header"};
+    "--timeout", "--token-id", "--token-type", "--token-only", "--disable-external-tokens",
+    "--header"};
 
 // luksConvertKey's: a passphrase in, the keyslot's new PBKDF.
 constexpr std::string_view kConvertKeyOptions[] = {
@@ -205,15 +206,10 @@ void PrintWarnings(const luks2ext::Volume& volume, const std::string& prefix) {
 }
 
 Result<OpenedVolume> OpenVolume(const std::string& path, bool writable,
-                                luks2ext::Volume::ReadScope scope, const std::string& header) {
+                                luks2ext::Volume::ReadScope scope) {
   OpenedVolume opened;
-  ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(header.empty() ? path : header,
-                                                            writable));
-  if (!header.empty()) {
-    ASSIGN_OR_RETURN(opened.detached_data, luks2ext::OpenBlockDevice(path, false));
-  }
-  ASSIGN_OR_RETURN(opened.volume, luks2ext::Volume::Open(*opened.device, scope,
-                                                         opened.detached_data.get()));
+  ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(path, writable));
+  ASSIGN_OR_RETURN(opened.volume, luks2ext::Volume::Open(*opened.device, scope));
   PrintWarnings(*opened.volume);
   return opened;
 }

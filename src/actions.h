@@ -117,16 +117,13 @@ void PrintWarnings(const luks2ext::Volume& volume, const std::string& prefix = "
 
 // A volume and the drive it was read from, which must outlive it.
 struct OpenedVolume {
-  std::unique_ptr<luks2ext::BlockDevice> device;  // where the metadata is
-  std::unique_ptr<luks2ext::BlockDevice> detached_data;  // --header's data drive, or null
+  std::unique_ptr<luks2ext::BlockDevice> device;
   std::unique_ptr<luks2ext::Volume> volume;
 };
 // Opens the drive (`writable` for the verbs that update it), reads its metadata with `scope`
-// and prints the warnings (a torn or older copy) before the verb goes on. With a `header`
-// (--header), the metadata is read there and `path` is the data drive (opened read-only:
-// libcryptsetup and dm-crypt open it themselves to map it).
+// and prints the warnings (a torn or older copy) before the verb goes on. The verbs that change
+// metadata only give it the detached header's path with --header (Invocation::metadata_device).
 luks2ext::Result<OpenedVolume> OpenVolume(const std::string& path, bool writable,
-                                          luks2ext::Volume::ReadScope scope,
-                                          const std::string& header = "");
+                                          luks2ext::Volume::ReadScope scope);
 
 }  // namespace zcryptsetup

@@ -81,7 +81,8 @@ Status WriteTokenJson(const Options& o, const std::string& json) {
 Status Import(const Invocation& call) {
   const Options& o = call.options;
   // The device first, as cryptsetup: a wrong one is reported before the JSON is waited for.
-  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.metadata_device(1), true, ReadScope::kEverything));
+  ASSIGN_OR_RETURN(OpenedVolume v,
+                   OpenVolume(call.metadata_device(1), true, ReadScope::kEverything));
   ASSIGN_OR_RETURN(const std::string json, ReadTokenJson(o));
   ASSIGN_OR_RETURN(const int token,
                    v.volume->ImportToken(json, o.token_id, o.key_slot, o.token_replace));
@@ -90,14 +91,16 @@ Status Import(const Invocation& call) {
 }
 
 Status Export(const Invocation& call) {
-  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.metadata_device(1), false, ReadScope::kEverything));
+  ASSIGN_OR_RETURN(OpenedVolume v,
+                   OpenVolume(call.metadata_device(1), false, ReadScope::kEverything));
   ASSIGN_OR_RETURN(const std::string json, v.volume->ExportToken(call.options.token_id));
   return WriteTokenJson(call.options, json);
 }
 
 Status Add(const Invocation& call) {
   const Options& o = call.options;
-  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.metadata_device(1), true, ReadScope::kForOpen));
+  ASSIGN_OR_RETURN(OpenedVolume v,
+                   OpenVolume(call.metadata_device(1), true, ReadScope::kForOpen));
   ASSIGN_OR_RETURN(const int token, v.volume->AddKeyringToken(o.key_description, o.token_id,
                                                               o.key_slot, o.token_replace));
   PrintVerbose(o, FormatMsg(_("Token {} created."), token));
@@ -105,7 +108,8 @@ Status Add(const Invocation& call) {
 }
 
 Status Remove(const Invocation& call) {
-  ASSIGN_OR_RETURN(OpenedVolume v, OpenVolume(call.metadata_device(1), true, ReadScope::kForOpen));
+  ASSIGN_OR_RETURN(OpenedVolume v,
+                   OpenVolume(call.metadata_device(1), true, ReadScope::kForOpen));
   RETURN_IF_ERROR(v.volume->RemoveToken(call.options.token_id));
   PrintVerbose(call.options, FormatMsg(_("Token {} removed."), call.options.token_id));
   return Status::Ok();

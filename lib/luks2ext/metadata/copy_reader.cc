@@ -307,7 +307,7 @@ Result<std::unique_ptr<VolumeState>> StateForImage(BlockDevice& device, const Lu
   ASSIGN_OR_RETURN(layout.data_offset, image.data_segment_offset());
   if (detached_data) {
     // The header alone goes to `device`, in place; the data stays where it is.
-    RETURN_IF_ERROR(CheckDetachedHeaderDevice(device));
+    RETURN_IF_ERROR(CheckDetachedHeaderDevice(device, *detached_data));
     if (state->geometry.size < image.image_size())
       return Error::WrongDevice(FormatMsg(
           _("Device {} ({}) is too small for the backup's metadata ({})."), device.path(),

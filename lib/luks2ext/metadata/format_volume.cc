@@ -1,6 +1,8 @@
 // luksFormat: the drive summary, the plan, and the first write of a volume's copies.
 #include "luks2ext/format_volume.h"
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,12 +40,27 @@ Result<Layout> PlanLayoutFor(BlockDevice& device, const FormatOptions& options) 
   return PlanLayout(device.geometry(), zones, request);
 }
 
-Status CheckDetachedHeaderDevice(const BlockDevice& device) {
-  if (device.geometry().is_zoned() || !device.editable_in_place_at_path())
+namespace {
+
+// The same file or block device under two names (a symlink, /dev/disk/by-id/...).
+bool SameFile(const std::string& a, const std::string& b) {
+  struct stat sa {}, sb {};
+  if (stat(a.c_str(), &sa) != 0 || stat(b.c_str(), &sb) != 0) return false;
+  if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode)) return sa.st_rdev == sb.st_rdev;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+}  // namespace
+
+Status CheckDetachedHeaderDevice(const BlockDevice& header, const BlockDevice& data) {
+  if (header.geometry().is_zoned() || !header.editable_in_place_at_path())
     return Error::WrongDevice(FormatMsg(
         _("Device {} cannot hold a detached header: put it on a regular file or an ordinary "
           "(not zoned) disk."),
-        device.path()));
+        header.path()));
+  if (SameFile(header.path(), data.path()))
+    return Error::WrongParameters(FormatMsg(
+        _("The detached header {} is the data device itself."), header.path()));
   return Status::Ok();
 }
 
@@ -53,7 +70,7 @@ Result<Layout> PlanFormat(BlockDevice& device, const FormatOptions& options,
     return Error::WrongDevice(FormatMsg(
         _("Device {} is read-only; luksFormat needs to write to it."), device.path()));
   if (!detached_data) return PlanLayoutFor(device, options);
-  RETURN_IF_ERROR(CheckDetachedHeaderDevice(device));
+  RETURN_IF_ERROR(CheckDetachedHeaderDevice(device, *detached_data));
   LayoutRequest request = options.layout;
   request.volume_key_bytes = options.key_bits / 8;
   return PlanDetachedLayout(detached_data->geometry(), request);
@@ -63,7 +80,7 @@ Result<std::string> FormatVolume(BlockDevice& device, const Layout& layout,
                                  const FormatOptions& options, const Secret& passphrase,
                                  BlockDevice* detached_data) {
   const Geometry& geometry = device.geometry();
-  if (detached_data) RETURN_IF_ERROR(CheckDetachedHeaderDevice(device));
+  if (detached_data) RETURN_IF_ERROR(CheckDetachedHeaderDevice(device, *detached_data));
   if (!geometry.is_zoned() && device.editable_in_place_at_path()) {
     // The encryption sector size follows the drive the data is on.
     const Geometry& data = detached_data ? detached_data->geometry() : geometry;

@@ -38,7 +38,7 @@ Volume::~Volume() = default;
 
 Result<std::unique_ptr<Volume>> Volume::Open(BlockDevice& device, ReadScope scope,
                                              BlockDevice* detached_data) {
-  if (detached_data) RETURN_IF_ERROR(CheckDetachedHeaderDevice(device));
+  if (detached_data) RETURN_IF_ERROR(CheckDetachedHeaderDevice(device, *detached_data));
   auto with_data = [&](std::unique_ptr<VolumeState> state) -> Result<std::unique_ptr<VolumeState>> {
     if (!detached_data) return state;
     state->detached_data = detached_data;

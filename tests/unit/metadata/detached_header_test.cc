@@ -187,6 +187,17 @@ TEST(DetachedHeaderTest, AZonedHeaderDeviceIsRefused) {
   EXPECT_EQ(zoned->mutating_ops(), 0u);
 }
 
+TEST(DetachedHeaderTest, TheDataDeviceCannotBeItsOwnDetachedHeader) {
+  TempFile file(64ull << 20);
+  auto as_header = OpenBlockDevice(file.path(), true);
+  auto as_data = OpenBlockDevice(file.path(), false);
+  ASSERT_TRUE(as_header.ok() && as_data.ok());
+  auto layout = PlanFormat(**as_header, FastOptions(), as_data->get());
+  ASSERT_FALSE(layout.ok());
+  EXPECT_EQ(layout.error().code(), ExitCode::kWrongParameters);
+  EXPECT_NE(layout.error().message().find("data device itself"), std::string::npos);
+}
+
 TEST(DetachedHeaderTest, AnOffsetOffTheDataDrivesZonesIsRefusedAtOpen) {
   // A header made for an ordinary disk with data at 1 MiB, then named for a zoned drive.
   TempFile header(4096);

@@ -24,10 +24,12 @@ Result<DriveSummary> SummarizeDrive(BlockDevice& device);
 // The layout luksFormat would choose for these options on this drive (no read-only check).
 Result<Layout> PlanLayoutFor(BlockDevice& device, const FormatOptions& options);
 
-// Whether `device` can hold a detached header (cryptsetup --header): libcryptsetup writes it in
-// place, as stock does, so it must be a regular file or an ordinary disk. A zoned device (or
-// anything libcryptsetup may not write itself) is Error::WrongDevice.
-Status CheckDetachedHeaderDevice(const BlockDevice& device);
+// Whether `header` can hold a detached header (cryptsetup --header) for the data on `data`:
+// libcryptsetup writes it in place, as stock does, so it must be a regular file or an ordinary
+// disk (a zoned device, or anything libcryptsetup may not write itself, is Error::WrongDevice),
+// and it must not be `data` itself, whose data from offset 0 would be the header
+// (Error::WrongParameters).
+Status CheckDetachedHeaderDevice(const BlockDevice& header, const BlockDevice& data);
 
 // Checks the drive and the options and plans the layout, without writing: the step before
 // asking for confirmation and a passphrase. A read-only drive is refused here.
