@@ -182,7 +182,11 @@ std::optional<std::string> ApplyOption(std::string_view option, CrypttabOptions*
     return message;
   }
   if (key == "header") {
+    // As systemd-cryptsetup 252: an absolute path (no UUID= or the like), given once.
     if (value.empty()) return std::string(_("Option header= needs a path."));
+    if (!value.starts_with('/'))
+      return FormatMsg(_("Option header= needs an absolute path, not '{}'."), std::string(value));
+    if (!o->header.empty()) return std::string(_("Option header= is given twice."));
     o->header = std::string(value);
     return std::nullopt;
   }

@@ -159,6 +159,10 @@ TEST(CrypttabParse, BadLinesAreProblemsAndSkipped) {
       {"a /dev/sda - keyfile-size= 4", "Too many fields"},  // a blank splits the field
       {"a /dev/sda - header=", "header="},
       {"a /dev/sda - header", "needs a value"},
+      // systemd-cryptsetup 252 refuses a relative header path and a second header=.
+      {"a /dev/sda - header=boot/h.img", "absolute path, not 'boot/h.img'"},
+      {"a /dev/sda - header=UUID=ab-cd", "absolute path"},
+      {"a /dev/sda - header=/h1,header=/h2", "given twice"},
       {"a /dev/sda - discard=1", "takes no value"},
       {"a /dev/sda - force-inline=yes", "takes no value"},
       {"a /dev/sda - luks,tries=3,keyfile-size=oops", "'oops'"},

@@ -27,7 +27,8 @@ struct CrypttabOptions {
   bool submit_from_crypt_cpus = false;  // `submit-from-crypt-cpus`
   bool discard = false;
   bool read_only = false;  // `readonly` or `read-only`
-  std::string header;      // `header=PATH`, "" when absent; kept as written
+  // `header=PATH`, "" when absent; kept as written. Absolute, given once (the parser checks).
+  std::string header;
   uint64_t keyfile_offset = 0;  // `keyfile-offset=BYTES`
   uint64_t keyfile_size = 0;    // `keyfile-size=BYTES`; 0 reads the whole key file
   unsigned tries = 3;           // `tries=N`; 0 asks without limit, as systemd does
@@ -73,10 +74,10 @@ struct CrypttabProblem {
 // skipped; fields are separated by runs of spaces and tabs; one trailing CR is dropped. A bad
 // line (a control character anywhere in it, as FindControlCharacter defines them; missing
 // device; a name device-mapper refuses: empty, ".", "..", "control", with `/` or longer than
-// 127 bytes; extra fields, a bad number, an empty header=, a repeated name) is appended to
-// *problems and left out of the result. Names starting with '-' are valid. With
-// problems == nullptr the first bad line is returned as an Error::WrongParameters instead.
-// Never fails otherwise.
+// 127 bytes; extra fields, a bad number, a header= that is empty, not an absolute path or
+// given twice, a repeated name) is appended to *problems and left out of the result. Names
+// starting with '-' are valid. With problems == nullptr the first bad line is returned as an
+// Error::WrongParameters instead. Never fails otherwise.
 Result<std::vector<CrypttabEntry>> ParseCrypttab(std::string_view text,
                                                  std::vector<CrypttabProblem>* problems);
 
