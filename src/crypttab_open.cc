@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <optional>
 #include <thread>
@@ -176,17 +177,53 @@ std::optional<Status> UnlockWithTokens(luks2ext::Volume& volume,
   return std::nullopt;
 }
 
+// Checked before it is opened: a missing header is named as the entry's (exit 4, as a missing
+// device), and anything but a regular file or a block device is refused, since open(2) of a
+// FIFO would wait for a writer and so hold up the boot.
+Status CheckHeaderPath(const CrypttabEntry& entry) {
+  struct stat st {};
+  if (stat(entry.options.header.c_str(), &st) != 0)
+    return Error::WrongDevice(FormatMsg(_("{}: header {} does not exist or access denied."),
+                                        entry.name, entry.options.header));
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+    return Error::WrongDevice(FormatMsg(_("{}: header {} is not a regular file or block device."),
+                                        entry.name, entry.options.header));
+  return Status::Ok();
+}
+
+// An entry's volume and the drives it reads. With header= (a detached header, as
+// `open --header`) the metadata is read from the header and `device_path` is the data drive.
+struct EntryVolume {
+  std::unique_ptr<luks2ext::BlockDevice> device;
+  std::unique_ptr<luks2ext::BlockDevice> header;
+  std::unique_ptr<luks2ext::Volume> volume;  // last: destroyed before the drives it reads
+};
+
+Result<EntryVolume> OpenEntryVolume(const CrypttabEntry& entry, const std::string& device_path) {
+  EntryVolume opened;
+  ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(device_path, false));
+  if (entry.options.header.empty()) {
+    ASSIGN_OR_RETURN(opened.volume,
+                     luks2ext::Volume::Open(*opened.device, luks2ext::Volume::ReadScope::kForOpen));
+    return opened;
+  }
+  RETURN_IF_ERROR(CheckHeaderPath(entry));
+  ASSIGN_OR_RETURN(opened.header, luks2ext::OpenBlockDevice(entry.options.header, false));
+  ASSIGN_OR_RETURN(opened.volume,
+                   luks2ext::Volume::Open(*opened.header, luks2ext::Volume::ReadScope::kForOpen,
+                                          opened.device.get()));
+  return opened;
+}
+
 }  // namespace
 
 Status PrepareCrypttabJob(const CrypttabEntry& entry, CrypttabJob& job) {
   job.entry = &entry;
   RETURN_IF_ERROR(luks2ext::CheckZcryptsetupOpens(entry));
   ASSIGN_OR_RETURN(job.device, luks2ext::ResolveCrypttabDevice(entry.device));
-  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(job.device, false));
-  ASSIGN_OR_RETURN(auto volume,
-                   luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
-  job.memory = std::max<uint64_t>(volume->unlock_memory_kib() * 1024, 1ULL << 20);
-  job.tries_tokens = entry.key_file.empty() && volume->HasToken({});
+  ASSIGN_OR_RETURN(const EntryVolume opened, OpenEntryVolume(entry, job.device));
+  job.memory = std::max<uint64_t>(opened.volume->unlock_memory_kib() * 1024, 1ULL << 20);
+  job.tries_tokens = entry.key_file.empty() && opened.volume->HasToken({});
   return Status::Ok();
 }
 
@@ -196,9 +233,8 @@ bool AsksThroughAgent(const CrypttabEntry& entry) {
 
 Status OpenCrypttabEntry(const CrypttabEntry& entry, const std::string& device_path,
                          const std::optional<Secret>& given, bool test_passphrase) {
-  ASSIGN_OR_RETURN(auto device, luks2ext::OpenBlockDevice(device_path, false));
-  ASSIGN_OR_RETURN(auto volume,
-                   luks2ext::Volume::Open(*device, luks2ext::Volume::ReadScope::kForOpen));
+  ASSIGN_OR_RETURN(EntryVolume opened, OpenEntryVolume(entry, device_path));
+  luks2ext::Volume* volume = opened.volume.get();
   PrintWarnings(*volume, entry.name + ": ");
   const luks2ext::ActivationRequest request = RequestFor(entry, test_passphrase);
   if (given) return volume->Activate(request, *given);

@@ -24,7 +24,8 @@ struct CrypttabJob {
   std::optional<luks2ext::Secret> passphrase;
 };
 
-// Fills in `job` for `entry`: finds its device and reads what its unlock may cost. Refuses
+// Fills in `job` for `entry`: finds its device and reads what its unlock may cost (from the
+// header= file or disk for a detached header, which must exist: else WrongDevice). Refuses
 // what luks2ext::CheckZcryptsetupOpens refuses (systemd-cryptsetup opens such entries).
 luks2ext::Status PrepareCrypttabJob(const luks2ext::CrypttabEntry& entry, CrypttabJob& job);
 
@@ -37,7 +38,8 @@ bool AsksThroughAgent(const luks2ext::CrypttabEntry& entry);
 // (StandardInputKind), up to the entry's tries and within its timeout=. keyfile-timeout=
 // waits for a missing key file, then asks. Without a key file (and without `given`) the LUKS2
 // tokens come first, as in systemd-cryptsetup 252 (docs/crypttab.md); headless= then never
-// asks. With `test_passphrase` nothing is mapped.
+// asks. With header= the metadata is read there and `device_path` is the data drive, as
+// `open --header` does. With `test_passphrase` nothing is mapped.
 luks2ext::Status OpenCrypttabEntry(const luks2ext::CrypttabEntry& entry,
                                    const std::string& device_path,
                                    const std::optional<luks2ext::Secret>& given,

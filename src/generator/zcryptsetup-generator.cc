@@ -129,9 +129,8 @@ std::string UnitSection(const CrypttabEntry& entry, const std::string& crypttab,
   return unit;
 }
 
-// The orderings on the volume's device and its key file: a device unit each is bound to or
-// wants, or else the mount of the file system that holds it. (A detached header never gets
-// here: CheckZcryptsetupOpens leaves such entries to systemd-cryptsetup.)
+// The orderings on the volume's device, its key file and its detached header: a device unit
+// each is bound to, wants or requires, or else the mount of the file system that holds it.
 std::string FileDependencies(const CrypttabEntry& entry, const std::string& crypttab) {
   std::string unit;
   std::vector<std::string> mounts;
@@ -155,6 +154,15 @@ std::string FileDependencies(const CrypttabEntry& entry, const std::string& cryp
     if (!entry.options.keyfile_timeout_sec) unit += fmt::format("After={}\n", *device);
   } else if (key.starts_with('/') && key.find(':') == std::string::npos) {
     mounts.push_back(key);
+  }
+  // header= (an absolute path, the parser checks): as systemd-cryptsetup-generator orders it,
+  // Requires= and After= its device, or the mount that holds the file. Not BindsTo=: once the
+  // volume is open its mapping no longer reads the header.
+  const std::string& header = entry.options.header;
+  if (auto device = DeviceUnitFor(header)) {
+    unit += fmt::format("Requires={}\nAfter={}\n", *device, *device);
+  } else if (header.starts_with('/')) {
+    mounts.push_back(header);
   }
   for (const std::string& path : mounts) {
     if (auto escaped = luks2ext::EscapeUnitPath(path))

@@ -116,12 +116,18 @@ check "opt not ordered before cryptsetup.target" lacks_line "$U" "Before=cryptse
 check "opt file volume waits for its mount" has_line "$U" "RequiresMountsFor=/var/img/a.img"
 check "opt binds to no device" bash -c '! grep -q "^BindsTo=" "$1"' _ "$U"
 
-# hdr: a detached header, which `crypttab open` refuses: no unit, no drop-in that would
-# silence systemd-cryptsetup, no link; a notice says systemd-cryptsetup opens it.
-check "hdr: no zcryptsetup unit" absent "$N/zcryptsetup@hdr.service"
-check "hdr: systemd-cryptsetup not silenced" absent "$N/systemd-cryptsetup@hdr.service.d"
-check "hdr: no link anywhere" bash -c '! find "$1" -name "*@hdr.service" | grep -q .' _ "$N"
-check "hdr: notice on stderr" grep -q "line 7: hdr: header= .*systemd-cryptsetup will open it" "$D/stderr"
+# hdr: a detached header on a device. The unit binds to the data device and, as
+# systemd-cryptsetup-generator writes it, requires and comes after the header's device.
+U=$N/zcryptsetup@hdr.service
+check "hdr: unit written" [ -f "$U" ]
+check "hdr: binds to the data device" has_line "$U" "BindsTo=dev-sdf.device"
+check "hdr: requires the header device" has_line "$U" 'Requires=dev-disk-by\x2dpartlabel-hdr.device'
+check "hdr: after the header device" has_line "$U" 'After=dev-disk-by\x2dpartlabel-hdr.device'
+check "hdr: not bound to the header device" lacks_line "$U" 'BindsTo=dev-disk-by\x2dpartlabel-hdr.device'
+check "hdr: no mount ordering" bash -c '! grep -q "^RequiresMountsFor=" "$1"' _ "$U"
+check "hdr: systemd-cryptsetup silenced" [ -f "$N/systemd-cryptsetup@hdr.service.d/90-zcryptsetup-force-inline.conf" ]
+check "hdr: requires link" link_to "$N/cryptsetup.target.requires/zcryptsetup@hdr.service" "../zcryptsetup@hdr.service"
+check "hdr: no notice on stderr" bash -c '! grep -q "hdr" "$1"' _ "$D/stderr"
 
 # slow: timeout= and keyfile-timeout=. As systemd-cryptsetup's units, TimeoutSec=0: zcryptsetup
 # bounds its own waits. With keyfile-timeout= the unit wants the key's device but does not wait
@@ -167,7 +173,7 @@ fi
 
 # Exactly the expected units, nothing more.
 UNITS=$(cd "$N" && ls -1 -- *.service | sort | tr '\n' ' ')
-check "only force-inline units ($UNITS)" [ "$UNITS" = 'zcryptsetup@crlf.service zcryptsetup@home.service zcryptsetup@lazy.service zcryptsetup@my\x2dvol.2.service zcryptsetup@opt.service zcryptsetup@slow.service zcryptsetup@usb.service zcryptsetup@we\x24rd\x251.service ' ]
+check "only force-inline units ($UNITS)" [ "$UNITS" = 'zcryptsetup@crlf.service zcryptsetup@hdr.service zcryptsetup@home.service zcryptsetup@lazy.service zcryptsetup@my\x2dvol.2.service zcryptsetup@opt.service zcryptsetup@slow.service zcryptsetup@usb.service zcryptsetup@we\x24rd\x251.service ' ]
 
 # --- $SYSTEMD_CRYPTTAB, a missing crypttab, bad arguments ----------------------------------
 printf 'envvol /dev/sde - force-inline\n' >"$WORK/env.crypttab"
@@ -325,6 +331,45 @@ EOF
   check "verify refuses the stand-in without the drop-in" [ $? -ne 0 ]
 else
   echo "generator: systemd-analyze not installed, verify skipped"
+fi
+
+# --- header= in a file system, and odd characters in header paths ---------------------------
+# A header file waits for the mount that holds it (RequiresMountsFor=, '%' doubled as for the
+# key file); a device path is escaped as systemd-escape --path does; a path with a quote or a
+# backslash gets no mount ordering (as a key file), and is reported. Relative: a bad line.
+HDR=$WORK/header.crypttab
+cat >"$HDR" <<'EOF3'
+fhdr /dev/sdi - force-inline,header=/boot/hdr%1$x.img
+dhdr /dev/sdj - force-inline,header=/dev/disk/by-id/odd$%x
+qhdr /dev/sdk - force-inline,header=/boot/a\b'c
+rhdr /dev/sdl - force-inline,header=boot/h.img
+EOF3
+run header --crypttab "$HDR"
+check "header: generator exits 0 (rc=$RC)" [ "$RC" -eq 0 ]
+U=$D/normal/zcryptsetup@fhdr.service
+check "fhdr: waits for the header's mount" has_line "$U" 'RequiresMountsFor=/boot/hdr%%1$x.img'
+check "fhdr: still binds to its data device" has_line "$U" "BindsTo=dev-sdi.device"
+check "fhdr: no Requires= on a device" bash -c '! grep -q "^Requires=" "$1"' _ "$U"
+U=$D/normal/zcryptsetup@dhdr.service
+check "dhdr: header device escaped" has_line "$U" 'Requires=dev-disk-by\x2did-odd\x24\x25x.device'
+check "dhdr: after the escaped header device" has_line "$U" 'After=dev-disk-by\x2did-odd\x24\x25x.device'
+if command -v systemd-escape >/dev/null; then
+  check "dhdr: systemd-escape --path agrees" \
+    has_line "$U" "Requires=$(systemd-escape --path '/dev/disk/by-id/odd$%x').device"
+fi
+U=$D/normal/zcryptsetup@qhdr.service
+check "qhdr: unit written" [ -f "$U" ]
+check "qhdr: no mount ordering" bash -c '! grep -q "^RequiresMountsFor=" "$1"' _ "$U"
+check "qhdr: reported" grep -q "header.crypttab line 3: no mount ordering for /boot/a" "$D/stderr"
+check "rhdr: relative header is a bad line" grep -q "header.crypttab line 4: .*absolute path" "$D/stderr"
+check "rhdr: no unit" absent "$D/normal/zcryptsetup@rhdr.service"
+if command -v systemd-analyze >/dev/null; then
+  for f in "$D/normal"/*.service; do
+    sed "s|$SBINDIR/zcryptsetup |$TOOL |" "$f" >"$WORK/verify/$(basename "$f")"
+    out=$(cd "$WORK/verify" && systemd-analyze verify --man=no "./$(basename "$f")" 2>&1)
+    rc=$?
+    check "systemd-analyze verify $(basename "$f"): rc=$rc ${out}" [ $rc -eq 0 ] && [ -z "$out" ]
+  done
 fi
 
 # LUKS2 token options: =auto is zcryptsetup's (a unit); a device path, a URI or a PCR policy

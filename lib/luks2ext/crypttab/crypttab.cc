@@ -331,11 +331,6 @@ std::optional<uint64_t> ParseCrypttabTimeSpan(std::string_view text) {
 }
 
 Status CheckZcryptsetupOpens(const CrypttabEntry& entry) {
-  if (!entry.options.header.empty())
-    return Error::WrongParameters(
-        FormatMsg(_("{}: header= (a detached header) is not supported by zcryptsetup; let "
-                    "systemd-cryptsetup open this entry."),
-                  entry.name));
   if (!entry.options.systemd_only.empty()) {
     std::string options;
     for (const std::string& option : entry.options.systemd_only)

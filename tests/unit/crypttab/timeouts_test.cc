@@ -89,17 +89,31 @@ TEST(CrypttabTimeouts, BadValuesMakeABadLine) {
   }
 }
 
-TEST(CrypttabOpens, DetachedHeaderIsLeftToSystemdCryptsetup) {
+// header= is zcryptsetup's to open (crypttab open, the generator's unit), on a device or in
+// a file, kept as written; only the systemd-only options still leave an entry to
+// systemd-cryptsetup.
+TEST(CrypttabOpens, DetachedHeaderIsOpenedByZcryptsetup) {
   auto entries = ParseCrypttab(
-      "plain /dev/sda - force-inline\nhdr /dev/sdb - force-inline,header=/boot/h.img\n", nullptr);
+      "plain /dev/sda - force-inline\n"
+      "hdr /dev/sdb - force-inline,header=/boot/h.img\n"
+      "dev /dev/sdc - force-inline,header=/dev/disk/by-partlabel/hdr\n"
+      "odd /dev/sdd - force-inline,header=/boot/a\\b'c%1$x\n"
+      "tpm /dev/sde - force-inline,header=/boot/h.img,tpm2-device=/dev/tpmrm0\n",
+      nullptr);
   ASSERT_TRUE(entries.ok());
-  ASSERT_EQ(entries->size(), 2u);
-  EXPECT_TRUE(CheckZcryptsetupOpens((*entries)[0]).ok());
-  const Status refused = CheckZcryptsetupOpens((*entries)[1]);
+  ASSERT_EQ(entries->size(), 5u);
+  for (size_t i = 0; i < 4; ++i) {
+    SCOPED_TRACE((*entries)[i].name);
+    EXPECT_TRUE(CheckZcryptsetupOpens((*entries)[i]).ok());
+  }
+  EXPECT_EQ((*entries)[1].options.header, "/boot/h.img");
+  EXPECT_EQ((*entries)[2].options.header, "/dev/disk/by-partlabel/hdr");
+  EXPECT_EQ((*entries)[3].options.header, "/boot/a\\b'c%1$x");
+  const Status refused = CheckZcryptsetupOpens((*entries)[4]);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code(), ExitCode::kWrongParameters);
-  EXPECT_NE(refused.error().message().find("systemd-cryptsetup"), std::string::npos);
-  EXPECT_NE(refused.error().message().find("hdr"), std::string::npos);
+  EXPECT_NE(refused.error().message().find("tpm2-device=/dev/tpmrm0"), std::string::npos);
+  EXPECT_EQ(refused.error().message().find("header"), std::string::npos);
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ struct CrypttabOptions {
   bool discard = false;
   bool read_only = false;  // `readonly` or `read-only`
   // `header=PATH`, "" when absent; kept as written. Absolute, given once (the parser checks).
+  // A detached header: the metadata is read there, and `device` is the data drive.
   std::string header;
   uint64_t keyfile_offset = 0;  // `keyfile-offset=BYTES`
   uint64_t keyfile_size = 0;    // `keyfile-size=BYTES`; 0 reads the whole key file
@@ -95,8 +96,8 @@ std::optional<uint64_t> ParseCrypttabTimeSpan(std::string_view text);
 
 // Whether zcryptsetup opens `entry`: Ok, or the WrongParameters error `crypttab open` gives.
 // The generator writes no unit (and no drop-in) for an entry refused here and leaves it to
-// systemd-cryptsetup; PrepareCrypttabJob refuses it. Refused: a detached header (header=), and
-// the options in `systemd_only`.
+// systemd-cryptsetup; PrepareCrypttabJob refuses it. Refused: the options in `systemd_only`.
+// A detached header (header=) is not refused: zcryptsetup opens it as `open --header` does.
 Status CheckZcryptsetupOpens(const CrypttabEntry& entry);
 
 // The entry called `name`, or nullptr.
