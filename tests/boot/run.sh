@@ -80,7 +80,7 @@ log "making the disks"
 rm -f "$work/root.img"
 mkfs.ext4 -q -F -L zcboot -d "$root" "$work/root.img" 3G
 rm -rf "$root"
-for img in zns1:2G zns2:1G asked:256M; do
+for img in zns1:2G zns2:1G zns3:512M asked:256M; do
   rm -f "$work/${img%%:*}.img"
   truncate -s "${img#*:}" "$work/${img%%:*}.img"
 done
@@ -115,9 +115,11 @@ qemu=(qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 2 -nographic -nic none
       -drive "file=$work/asked.img,format=raw,if=virtio"
       -drive "file=$work/zns1.img,id=nvm1,format=raw,if=none"
       -drive "file=$work/zns2.img,id=nvm2,format=raw,if=none"
+      -drive "file=$work/zns3.img,id=nvm3,format=raw,if=none"
       -device nvme,serial=zc1,id=nvme0
       -device "nvme-ns,drive=nvm1,nsid=1,$zns_ns"
       -device "nvme-ns,drive=nvm2,nsid=2,$zns_ns"
+      -device "nvme-ns,drive=nvm3,nsid=3,$zns_ns"
       -chardev "socket,id=chrtpm,path=$tpm/sock" -tpmdev emulator,id=tpm0,chardev=chrtpm
       -device tpm-tis,tpmdev=tpm0)
 console=$work/console.log

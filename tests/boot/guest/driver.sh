@@ -3,7 +3,8 @@
 #   boot 1          formats the drives, writes /etc/crypttab and /etc/fstab, reboots
 #   boots 2-4       scenario 1 (crypttab + force-inline + zoned btrfs) on every boot;
 #                   boot 2 also scenarios 2 (asked, wrong twice then right), 3 (stock
-#                   systemd-cryptsetup) and 5 (units, verify, stop/start, journal);
+#                   systemd-cryptsetup), 8 (crypttab header=) and 5 (units, verify,
+#                   stop/start, journal);
 #                   boot 3 scenario 2's exhausted tries and 7 (refresh under the mounted
 #                   btrfs); boot 4 starts the power cuts
 #   boots 5-(4+N)   scenario 4: checks the previous cut, then cuts again; the last one prints
@@ -54,6 +55,7 @@ setup() {
   head -c 64 /dev/urandom > /etc/zcboot/zns.key
   head -c 64 /dev/urandom > /etc/zcboot/zplain.key
   head -c 32 /dev/urandom > /etc/zcboot/extra.key
+  head -c 64 /dev/urandom > /etc/zcboot/zhdr.key
   chmod 400 /etc/zcboot/*.key
   check "setup: blkzone sees $ZNS host-managed, zone capacity below zone size" \
     sh -c "blkzone report -c 1 $ZNS | grep -q 'cap 0x018000' && [ \$(cat /sys/block/nvme0n1/queue/zoned) = host-managed ]"
@@ -61,6 +63,8 @@ setup() {
     "$ZC" luksFormat -q --perf-force_inline "${FAST_KDF[@]}" --key-file /etc/zcboot/zns.key "$ZNS"
   check "setup: zcryptsetup luksFormat on the second ZNS namespace" \
     "$ZC" luksFormat -q "${KDF[@]}" --key-file /etc/zcboot/zplain.key "$ZPLAIN"
+  check "setup: zcryptsetup luksFormat --header: a header file, the third ZNS namespace as data" \
+    "$ZC" luksFormat -q "${FAST_KDF[@]}" --key-file /etc/zcboot/zhdr.key --header "$ZHDR_HEADER" "$ZHDR"
   check "setup: zcryptsetup luksFormat on the virtio disk (passphrase)" \
     sh -c "printf %s '$PASSPHRASE' | $ZC luksFormat -q ${FAST_KDF[*]} --key-file - $ASKED"
   check "setup: open and mkfs.btrfs -O zoned on the mapping" sh -c "
@@ -72,10 +76,11 @@ setup() {
   local u1 u2 u3
   u1=$("$ZC" luksUUID "$ZNS") u2=$("$ZC" luksUUID "$ZPLAIN") u3=$("$ZC" luksUUID "$ASKED")
   cat > /etc/crypttab <<EOT
-# zcboot: scenario 1 (force-inline, key file), 3 (stock), 2 (asked)
+# zcboot: scenario 1 (force-inline, key file), 3 (stock), 2 (asked), 8 (detached header)
 zns     UUID=$u1  /etc/zcboot/zns.key     luks,force-inline
 zplain  UUID=$u2  /etc/zcboot/zplain.key  luks
 asked   UUID=$u3  none                    luks,force-inline,tries=3,nofail
+zhdr    $ZHDR     /etc/zcboot/zhdr.key    luks,force-inline,header=$ZHDR_HEADER
 EOT
   echo "/dev/mapper/zns /mnt/zns btrfs defaults,nofail 0 0" >> /etc/fstab
   sed 's/^/ZCBOOT crypttab: /' /etc/crypttab
@@ -86,7 +91,7 @@ EOT
 case $n in
   1) setup; reboot_now ;;
   2) show_boot_time
-     scenario1; scenario2_retried; scenario3; scenario5
+     scenario1; scenario2_retried; scenario3; scenario8_header; scenario5
      printf '%s\n' 'wrong one' 'wrong two' 'wrong three' > /etc/zcboot/answers
      reboot_now ;;
   3) scenario1; scenario2_exhausted; scenario7_refresh
@@ -94,7 +99,7 @@ case $n in
      reboot_now ;;
   4) scenario1
      # The power-cut boots need only the ZNS entry: the others would cost an unlock each boot.
-     sed -i '/^zplain\|^asked/d' /etc/crypttab && sync /etc/crypttab
+     sed -i '/^zplain\|^asked\|^zhdr/d' /etc/crypttab && sync /etc/crypttab
      time_one_round
      cut_start 1 ;;
   *) k=$((n - 4))

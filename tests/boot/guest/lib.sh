@@ -7,6 +7,8 @@ ZB=/var/lib/zcboot           # state that survives reboots (the root disk)
 ZC=/usr/sbin/zcryptsetup
 ZNS=/dev/nvme0n1             # force-inline, key file, zoned btrfs, the power-cut drive
 ZPLAIN=/dev/nvme0n2          # formatted by zcryptsetup, opened by stock systemd-cryptsetup
+ZHDR=/dev/nvme0n3            # data of a detached header in a file (crypttab header=)
+ZHDR_HEADER=/etc/zcboot/zhdr.hdr
 ASKED=/dev/vdb               # ordinary disk, no key file: asked through the agent
 PASSPHRASE='correct horse zoned staple'
 # Cheap but real argon2id: TCG is slow, and wrong-passphrase tries cost one unlock each.

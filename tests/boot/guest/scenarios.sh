@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2154  # n comes from driver.sh
-# Scenarios 1, 2, 3 and 5 (see driver.sh for which boot runs which).
+# Scenarios 1, 2, 3, 5, 7 and 8 (see driver.sh for which boot runs which).
 
 # Scenario 1: the ZNS entry (UUID=, key file, force-inline) opened by our unit, the mapping
 # inline, the zoned btrfs from /etc/fstab mounted, every file of earlier boots intact.
@@ -116,4 +116,35 @@ scenario5() {
     out=$(journalctl -b -p err --no-pager -o cat -u "zcryptsetup@*" -u "systemd-cryptsetup@*";
           journalctl -b -p warning --no-pager -o cat | grep -i zcryptsetup-generator)
     [ -z "$out" ] || { echo "$out"; false; }'
+}
+
+# Scenario 8: a crypttab entry with header= (the LUKS2 metadata in a file on the root file
+# system, the data on the third ZNS namespace from sector 0) and force-inline, opened at boot
+# by the generated unit; stock cryptsetup reads the same pair.
+scenario8_header() {
+  local unit=/run/systemd/generator/zcryptsetup@zhdr.service dm data=/run/zcboot-zhdr.bin
+  check "S8: zcryptsetup@zhdr.service opened the detached-header entry" \
+    systemctl is-active zcryptsetup@zhdr.service
+  check "S8: its unit waits for the mount that holds the header file" \
+    grep -qxF "RequiresMountsFor=$ZHDR_HEADER" "$unit"
+  check "S8: the mapping runs inline (table: $(mapping_flags zhdr))" is_inline zhdr
+  check "S8: the table maps the data namespace from sector 0" sh -c "
+    [ \"\$(dmsetup table zhdr | awk '{ print \$7, \$8 }')\" = \"\$(cat /sys/block/nvme0n3/dev) 0\" ]"
+  dm=$(basename "$(readlink -f /dev/mapper/zhdr)")
+  check "S8: the mapping is a host-managed zoned device" \
+    test "$(cat "/sys/block/$dm/queue/zoned" 2>/dev/null)" = host-managed
+  check "S8: 4 MiB written at the first zone's start read back through the mapping" sh -c "
+    head -c 4M /dev/urandom > $data &&
+    dd if=$data of=/dev/mapper/zhdr bs=1M oflag=direct status=none &&
+    [ \"\$(dd if=/dev/mapper/zhdr bs=1M count=4 iflag=direct status=none | sha256sum)\" = \
+      \"\$(sha256sum < $data)\" ]"
+  check "S8: stock cryptsetup takes the key with --header on the same pair" \
+    cryptsetup open --test-passphrase --header "$ZHDR_HEADER" --key-file /etc/zcboot/zhdr.key "$ZHDR"
+  check "S8: systemctl stop closes the mapping, start opens it again" sh -c '
+    systemctl stop zcryptsetup@zhdr.service && ! dmsetup info zhdr >/dev/null 2>&1 &&
+    systemctl start zcryptsetup@zhdr.service && dmsetup info zhdr >/dev/null'
+  check "S8: ... and the data reads back" sh -c "
+    [ \"\$(dd if=/dev/mapper/zhdr bs=1M count=4 iflag=direct status=none | sha256sum)\" = \
+      \"\$(sha256sum < $data)\" ]"
+  show_journal -u zcryptsetup@zhdr.service
 }
