@@ -5,8 +5,8 @@
 # the boot suite (tests/boot/run.sh: that .deb in a real Debian 12 booted with systemd, NVMe
 # ZNS, crypttab, ask-password, power cuts), and the same unit and CLI tests under ASan+UBSan
 # with a short run of every fuzz target (scripts/sanitize-and-fuzz.sh). The package build and
-# the sanitizer run go in the background, niced, and the boot suite's guest runs beside the vm
-# suites' (see below).
+# the sanitizer run go in the background, niced, and then the boot suite's guest runs beside
+# the vm suites' (see below).
 # Run as root from anywhere; a fresh Debian 12 machine is enough.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,11 +48,13 @@ if ! tests/vm/build-native-module.sh >"$native_log" 2>&1; then
   native_build_failed=1
 fi
 # CI has 2 cores and the run must stay within 40 minutes. The guest of the vm suites keeps
-# about one core busy; the package build and the sanitizer run start now in the background at
-# a lower priority (nice), and the boot suite (which needs the .deb) boots its own guest beside
-# the vm suites as soon as the package is there. The benchmark suites go first, so that they
-# share the machine only with the niced builds, never with the boot suite's guest: their
-# figures are ratios of both tools measured in the same guest, but noise still blurs them.
+# about one core busy. The package build and the sanitizer run take the other one: they start
+# now in the background at a lower priority (nice), so the guest's timings are barely touched.
+# Once the sanitizer run is done, the boot suite (which needs the .deb) boots its own guest on
+# that core, beside the rest of the vm suites. The boot suite must not start earlier: two
+# guests take both cores, and the niced sanitizer run then starves until one of them ends (a
+# trial of that order ran past 40 minutes). The benchmark suites go first, so that they share
+# the machine with the niced builds only, never with the boot suite's guest.
 pkg_log=build/package.log
 san_log=build/sanitize-and-fuzz.log
 phase "package and sanitize-and-fuzz started in the background (nice)"
@@ -71,6 +73,11 @@ vm_pid=$!
 phase "package (waiting for it)"
 wait "$pkg_pid" || status=1
 cat "$pkg_log"
+
+# Sanitizers and fuzzing: their own clang build (build-sanitize), their own closing line.
+phase "sanitize-and-fuzz (waiting for it)"
+wait "$san_pid" || status=1
+cat "$san_log"
 
 phase "boot (waiting for the root file system)"
 boot_log=build/boot.log
@@ -91,11 +98,6 @@ rm -f "$rootfs_log"
 phase "vm suites (waiting for them)"
 wait "$vm_pid" || status=1
 cat "$vm_log"
-
-# Sanitizers and fuzzing: their own clang build (build-sanitize), their own closing line.
-phase "sanitize-and-fuzz (waiting for it)"
-wait "$san_pid" || status=1
-cat "$san_log"
 
 # One closing line over all the runs.
 unit_total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$ctest_log" | tail -1)
