@@ -65,15 +65,21 @@ Result<luks2ext::FormatOptions> FormatOptionsFrom(const Options& o) {
 
 namespace {
 
+// cryptsetup's warning before its question: what blkid finds on `path`.
+Status WarnOfSignature(const std::string& path) {
+  ASSIGN_OR_RETURN(auto signature, luks2ext::ProbeSignature(path));
+  if (signature)
+    fmt::print(stdout, "{}",
+               FormatMsg(_("WARNING: Device {} already contains a '{}' superblock signature.\n"),
+                         path, *signature));
+  return Status::Ok();
+}
+
 // cryptsetup's questions, asked only when someone can answer them. `target` is where the
 // metadata goes (the device, or the detached header).
 Status Confirm(const Options& o, const std::string& target) {
   if (o.batch_mode || !InteractiveInput()) return Status::Ok();
-  ASSIGN_OR_RETURN(auto signature, luks2ext::ProbeSignature(target));
-  if (signature)
-    fmt::print(stdout, "{}",
-               FormatMsg(_("WARNING: Device {} already contains a '{}' superblock signature.\n"),
-                         target, *signature));
+  RETURN_IF_ERROR(WarnOfSignature(target));
   const std::string question = FormatMsg(
       _("\nWARNING!\n========\nThis will overwrite data on {} irrevocably.\n\nAre you sure? "
         "(Type 'yes' in capital letters): "),
@@ -92,11 +98,7 @@ struct DetachedHeader {
 Status ConfirmDetached(const Options& o, const DetachedHeader& header, const std::string& data) {
   if (o.batch_mode || !InteractiveInput()) return Status::Ok();
   // The data drive is not written: what it holds stays readable until the mapping overwrites it.
-  ASSIGN_OR_RETURN(auto signature, luks2ext::ProbeSignature(data));
-  if (signature)
-    fmt::print(stdout, "{}",
-               FormatMsg(_("WARNING: Device {} already contains a '{}' superblock signature.\n"),
-                         data, *signature));
+  RETURN_IF_ERROR(WarnOfSignature(data));
   if (header.exists) return Confirm(o, header.path);
   if (!ConfirmOnTerminal(_("Header file does not exist, do you want to create it?\n\nAre you "
                            "sure? (Type 'yes' in capital letters): ")))
