@@ -214,6 +214,22 @@ Result<OpenedVolume> OpenVolume(const std::string& path, bool writable,
   return opened;
 }
 
+Result<MappableVolume> OpenMappableVolume(const std::string& data_path, const std::string& header,
+                                          bool writable) {
+  MappableVolume opened;
+  ASSIGN_OR_RETURN(opened.data, luks2ext::OpenBlockDevice(data_path, writable && header.empty()));
+  if (header.empty()) {
+    ASSIGN_OR_RETURN(opened.volume, luks2ext::Volume::Open(
+                                        *opened.data, luks2ext::Volume::ReadScope::kForOpen));
+    return opened;
+  }
+  ASSIGN_OR_RETURN(opened.header, luks2ext::OpenBlockDevice(header, writable));
+  ASSIGN_OR_RETURN(opened.volume,
+                   luks2ext::Volume::Open(*opened.header, luks2ext::Volume::ReadScope::kForOpen,
+                                          opened.data.get()));
+  return opened;
+}
+
 void PrintVerbose(const Options& options, const std::string& text) {
   if (options.verbose || options.debug) fmt::print(stderr, "{}\n", text);
 }

@@ -126,4 +126,16 @@ struct OpenedVolume {
 luks2ext::Result<OpenedVolume> OpenVolume(const std::string& path, bool writable,
                                           luks2ext::Volume::ReadScope scope);
 
+// A volume for the verbs that map its data (open, refresh, resize, luksResume, crypttab open):
+// with a detached `header` (--header, crypttab header=) the metadata is read there and
+// `data_path` is the data drive, opened read-only (dm-crypt opens it itself); without one both
+// are on `data_path`. `writable` applies to the drive holding the metadata.
+struct MappableVolume {
+  std::unique_ptr<luks2ext::BlockDevice> data;
+  std::unique_ptr<luks2ext::BlockDevice> header;  // null without a detached header
+  std::unique_ptr<luks2ext::Volume> volume;       // last: destroyed before the drives it reads
+};
+luks2ext::Result<MappableVolume> OpenMappableVolume(const std::string& data_path,
+                                                    const std::string& header, bool writable);
+
 }  // namespace zcryptsetup

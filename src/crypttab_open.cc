@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -193,26 +193,9 @@ Status CheckHeaderPath(const CrypttabEntry& entry) {
 
 // An entry's volume and the drives it reads. With header= (a detached header, as
 // `open --header`) the metadata is read from the header and `device_path` is the data drive.
-struct EntryVolume {
-  std::unique_ptr<luks2ext::BlockDevice> device;
-  std::unique_ptr<luks2ext::BlockDevice> header;
-  std::unique_ptr<luks2ext::Volume> volume;  // last: destroyed before the drives it reads
-};
-
-Result<EntryVolume> OpenEntryVolume(const CrypttabEntry& entry, const std::string& device_path) {
-  EntryVolume opened;
-  ASSIGN_OR_RETURN(opened.device, luks2ext::OpenBlockDevice(device_path, false));
-  if (entry.options.header.empty()) {
-    ASSIGN_OR_RETURN(opened.volume,
-                     luks2ext::Volume::Open(*opened.device, luks2ext::Volume::ReadScope::kForOpen));
-    return opened;
-  }
-  RETURN_IF_ERROR(CheckHeaderPath(entry));
-  ASSIGN_OR_RETURN(opened.header, luks2ext::OpenBlockDevice(entry.options.header, false));
-  ASSIGN_OR_RETURN(opened.volume,
-                   luks2ext::Volume::Open(*opened.header, luks2ext::Volume::ReadScope::kForOpen,
-                                          opened.device.get()));
-  return opened;
+Result<MappableVolume> OpenEntryVolume(const CrypttabEntry& entry, const std::string& device_path) {
+  if (!entry.options.header.empty()) RETURN_IF_ERROR(CheckHeaderPath(entry));
+  return OpenMappableVolume(device_path, entry.options.header, false);
 }
 
 }  // namespace
@@ -221,7 +204,7 @@ Status PrepareCrypttabJob(const CrypttabEntry& entry, CrypttabJob& job) {
   job.entry = &entry;
   RETURN_IF_ERROR(luks2ext::CheckZcryptsetupOpens(entry));
   ASSIGN_OR_RETURN(job.device, luks2ext::ResolveCrypttabDevice(entry.device));
-  ASSIGN_OR_RETURN(const EntryVolume opened, OpenEntryVolume(entry, job.device));
+  ASSIGN_OR_RETURN(const MappableVolume opened, OpenEntryVolume(entry, job.device));
   job.memory = std::max<uint64_t>(opened.volume->unlock_memory_kib() * 1024, 1ULL << 20);
   job.tries_tokens = entry.key_file.empty() && opened.volume->HasToken({});
   return Status::Ok();
@@ -233,7 +216,7 @@ bool AsksThroughAgent(const CrypttabEntry& entry) {
 
 Status OpenCrypttabEntry(const CrypttabEntry& entry, const std::string& device_path,
                          const std::optional<Secret>& given, bool test_passphrase) {
-  ASSIGN_OR_RETURN(EntryVolume opened, OpenEntryVolume(entry, device_path));
+  ASSIGN_OR_RETURN(MappableVolume opened, OpenEntryVolume(entry, device_path));
   luks2ext::Volume* volume = opened.volume.get();
   PrintWarnings(*volume, entry.name + ": ");
   const luks2ext::ActivationRequest request = RequestFor(entry, test_passphrase);

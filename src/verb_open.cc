@@ -156,15 +156,8 @@ Status ActionOpen(const Invocation& call) {
   RETURN_IF_ERROR(SetMappingFlags(o, request));
 
   // Only --persistent writes metadata; otherwise the drive is opened read-only.
-  std::unique_ptr<luks2ext::BlockDevice> device, detached_data;
-  ASSIGN_OR_RETURN(device, luks2ext::OpenBlockDevice(call.metadata_device(), o.persistent));
-  if (!o.header.empty()) {
-    ASSIGN_OR_RETURN(detached_data, luks2ext::OpenBlockDevice(path, false));
-  }
-  ASSIGN_OR_RETURN(auto volume, luks2ext::Volume::Open(*device,
-                                                       luks2ext::Volume::ReadScope::kForOpen,
-                                                       detached_data.get()));
-  return UnlockAndMap(call, path, *volume, request);
+  ASSIGN_OR_RETURN(const MappableVolume opened, OpenMappableVolume(path, o.header, o.persistent));
+  return UnlockAndMap(call, path, *opened.volume, request);
 }
 
 namespace {
@@ -177,9 +170,8 @@ namespace {
 struct MappedVolume {
   luks2ext::ActiveMapping mapping;
   std::string path;
-  std::unique_ptr<luks2ext::BlockDevice> device;
-  std::unique_ptr<luks2ext::BlockDevice> header;
-  std::unique_ptr<luks2ext::Volume> volume;
+  MappableVolume opened;
+  luks2ext::Volume& volume() const { return *opened.volume; }
 };
 Result<MappedVolume> OpenMappedVolume(const std::string& name, const std::string* given_device,
                                       bool writable, const std::string& header) {
@@ -200,25 +192,17 @@ Result<MappedVolume> OpenMappedVolume(const std::string& name, const std::string
       return Error::WrongDevice(FormatMsg(_("Device {} is not the device {} maps ({})."),
                                           *given_device, name, mapped.path));
   }
-  ASSIGN_OR_RETURN(mapped.device,
-                   luks2ext::OpenBlockDevice(mapped.path, writable && header.empty()));
-  if (header.empty()) {
-    auto volume = luks2ext::Volume::Open(*mapped.device, luks2ext::Volume::ReadScope::kForOpen);
-    if (!volume.ok() && volume.error().code() == luks2ext::ExitCode::kWrongDevice)
-      return Error::WrongDevice(FormatMsg(
-          _("{} A mapping with a detached header needs it named with --header."),
-          volume.error().message()));
-    if (!volume.ok()) return volume.error();
-    mapped.volume = std::move(*volume);
-  } else {
-    ASSIGN_OR_RETURN(mapped.header, luks2ext::OpenBlockDevice(header, writable));
-    ASSIGN_OR_RETURN(mapped.volume,
-                     luks2ext::Volume::Open(*mapped.header, luks2ext::Volume::ReadScope::kForOpen,
-                                            mapped.device.get()));
-  }
-  if (!mapped.mapping.MapsVolume(mapped.volume->uuid()))
+  auto opened = OpenMappableVolume(mapped.path, header, writable);
+  // No LUKS2 header on the drive the table names: its header may be detached.
+  if (!opened.ok() && header.empty() && opened.error().code() == luks2ext::ExitCode::kWrongDevice)
+    return Error::WrongDevice(
+        FormatMsg(_("{} A mapping with a detached header needs it named with --header."),
+                  opened.error().message()));
+  if (!opened.ok()) return opened.error();
+  mapped.opened = std::move(*opened);
+  if (!mapped.mapping.MapsVolume(mapped.volume().uuid()))
     return Error::WrongDevice(FormatMsg(_("Device {} does not map the LUKS2 volume on {} (UUID {})."),
-                                        name, mapped.path, mapped.volume->uuid()));
+                                        name, mapped.path, mapped.volume().uuid()));
   return mapped;
 }
 
@@ -243,7 +227,7 @@ Status ActionRefresh(const Invocation& call) {
           "reload: close it and open it again with the flags wanted."),
         request.name));
   request.read_only = mapped.mapping.read_only;
-  return UnlockAndMap(call, mapped.path, *mapped.volume, request);
+  return UnlockAndMap(call, mapped.path, mapped.volume(), request);
 }
 
 // cryptsetup resize <name>: the mapping's new length, from --size (sectors) or --device-size
@@ -262,7 +246,7 @@ Status ActionResize(const Invocation& call) {
   ASSIGN_OR_RETURN(MappedVolume mapped,
                    OpenMappedVolume(request.name, nullptr, false, o.header));
   // A zoned mapping covers whole zones: dm refuses a table that ends inside one.
-  const luks2ext::Geometry& geometry = mapped.volume->data_device().geometry();
+  const luks2ext::Geometry& geometry = mapped.volume().data_device().geometry();
   if (geometry.is_zoned() && *request.resize_sectors * 512 % geometry.zone_size != 0)
     return Error::WrongParameters(FormatMsg(
         _("On a zoned drive the size must be a multiple of the zone size ({} sectors)."),
@@ -272,7 +256,7 @@ Status ActionResize(const Invocation& call) {
   if (o.disable_keyring)
     return Error::WrongParameters(_("Resize of active device requires volume key in keyring "
                                     "but --disable-keyring option is set."));
-  return UnlockAndMap(call, mapped.path, *mapped.volume, request);
+  return UnlockAndMap(call, mapped.path, mapped.volume(), request);
 }
 
 Status ActionLuksSuspend(const Invocation& call) { return luks2ext::Suspend(call.args[0]); }
@@ -288,7 +272,7 @@ Status ActionLuksResume(const Invocation& call) {
                    OpenMappedVolume(request.name, nullptr, false, call.options.header));
   if (!mapped.mapping.suspended)
     return Error::WrongParameters(FormatMsg(_("Volume {} is not suspended."), request.name));
-  return UnlockAndMap(call, mapped.path, *mapped.volume, request);
+  return UnlockAndMap(call, mapped.path, mapped.volume(), request);
 }
 
 Status ActionClose(const Invocation& call) { return luks2ext::Deactivate(call.args[0]); }

@@ -1,10 +1,9 @@
 #include "metadata/copy_reader.h"
 
-#include "luks2ext/format_volume.h"
-
 #include <algorithm>
 
 #include "base/i18n.h"
+#include "luks2ext/format_volume.h"
 #include "metadata/header_edit.h"
 
 namespace luks2ext {

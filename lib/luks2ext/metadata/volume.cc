@@ -12,10 +12,10 @@
 #include <optional>
 
 #include "activation/activate.h"
-#include "luks2ext/format_volume.h"
 #include "activation/token_unlock.h"
 #include "base/i18n.h"
 #include "cryptsetup/crypt_device.h"
+#include "luks2ext/format_volume.h"
 #include "metadata/device_lock.h"
 #include "metadata/header_edit.h"
 #include "metadata/image_builder.h"
