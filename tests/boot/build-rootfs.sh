@@ -19,7 +19,7 @@ if [[ -s $tarball ]]; then echo "$tarball"; exit 0; fi
 mirror=${ZC_BOOT_MIRROR:-}
 if [[ -z $mirror ]]; then
   mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/*$/\1/p' /etc/apt/sources.list.d/*.sources \
-             2>/dev/null | head -n1)
+             2>/dev/null | awk 'NR == 1')
   [[ -n $mirror ]] || mirror=$(awk '$1 == "deb" && $2 ~ /^http/ { print $2; exit }' \
                                  /etc/apt/sources.list 2>/dev/null)
   : "${mirror:=http://deb.debian.org/debian}"

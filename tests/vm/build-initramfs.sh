@@ -132,7 +132,9 @@ fi
 if [[ -x $build_dir/src/zcryptsetup ]]; then
   copy_with_libs "$build_dir/src/zcryptsetup" /usr/local/bin/zcryptsetup
   # libkmod is opened when dm_crypt must be loaded (dlopen: ldd does not list it).
-  kmod_lib=$(ldconfig -p | awk '$1 == "libkmod.so.2" && $NF ~ /^\// { print $NF; exit }')
+  # awk reads to the end: exiting at the first match would kill ldconfig with SIGPIPE, which
+  # pipefail turns into this script's (intermittent) exit 141.
+  kmod_lib=$(ldconfig -p | awk '$1 == "libkmod.so.2" && $NF ~ /^\// && !found { print $NF; found = 1 }')
   [[ -n $kmod_lib ]] || die "libkmod.so.2 not found on the host (package libkmod2)"
   copy_with_libs "$kmod_lib" "$kmod_lib"
   echo "build-initramfs: including $build_dir/src/zcryptsetup" >&2

@@ -84,7 +84,7 @@ if ! dkms build -m "$name" -v "$version" -k "$kver" >&2; then
   cat "/var/lib/dkms/$name/$version/build/make.log" >&2 2>/dev/null || true
   die "dkms build failed"
 fi
-built=$(ls -1 "/var/lib/dkms/$name/$version/$kver/"*/module/dm-crypt.ko* 2>/dev/null | head -n1)
+built=$(ls -1 "/var/lib/dkms/$name/$version/$kver/"*/module/dm-crypt.ko* 2>/dev/null | awk 'NR == 1')
 [[ -n $built ]] || die "dkms build left no dm-crypt.ko under /var/lib/dkms/$name/$version/$kver"
 
 mkdir -p "$out_dir.tmp"

@@ -57,7 +57,7 @@ if [[ ! -f $stamp ]]; then
   dpkg -x "$deb" "$root.tmp"
   rm -rf "$root"
   mv "$root.tmp" "$root"
-  kver=$(ls -1 "$root/lib/modules" | head -n1)
+  kver=$(ls -1 "$root/lib/modules" | awk 'NR == 1')
   depmod -b "$root" "$kver"
   echo "$kver" > "$stamp"
 fi
