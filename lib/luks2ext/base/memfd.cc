@@ -44,6 +44,22 @@ Status Memfd::ReadAt(uint64_t offset, std::span<std::uint8_t> out) const {
   return Status::Ok();
 }
 
+MemfdMapping::~MemfdMapping() {
+  if (address_ != nullptr) munmap(address_, length_);
+}
+
+Result<MemfdMapping> Memfd::Map(uint64_t offset, uint64_t length) {
+  const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  if (length == 0 || offset % page != 0 || offset > size_ || length > size_ - offset)
+    return Error::WrongParameters(FormatMsg(
+        _("In-memory metadata image: cannot map {} bytes at offset {} of {}."), length, offset,
+        size_));
+  void* address = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(),
+                       static_cast<off_t>(offset));
+  if (address == MAP_FAILED) return MemfdError("mmap", errno);
+  return MemfdMapping(address, length);
+}
+
 Result<std::vector<std::uint8_t>> Memfd::ReadAll() const {
   std::vector<std::uint8_t> bytes(size_);
   RETURN_IF_ERROR(ReadAt(0, bytes));

@@ -14,6 +14,24 @@
 
 namespace luks2ext {
 
+// A writable shared mapping of part of a Memfd: bytes written through it are the file's.
+// Unmapped when destroyed.
+class MemfdMapping {
+ public:
+  MemfdMapping(void* address, size_t length) : address_(address), length_(length) {}
+  MemfdMapping(MemfdMapping&& other) noexcept
+      : address_(std::exchange(other.address_, nullptr)), length_(other.length_) {}
+  MemfdMapping& operator=(MemfdMapping&&) = delete;
+  ~MemfdMapping();
+  std::span<std::uint8_t> bytes() const {
+    return {static_cast<std::uint8_t*>(address_), length_};
+  }
+
+ private:
+  void* address_;
+  size_t length_;
+};
+
 class Memfd {
  public:
   // A file of `size` bytes, all zero and sparse (holes cost no memory).
@@ -29,6 +47,9 @@ class Memfd {
   Status WriteAt(uint64_t offset, std::span<const std::uint8_t> data);
   Status ReadAt(uint64_t offset, std::span<std::uint8_t> out) const;
   Result<std::vector<std::uint8_t>> ReadAll() const;
+  // `length` bytes from `offset` (a multiple of the page size), to be filled in place: a drive
+  // reads straight into the file, with no buffer between them (page-aligned, as O_DIRECT wants).
+  Result<MemfdMapping> Map(uint64_t offset, uint64_t length);
 
  private:
   Memfd(UniqueFd fd, uint64_t size) : fd_(std::move(fd)), size_(size) {}

@@ -167,8 +167,8 @@ Status ZbdDevice::CheckAlignedRange(uint64_t offset, uint64_t length) const {
   return CheckIoRange(geometry_, path_, offset, length);
 }
 
-Status ZbdDevice::ReadChunk(uint64_t offset, size_t length) {
-  const FdTransfer got = PreadFull(fd_.get(), bounce_.get(), length, offset);
+Status ZbdDevice::ReadChunk(uint64_t offset, std::span<std::uint8_t> into) {
+  const FdTransfer got = PreadFull(fd_.get(), into.data(), into.size(), offset);
   if (got.error != 0) {
     return ErrnoError(
         got.error,
@@ -194,9 +194,12 @@ Status ZbdDevice::WriteChunk(uint64_t offset, size_t length) {
 
 Status ZbdDevice::Read(uint64_t offset, std::span<std::uint8_t> out) {
   RETURN_IF_ERROR(CheckAlignedRange(offset, out.size()));
+  // A destination aligned as O_DIRECT wants (a mapped page, say) is read into directly.
+  if (reinterpret_cast<std::uintptr_t>(out.data()) % geometry_.logical_block_size == 0)
+    return ReadChunk(offset, out);
   for (size_t done = 0; done < out.size();) {
     const size_t n = std::min(out.size() - done, kBounceSize);
-    RETURN_IF_ERROR(ReadChunk(offset + done, n));
+    RETURN_IF_ERROR(ReadChunk(offset + done, {bounce_.get(), n}));
     std::memcpy(out.data() + done, bounce_.get(), n);
     done += n;
   }

@@ -72,9 +72,10 @@ class ZbdDevice : public BlockDevice {
   Status CheckAlignedRange(uint64_t offset, uint64_t length) const;
   // The sequential zone starting exactly at zone_start, for reset and finish.
   Result<Zone> ZoneForManagement(uint64_t zone_start);
-  // One pread/pwrite of `length` bytes between the bounce buffer and the drive, retried on
-  // EINTR and continued after short transfers.
-  Status ReadChunk(uint64_t offset, size_t length);
+  // One pread of `into` (the bounce buffer, or a caller's buffer aligned for O_DIRECT), and one
+  // pwrite of `length` bytes of the bounce buffer; retried on EINTR and continued after short
+  // transfers.
+  Status ReadChunk(uint64_t offset, std::span<std::uint8_t> into);
   Status WriteChunk(uint64_t offset, size_t length);
 
   std::string path_;
