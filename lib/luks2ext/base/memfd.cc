@@ -45,19 +45,20 @@ Status Memfd::ReadAt(uint64_t offset, std::span<std::uint8_t> out) const {
 }
 
 MemfdMapping::~MemfdMapping() {
-  if (address_ != nullptr) munmap(address_, length_);
+  if (base_ != nullptr) munmap(base_, mapped_length_);
 }
 
 Result<MemfdMapping> Memfd::Map(uint64_t offset, uint64_t length) {
-  const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  if (length == 0 || offset % page != 0 || offset > size_ || length > size_ - offset)
+  if (length == 0 || offset > size_ || length > size_ - offset)
     return Error::WrongParameters(FormatMsg(
         _("In-memory metadata image: cannot map {} bytes at offset {} of {}."), length, offset,
         size_));
-  void* address = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(),
-                       static_cast<off_t>(offset));
-  if (address == MAP_FAILED) return MemfdError("mmap", errno);
-  return MemfdMapping(address, length);
+  // mmap starts on a page: from the page holding `offset`.
+  const uint64_t lead = offset % static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  void* base = mmap(nullptr, lead + length, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(),
+                    static_cast<off_t>(offset - lead));
+  if (base == MAP_FAILED) return MemfdError("mmap", errno);
+  return MemfdMapping(base, lead + length, lead);
 }
 
 Result<std::vector<std::uint8_t>> Memfd::ReadAll() const {

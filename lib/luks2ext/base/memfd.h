@@ -18,18 +18,23 @@ namespace luks2ext {
 // Unmapped when destroyed.
 class MemfdMapping {
  public:
-  MemfdMapping(void* address, size_t length) : address_(address), length_(length) {}
+  // `mapped_length` bytes mapped at `base` (a page); the caller's bytes start `lead` bytes in.
+  MemfdMapping(void* base, size_t mapped_length, size_t lead)
+      : base_(base), mapped_length_(mapped_length), lead_(lead) {}
   MemfdMapping(MemfdMapping&& other) noexcept
-      : address_(std::exchange(other.address_, nullptr)), length_(other.length_) {}
+      : base_(std::exchange(other.base_, nullptr)),
+        mapped_length_(other.mapped_length_),
+        lead_(other.lead_) {}
   MemfdMapping& operator=(MemfdMapping&&) = delete;
   ~MemfdMapping();
   std::span<std::uint8_t> bytes() const {
-    return {static_cast<std::uint8_t*>(address_), length_};
+    return {static_cast<std::uint8_t*>(base_) + lead_, mapped_length_ - lead_};
   }
 
  private:
-  void* address_;
-  size_t length_;
+  void* base_;
+  size_t mapped_length_;
+  size_t lead_;
 };
 
 class Memfd {
@@ -47,8 +52,8 @@ class Memfd {
   Status WriteAt(uint64_t offset, std::span<const std::uint8_t> data);
   Status ReadAt(uint64_t offset, std::span<std::uint8_t> out) const;
   Result<std::vector<std::uint8_t>> ReadAll() const;
-  // `length` bytes from `offset` (a multiple of the page size), to be filled in place: a drive
-  // reads straight into the file, with no buffer between them (page-aligned, as O_DIRECT wants).
+  // `length` bytes from `offset`, to be filled in place: a drive reads straight into the file,
+  // with no buffer between them (an offset on a page gives memory aligned as O_DIRECT wants).
   Result<MemfdMapping> Map(uint64_t offset, uint64_t length);
 
  private:

@@ -1,7 +1,5 @@
 #include "metadata/image_store.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -329,11 +327,8 @@ Status LoadKeyslotArea(BlockDevice& device, const CopySlot& slot, const KeyslotA
                        Memfd& memfd) {
   // Straight from the drive into the image libcryptsetup reads: no buffer of our own to fault
   // in, fill and copy again (what stock cryptsetup's own read of the area costs, no more).
-  // The mapping starts on a page; LUKS2 aligns areas to 4 KiB, a page on most machines.
-  const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  const uint64_t lead = area.offset % page;
-  ASSIGN_OR_RETURN(MemfdMapping mapped, memfd.Map(area.offset - lead, lead + area.size));
-  return device.Read(slot.offset + area.offset, mapped.bytes().subspan(lead));
+  ASSIGN_OR_RETURN(MemfdMapping mapped, memfd.Map(area.offset, area.size));
+  return device.Read(slot.offset + area.offset, mapped.bytes());
 }
 
 }  // namespace luks2ext
