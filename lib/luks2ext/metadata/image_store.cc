@@ -148,9 +148,10 @@ Status FillZoneTailWithRandom(BlockDevice& device, uint64_t from) {
   // Larger than the copy's chunks (a 256 MiB zone takes 16 writes): what a cut between them
   // leaves is the same wherever it falls, past a complete copy.
   constexpr uint64_t kFillChunk = 16 * MiB;
-  std::vector<uint8_t> noise(kFillChunk);
+  // No more than the tail: most tails past a copy are far smaller than a chunk.
+  std::vector<uint8_t> noise(from < end ? std::min<uint64_t>(kFillChunk, end - from) : 0);
   for (uint64_t offset = from; offset < end;) {
-    const size_t length = static_cast<size_t>(std::min<uint64_t>(kFillChunk, end - offset));
+    const size_t length = static_cast<size_t>(std::min<uint64_t>(noise.size(), end - offset));
     RETURN_IF_ERROR(RandomBytes(std::span<uint8_t>(noise).first(length)));
     RETURN_IF_ERROR(device.Write(offset, std::span<const uint8_t>(noise).first(length)));
     offset += length;

@@ -178,7 +178,7 @@ Status MemoryZonedDevice::ResetZone(uint64_t zone_start) {
   if (cut) return PoweredOff();
   if (!target.ok()) return target.error();
   Zone& zone = **target;
-  DropBytes(zone.start, zone.length);
+  state_.chunks.Drop(zone.start, zone.length);
   zone.write_pointer = zone.start;
   zone.condition = ZoneCondition::kEmpty;
   state_.op_log.back().succeeded = true;
@@ -245,7 +245,7 @@ std::vector<std::uint8_t> MemoryZonedDevice::Contents(uint64_t offset, uint64_t 
 
 void MemoryZonedDevice::Poke(uint64_t offset, std::span<const std::uint8_t> data) {
   assert(InRange(offset, data.size(), state_.geometry.size));
-  StoreBytes(offset, data);
+  state_.chunks.Store(offset, data);
 }
 
 const Zone& MemoryZonedDevice::ZoneAt(uint64_t offset) const {
@@ -253,7 +253,7 @@ const Zone& MemoryZonedDevice::ZoneAt(uint64_t offset) const {
   return state_.zones[ZoneIndex(offset)];
 }
 
-uint64_t MemoryZonedDevice::allocated_bytes() const { return state_.chunks.size() * kChunkSize; }
+uint64_t MemoryZonedDevice::allocated_bytes() const { return state_.chunks.allocated_bytes(); }
 
 // ---------------------------------------------------------------------------------------------
 // Rules
@@ -359,7 +359,7 @@ Result<Zone*> MemoryZonedDevice::ZoneForManagement(uint64_t zone_start) {
 
 void MemoryZonedDevice::ApplyWrite(uint64_t offset, std::span<const std::uint8_t> data) {
   if (data.empty()) return;
-  StoreBytes(offset, data);
+  state_.chunks.Store(offset, data);
   if (!state_.geometry.is_zoned()) return;
   Zone& zone = state_.zones[ZoneIndex(offset)];
   if (!zone.is_sequential()) return;
@@ -432,67 +432,23 @@ void MemoryZonedDevice::MakeRoomToOpen(const Zone& zone) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sparse storage
+// Zone geometry and what reads see
 
 uint32_t MemoryZonedDevice::ZoneIndex(uint64_t offset) const {
   return static_cast<uint32_t>(offset / state_.geometry.zone_size);
 }
 
-void MemoryZonedDevice::StoreBytes(uint64_t offset, std::span<const std::uint8_t> data) {
-  while (!data.empty()) {
-    const uint64_t index = offset / kChunkSize;
-    const uint64_t in_chunk = offset % kChunkSize;
-    const uint64_t n = std::min<uint64_t>(data.size(), kChunkSize - in_chunk);
-    std::vector<std::uint8_t>& chunk = state_.chunks[index];
-    if (chunk.empty()) chunk.resize(kChunkSize);
-    std::memcpy(chunk.data() + in_chunk, data.data(), n);
-    offset += n;
-    data = data.subspan(n);
-  }
-}
-
-void MemoryZonedDevice::LoadBytes(uint64_t offset, std::span<std::uint8_t> out) const {
-  while (!out.empty()) {
-    const uint64_t in_chunk = offset % kChunkSize;
-    const uint64_t n = std::min<uint64_t>(out.size(), kChunkSize - in_chunk);
-    auto it = state_.chunks.find(offset / kChunkSize);
-    if (it == state_.chunks.end()) {
-      std::memset(out.data(), 0, n);
-    } else {
-      std::memcpy(out.data(), it->second.data() + in_chunk, n);
-    }
-    offset += n;
-    out = out.subspan(n);
-  }
-}
-
 void MemoryZonedDevice::LoadVisible(uint64_t offset, std::span<std::uint8_t> out) const {
-  if (!state_.geometry.is_zoned()) return LoadBytes(offset, out);
+  if (!state_.geometry.is_zoned()) return state_.chunks.Load(offset, out);
   while (!out.empty()) {
     const Zone& zone = state_.zones[ZoneIndex(offset)];
     const uint64_t n = std::min<uint64_t>(out.size(), zone.start + zone.length - offset);
     const uint64_t visible_end = zone.start + zone.written();
     const uint64_t visible = offset < visible_end ? std::min(n, visible_end - offset) : 0;
-    LoadBytes(offset, out.first(visible));
+    state_.chunks.Load(offset, out.first(visible));
     std::memset(out.data() + visible, 0, n - visible);
     offset += n;
     out = out.subspan(n);
-  }
-}
-
-void MemoryZonedDevice::DropBytes(uint64_t offset, uint64_t length) {
-  const uint64_t end = offset + length;
-  auto it = state_.chunks.lower_bound(offset / kChunkSize);
-  while (it != state_.chunks.end() && it->first * kChunkSize < end) {
-    const uint64_t chunk_start = it->first * kChunkSize;
-    const uint64_t from = std::max(offset, chunk_start);
-    const uint64_t to = std::min(end, chunk_start + kChunkSize);
-    if (from == chunk_start && to == chunk_start + kChunkSize) {
-      it = state_.chunks.erase(it);
-    } else {
-      std::memset(it->second.data() + (from - chunk_start), 0, to - from);
-      ++it;
-    }
   }
 }
 

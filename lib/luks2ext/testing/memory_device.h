@@ -26,13 +26,12 @@
 // device off: that call and every later call fail with an I/O error until PowerOn(). PowerOn()
 // also closes the zones that were open, as a drive does after a power cycle.
 //
-// Storage is sparse (64 KiB chunks allocated on first write), so a large device costs memory
-// only for what was written. Not thread-safe.
+// Storage is sparse (ChunkStore: 64 KiB chunks allocated on first write), so a large device
+// costs memory only for what was written. Not thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -42,6 +41,7 @@
 #include "luks2ext/block_device.h"
 #include "luks2ext/error.h"
 #include "luks2ext/unique_fd.h"
+#include "testing/chunk_store.h"
 
 namespace luks2ext {
 
@@ -109,13 +109,12 @@ class MemoryZonedDevice : public BlockDevice {
   // Bytes of storage actually allocated.
   uint64_t allocated_bytes() const;
 
-  // A deep copy of the whole state (data, zones, op log, power state, armed cut), so crash tests
-  // can replay from the same start. The copy gets its own memfd on demand.
+  // A copy of the whole state (data, zones, op log, power state, armed cut), so crash tests
+  // can replay from the same start. The copy gets its own memfd on demand; the data costs
+  // little until either side writes (ChunkStore is copy-on-write).
   std::unique_ptr<MemoryZonedDevice> Clone() const;
 
  private:
-  static constexpr uint64_t kChunkSize = 64 * 1024;
-
   struct PowerCut {
     uint64_t op_index = 0;
     uint64_t torn_blocks = 0;
@@ -126,7 +125,7 @@ class MemoryZonedDevice : public BlockDevice {
     Config config;
     Geometry geometry;
     std::vector<Zone> zones;                            // empty when not zoned
-    std::map<uint64_t, std::vector<std::uint8_t>> chunks;  // chunk index -> kChunkSize bytes
+    ChunkStore chunks;
     std::vector<Op> op_log;
     std::optional<PowerCut> armed_cut;
     uint64_t flushes = 0;
@@ -156,11 +155,8 @@ class MemoryZonedDevice : public BlockDevice {
   static bool IsActive(const Zone& zone);
 
   uint32_t ZoneIndex(uint64_t offset) const;
-  void StoreBytes(uint64_t offset, std::span<const std::uint8_t> data);
-  void LoadBytes(uint64_t offset, std::span<std::uint8_t> out) const;
-  // Like LoadBytes, but zeros past each sequential zone's written extent, as reads see it.
+  // The stored bytes, but zeros past each sequential zone's written extent, as reads see it.
   void LoadVisible(uint64_t offset, std::span<std::uint8_t> out) const;
-  void DropBytes(uint64_t offset, uint64_t length);
 
   State state_;
   mutable UniqueFd memfd_;

@@ -491,6 +491,40 @@ TEST(MemoryZonedDevice, CloneReplaysFromTheSameStart) {
   EXPECT_EQ(snapshot->Contents(0, 4096), Bytes(4096, 1));
 }
 
+TEST(MemoryZonedDevice, CloneAndOriginalNeverSeeEachOthersWrites) {
+  // Clones share data chunks until one of them writes (copy on write): every kind of change,
+  // on either side, inside a chunk both hold, must stay on its own side.
+  Config config = SmallConfig();
+  config.zone_size = 16 * kKiB;  // several zones a 64 KiB chunk, so a reset drops part of one
+  config.nr_conventional_zones = 2;
+  auto original = Make(config);
+  ASSERT_TRUE(WriteFill(*original, 0, 4096, 1).ok());             // conventional
+  ASSERT_TRUE(WriteFill(*original, 32 * kKiB, 8192, 2).ok());     // sequential, same chunk
+  auto clone = original->Clone();
+  ASSERT_TRUE(WriteFill(*clone, 0, 4096, 7).ok());                // overwrite in place
+  ASSERT_TRUE(clone->ResetZone(32 * kKiB).ok());                  // part of the shared chunk
+  ASSERT_TRUE(WriteFill(*original, 4096, 4096, 3).ok());          // the original writes too
+  ASSERT_TRUE(WriteFill(*original, 40 * kKiB, 4096, 4).ok());
+  EXPECT_EQ(original->Contents(0, 4096), Bytes(4096, 1));
+  EXPECT_EQ(original->Contents(4096, 4096), Bytes(4096, 3));
+  EXPECT_EQ(original->Contents(32 * kKiB, 8192), Bytes(8192, 2));
+  EXPECT_EQ(original->Contents(40 * kKiB, 4096), Bytes(4096, 4));
+  EXPECT_EQ(clone->Contents(0, 4096), Bytes(4096, 7));
+  EXPECT_EQ(clone->Contents(4096, 4096), Bytes(4096, 0));
+  EXPECT_EQ(clone->ZoneAt(32 * kKiB).write_pointer, 32 * kKiB);
+  // Written again after its reset, the clone's zone holds only what it wrote since.
+  ASSERT_TRUE(WriteFill(*clone, 32 * kKiB, 4096, 5).ok());
+  EXPECT_EQ(clone->Contents(32 * kKiB, 8192), []() {
+    std::vector<std::uint8_t> v = Bytes(8192, 0);
+    std::fill(v.begin(), v.begin() + 4096, std::uint8_t{5});
+    return v;
+  }());
+  // Bytes a reset dropped stay dropped, even past the write pointer (Poke bypasses it).
+  std::vector<std::uint8_t> poked = Bytes(4096, 9);
+  clone->Poke(36 * kKiB, poked);
+  EXPECT_EQ(original->Contents(36 * kKiB, 4096), Bytes(4096, 2));
+}
+
 TEST(MemoryZonedDevice, CutPowerNowStopsEverything) {
   auto device = Make(SmallConfig());
   device->CutPowerNow();
