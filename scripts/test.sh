@@ -12,7 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
 # phase NAME: one line per phase with the time so far, so a slow run shows where it went.
-phase() { echo "== test.sh: $* ($((SECONDS - started)) s)"; }
+phase() {
+  echo "== test.sh: $* ($((SECONDS - started)) s)"
+  phases+=("$((SECONDS - started)) s  $*")
+}
+phases=()
 
 phase "install-deps"
 bash scripts/install-deps.sh
@@ -117,6 +121,25 @@ boot_failed=$(sed -n 's/^boot: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$bo
 passed=$((unit_total - unit_failed + vm_passed + pkg_passed + boot_passed + san_passed))
 failed=$((unit_failed + vm_failed + pkg_failed + boot_failed + san_failed + native_build_failed))
 phase "done"
+# The closing block: CI shows only the end of the output, and the vm suites' log printed above
+# is long, so everything needed to see what failed and where the time went comes last.
+echo "== test.sh: summary"
+printf '  %s\n' "${phases[@]}"
+printf '  %-18s %s passed, %s failed\n' ctest "$((unit_total - unit_failed))" "$unit_failed" \
+  package "$pkg_passed" "$pkg_failed" sanitize-and-fuzz "$san_passed" "$san_failed" \
+  "vm" "$vm_passed" "$vm_failed" boot "$boot_passed" "$boot_failed"
+grep -h '^boot: timing\|^boot: per boot\|^vm: timing' "$boot_log" "$vm_log" 2>/dev/null |
+  sed 's/^/  /' || true
+# What failed, from every log in its own words (at most 40 lines). Each grep may find nothing.
+list_failures() {
+  sed -n '/The following tests FAILED:/,/^Errors while running/p' "$ctest_log" "$san_log" |
+    sed -n 's/^[[:space:]]*\([0-9]* - \)/ctest: \1/p' || true
+  grep -hE '^fuzz: [^ ]+ +(CRASH|MISSING)|^build-sanitize: build failed' "$san_log" || true
+  grep -hE '^not ok - ' "$pkg_log" | sed 's/^/package: /' || true
+  grep -hE '^FAIL |^vm: ERROR' "$vm_log" "$native_log" || true
+  grep -hE 'ZCBOOT not ok - |^boot: ERROR' "$boot_log" || true
+}
+list_failures 2>/dev/null | head -40 | sed 's/^/  FAILED /' || true
 echo "total: ${passed} passed, ${failed} failed"
 if ((failed > 0)); then status=1; fi
 exit "$status"

@@ -127,11 +127,14 @@ console=$work/console.log
 # and clevis), the TPM2 boot (unlock at boot, then a cut during an enrollment), its check.
 boots_expected=$((cuts + 6))
 t1=$(date +%s)
+progress=$work/progress.log  # the ZCBOOT lines with the host's time (epoch seconds)
+: >"$progress"
 log "booting (one QEMU process, $boots_expected boots; console: $console)"
 set +e
 timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | tee "$console" |
   stdbuf -oL tr -d '\r' | grep --line-buffered -a 'ZCBOOT \|sysrq: Resetting\|reboot: \|zcboot-initramfs' |
-  while IFS= read -r line; do printf '%(%T)T %s\n' -1 "$line"; done
+  while IFS= read -r line; do printf '%(%s)T %s\n' -1 "$line" >>"$progress"
+                              printf '%(%T)T %s\n' -1 "$line"; done
 qrc=${PIPESTATUS[0]}
 set -e
 t2=$(date +%s)
@@ -148,6 +151,11 @@ if tr -d '\r' < "$console" | grep -qaE 'Kernel panic|BUG: |Oops:'; then
   problems+=("kernel panic or oops on the console")
 fi
 for p in "${problems[@]}"; do echo "boot: ERROR: $p"; done
+# Each boot's wall time (to the next boot's start, or to the end for the last), so a slow or
+# stuck boot shows in the closing lines.
+awk -v end="$t2" '/ZCBOOT boot [0-9]+ begins/ { n[++k] = $4; t[k] = $1 }
+  END { if (k) { printf "boot: per boot:"; for (i = 1; i <= k; i++)
+        printf " %s:%ds", n[i], (i < k ? t[i + 1] : end) - t[i]; print "" } }' "$progress"
 echo "boot: timing: preparing ${t1}-${t0} s, boots $((t2 - t1)) s" |
   awk '{ split($4, a, "-"); $4 = a[1] - a[2]; print }'
 echo "boot: $passed passed, $((failed + ${#problems[@]})) failed"
