@@ -162,20 +162,25 @@ check "... without a question ($(asked))" [ "$(asked)" = 0 ]
 # --- timeout= -------------------------------------------------------------------------------
 setup_case ""
 open_vol "$work/timeout.crypttab"
-check "timeout=1 and no answer: exit 2 (exit $RC)" [ "$RC" = 2 ]
-check "... within a few seconds ($SECS s)" [ "$SECS" -le 5 ]
+# Exit 2 before open_vol's 30-s guard (which gives 124) is the tool giving up by itself; the
+# deadline it gave the agent (NotAfter) is checked below rather than the wall time, which a
+# loaded machine stretches.
+check "timeout=1 and no answer: exit 2, by itself (exit $RC after $SECS s)" [ "$RC" = 2 ]
 check "... saying so" grep -q "systemd-ask-password" <<<"$OUT"
 check "... the question had a deadline (NotAfter set)" grep -q "not_after=[1-9]" "$work/details"
 
 # --- keyfile-timeout= ------------------------------------------------------------------------
 late=$work/late.key
-printf 'vol %s %s force-inline,keyfile-timeout=5\n' "$disk" "$late" >"$work/late.crypttab"
+# The key file appears a second after the tool has started (seen in /proc, not guessed with a
+# sleep), well within keyfile-timeout=30: the tool must have waited for it.
+printf 'vol %s %s force-inline,keyfile-timeout=30\n' "$disk" "$late" >"$work/late.crypttab"
 setup_case
-(sleep 1 && cp "$work/key" "$late.tmp" && mv "$late.tmp" "$late") &
+(until pgrep -f -- "--crypttab $work/late.crypttab" >/dev/null; do sleep 0.05; done
+ sleep 1 && cp "$work/key" "$late.tmp" && mv "$late.tmp" "$late") &
 writer=$!
 open_vol "$work/late.crypttab"
 wait "$writer"
-check "key file appearing after 1 s within keyfile-timeout=5: exit 0 (exit $RC)" [ "$RC" = 0 ]
+check "key file appearing 1 s after the start, within keyfile-timeout=30: exit 0 (exit $RC)" [ "$RC" = 0 ]
 check "... no question ($(asked))" [ "$(asked)" = 0 ]
 check "... it waited ($SECS s)" [ "$SECS" -ge 1 ]
 printf 'vol %s %s force-inline,keyfile-timeout=1\n' "$disk" "$work/never.key" >"$work/never.crypttab"

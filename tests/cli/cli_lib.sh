@@ -15,3 +15,4 @@ expect() {
 # matches PATTERN NAME: the last command's output matches PATTERN (grep -E).
 matches() { if grep -Eq -- "$1" <<<"$OUT"; then ok "$2"; else not_ok "$2 (no match for $1)" "$OUT"; fi; }
 lacks() { if ! grep -Eq -- "$1" <<<"$OUT"; then ok "$2"; else not_ok "$2 (matched $1)" "$OUT"; fi; }
+. "$(dirname "${BASH_SOURCE[0]}")/proc_lib.sh"

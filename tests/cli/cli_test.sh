@@ -8,6 +8,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0
 pbkdf=(--pbkdf pbkdf2 --pbkdf-force-iterations 1000)
+. "$(dirname "$0")/proc_lib.sh"
 
 # expect CODE NAME CMD...: CMD exits with CODE.
 expect() {
@@ -384,13 +385,17 @@ expect 0 "two concurrent luksAddKey both succeed" test "$rc1$rc2" = 00
 expect 0 "... the first key unlocks" unlocks "$work/k2"
 expect 0 "... and the second" unlocks "$work/k3"
 if command -v flock >/dev/null; then
-  flock "$upd" sleep 3 & holder=$!
-  sleep 0.5
-  start=$(date +%s.%N)
-  expect 0 "an update while another process holds the lock succeeds" "$Z" config "$upd" --label waited
-  waited=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print (b-a >= 2) ? 1 : 0}')
-  wait $holder
-  expect 0 "... after waiting for the lock" test "$waited" = 1
+  # This shell holds the lock; the update is seen blocked in flock(2), not timed, then
+  # finishes once the lock is let go.
+  exec 8<"$upd"
+  flock 8
+  "$Z" config "$upd" --label waited 8<&- & updater=$!
+  expect 0 "an update while another process holds the lock waits for it" blocked_in "$updater" flock
+  flock -u 8
+  exec 8<&-
+  wait $updater
+  expect 0 "... and succeeds once it is let go" test $? = 0
+  expect 0 "... having written its label" sh -c "'$Z' luksDump '$upd' | grep -q '^Label:.*waited'"
 fi
 
 # Interactive luksFormat on a pseudo-terminal (script(1)): the signature warning, cryptsetup's
@@ -410,9 +415,14 @@ if command -v script >/dev/null && command -v mkfs.ext4 >/dev/null; then
   expect 0 "... and that passphrase unlocks" with_key pw1 "$Z" open --test-passphrase --key-file - "$fs"
   expect 0 "-q asks nothing" on_tty '' "$Z" luksFormat -q "${pbkdf[@]}" --key-file "$work/key" "$fs"
   # --timeout: a prompt nobody answers gives up after that many seconds, exit 1.
-  timed_out() { sleep 4 | script -qec "$Z open --test-passphrase --timeout 1 $fs" /dev/null; }
+  # Standard input is a FIFO this shell holds open and never writes: it stays silent and open
+  # however slowly the prompt comes up.
+  mkfifo "$work/silent.fifo"
+  exec 6<>"$work/silent.fifo"
+  timed_out() { script -qec "$Z open --test-passphrase --timeout 1 $fs" /dev/null <"$work/silent.fifo"; }
   expect 1 "--timeout 1 with nobody typing: exit 1" timed_out
   expect_output 'Timed out waiting for the passphrase' "... and says why" timed_out
+  exec 6>&-
 fi
 
 # The bash completion is written by hand: every verb --help lists and every long option it

@@ -50,7 +50,7 @@ matches 'No key available' "... no key available"
 expect 4 "the same data file without header=: not LUKS, exit 4" open_entry nohdr
 expect 4 "a header that does not exist: exit 4" open_entry absent
 matches "absent: header $work/absent.hdr does not exist" "... naming the entry and the header"
-expect 4 "a FIFO as header: exit 4, without waiting for a writer" timeout 5 "$Z" crypttab open \
+expect 4 "a FIFO as header: exit 4, without waiting for a writer" timeout 60 "$Z" crypttab open \
   --test-passphrase --crypttab "$ct" fifo
 matches 'not a regular file or block device' "... and says why"
 expect 4 "a directory as header: exit 4" open_entry dir

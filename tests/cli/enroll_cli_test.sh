@@ -50,7 +50,7 @@ expect 4 "enroll on a file that is not LUKS: exit 4" "$Z" enroll "$work/key" -- 
 expect 1 "a tool that does not exist: exit 1" "$Z" enroll "$disk" -- /nonexistent/tool {}
 matches 'Cannot run /nonexistent/tool' "... says it cannot run it"
 unchanged "a missing tool"
-expect 1 "a tool naming the device itself is refused at once" timeout 20 "$Z" enroll "$disk" -- \
+expect 1 "a tool naming the device itself is refused at once" timeout 60 "$Z" enroll "$disk" -- \
   systemd-cryptenroll --password "$disk"
 matches 'names .* itself' "... and says to write {}"
 unchanged "a tool naming the device"

@@ -21,17 +21,18 @@ chmod 600 "$work/key"
 "$Z" luksFormat -q "${pbkdf[@]}" --key-file "$work/key" "$disk" || { echo "not ok - setup: luksFormat"; exit 1; }
 
 # --- what a key file may be -------------------------------------------------------------------
+# No writer ever opens the FIFO: a tool that waited for one would hang until the 60-s guard
+# (exit 124), so the exit code alone shows it did not wait. The guards below are the same:
+# generous, since a check must not fail because the machine is slow.
 mkfifo "$work/fifo"
-start=$SECONDS
 expect 1 "a FIFO key file is refused with exit 1, without waiting for a writer" \
-  timeout 5 "$Z" open --test-passphrase --key-file "$work/fifo" "$disk"
+  timeout 60 "$Z" open --test-passphrase --key-file "$work/fifo" "$disk"
 matches 'not a regular file' "... and says why"
-(( SECONDS - start < 4 )) && ok "... at once" || not_ok "... at once ($((SECONDS - start)) s)"
 printf 'fifovol %s %s\n' "$disk" "$work/fifo" >"$work/fifo.crypttab"
 expect 1 "crypttab open with a FIFO key file: exit 1, no hang" \
-  timeout 5 "$Z" crypttab open --crypttab "$work/fifo.crypttab" fifovol
+  timeout 60 "$Z" crypttab open --crypttab "$work/fifo.crypttab" fifovol
 expect 1 "a character device key file (/dev/zero) is refused" \
-  timeout 5 "$Z" open --test-passphrase --key-file /dev/zero "$disk"
+  timeout 60 "$Z" open --test-passphrase --key-file /dev/zero "$disk"
 matches 'not a regular file' "... and says why"
 mkdir "$work/keydir"
 expect 1 "a directory key file is refused" "$Z" open --test-passphrase --key-file "$work/keydir" "$disk"
@@ -91,15 +92,15 @@ expect 1 "an offset past the end: exit 1" \
   "$Z" open --test-passphrase --key-file "$big" --keyfile-offset 3000000 "$disk"
 matches 'keyfile offset' "... with a clear message"
 expect 1 "the largest offset: exit 1 at once" \
-  timeout 5 "$Z" open --test-passphrase --key-file "$big" --keyfile-offset 18446744073709551615 --keyfile-size 1 "$disk"
+  timeout 60 "$Z" open --test-passphrase --key-file "$big" --keyfile-offset 18446744073709551615 --keyfile-size 1 "$disk"
 expect 1 "the largest offset on a pipe: exit 1 at EOF" \
-  timeout 5 bash -c 'head -c 100 "$2" | "$1" open --test-passphrase --key-file - --keyfile-offset 18446744073709551615 "$3"' \
+  timeout 60 bash -c 'head -c 100 "$2" | "$1" open --test-passphrase --key-file - --keyfile-offset 18446744073709551615 "$3"' \
   _ "$Z" "$big" "$disk"
 expect 1 "offset + size past the end: exit 1" \
   "$Z" open --test-passphrase --key-file "$big" --keyfile-offset $off --keyfile-size 1048577 "$disk"
 matches 'requested amount' "... cannot read the requested amount"
 expect 1 "a keyfile-size over the 8 MiB limit is refused before reading (stdin endless)" \
-  timeout 5 bash -c 'yes | "$1" open --test-passphrase --key-file - --keyfile-size 1073741824 "$2"' _ "$Z" "$disk"
+  timeout 60 bash -c 'yes | "$1" open --test-passphrase --key-file - --keyfile-size 1073741824 "$2"' _ "$Z" "$disk"
 matches '8 MiB' "... naming the limit"
 expect 1 "... and from a regular file" \
   "$Z" open --test-passphrase --key-file "$big" --keyfile-size 8388609 "$disk"

@@ -57,7 +57,9 @@ TEST_F(IoEngineTest, ReadsAndWritesAtBothDepths) {
       EXPECT_GT(run->ios, 0u) << w.Label();
       EXPECT_EQ(run->latencies_ns.size(), run->ios);
       EXPECT_GE(run->elapsed_s, 0.3);
-      EXPECT_LT(run->elapsed_s, 5.0);
+      // Stops at its duration rather than running on; the bound is loose because a loaded
+      // machine (the sanitizer run beside two guests) stretches the last I/Os' completion.
+      EXPECT_LT(run->elapsed_s, 60.0);
       const IoStats s = Summarize(std::move(*run));
       EXPECT_GT(s.iops, 0);
       EXPECT_GE(s.p99_us, 0);
