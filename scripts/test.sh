@@ -5,8 +5,8 @@
 # the boot suite (tests/boot/run.sh: that .deb in a real Debian 12 booted with systemd, NVMe
 # ZNS, crypttab, ask-password, power cuts), and the same unit and CLI tests under ASan+UBSan
 # with a short run of every fuzz target (scripts/sanitize-and-fuzz.sh). The package build and
-# the sanitizer run go in the background, niced, and then the boot suite's guest runs beside
-# the vm suites' (see below).
+# the sanitizer run go in the background, niced, beside the vm suites' guest; the boot suite's
+# guest starts when one of those two long runs is done (see below).
 # Run as root from anywhere; a fresh Debian 12 machine is enough.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,11 +54,13 @@ fi
 # CI has 2 cores and the run must stay within 40 minutes. The guest of the vm suites keeps
 # about one core busy. The package build and the sanitizer run take the other one: they start
 # now in the background at a lower priority (nice), so the guest's timings are barely touched.
-# Once the sanitizer run is done, the boot suite (which needs the .deb) boots its own guest on
-# that core, beside the rest of the vm suites. The boot suite must not start earlier: two
-# guests take both cores, and the niced sanitizer run then starves until one of them ends (a
-# trial of that order ran past 40 minutes). The benchmark suites go first, so that they share
-# the machine with the niced builds only, never with the boot suite's guest.
+# The boot suite (which needs the .deb) boots its own guest once the package is built and one
+# of the two long runs, the sanitizer run or the vm suites, is done: beside the rest of the vm
+# suites if the sanitizer run ends first, beside the rest of the niced sanitizer run if the vm
+# suites do. Never beside both: two guests take both cores, and the niced sanitizer run then
+# starves until one of them ends (a trial of that order ran past 40 minutes); nor after both,
+# which left a core idle for the whole boot suite. The benchmark suites go first, so that
+# they share the machine with the niced builds only, never with the boot suite's guest.
 pkg_log=build/package.log
 san_log=build/sanitize-and-fuzz.log
 phase "package and sanitize-and-fuzz started in the background (nice)"
@@ -78,20 +80,31 @@ phase "package (waiting for it)"
 wait "$pkg_pid" || status=1
 cat "$pkg_log"
 
-# Sanitizers and fuzzing: their own clang build (build-sanitize), their own closing line.
-phase "sanitize-and-fuzz (waiting for it)"
-wait "$san_pid" || status=1
-cat "$san_log"
+# Sanitizers and fuzzing (their own clang build, build-sanitize, their own closing line), or
+# the vm suites, whichever ends first; the other is waited for after the boot suite.
+phase "sanitize-and-fuzz or the vm suites (waiting for the first)"
+san_done=0 vm_done=0 first=''
+wait -n -p first "$san_pid" "$vm_pid" && first_rc=0 || first_rc=$?
+((first_rc == 0)) || status=1
+if [[ $first == "$san_pid" ]]; then
+  san_done=1
+  phase "sanitize-and-fuzz done"
+  cat "$san_log"
+else
+  vm_done=1
+  phase "vm suites done"
+fi
 
 phase "boot (waiting for the root file system)"
 boot_log=build/boot.log
 if wait "$rootfs_pid"; then
-  phase "boot, beside the vm suites"
+  if ((san_done)); then phase "boot, beside the vm suites"
+  else phase "boot, beside the sanitizer run"; fi
   debs=(build-deb/zcryptsetup_*_amd64.deb)
   # 6 power cuts (run.sh's default is 20; every write point is cut on the emulator by the unit
-  # tests): each real-kernel cut is a boot of 30 to 50 s, about 70 s beside the other guest,
-  # and this suite ends the run. Alone the suite takes about 12 minutes; beside the other
-  # guest it is slower, hence the 45-minute limit.
+  # tests): each real-kernel cut is a boot of 30 to 50 s, about 70 s beside the other guest.
+  # Alone the suite takes about 12 minutes; beside the other guest it is slower, hence the
+  # 45-minute limit (and run.sh stops a boot that prints nothing for 10 minutes).
   tests/boot/run.sh --deb "${debs[0]}" --cuts 6 --timeout 2700 2>&1 | tee "$boot_log" || status=1
 else
   cat "$rootfs_log"
@@ -100,8 +113,15 @@ else
 fi
 rm -f "$rootfs_log"
 
-phase "vm suites (waiting for them)"
-wait "$vm_pid" || status=1
+if ((!san_done)); then
+  phase "sanitize-and-fuzz (waiting for it)"
+  wait "$san_pid" || status=1
+  cat "$san_log"
+fi
+if ((!vm_done)); then
+  phase "vm suites (waiting for them)"
+  wait "$vm_pid" || status=1
+fi
 cat "$vm_log"
 
 # One closing line over all the runs.

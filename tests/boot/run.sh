@@ -9,6 +9,7 @@
 #   --cuts N        power cuts in scenario 4 (default 20)
 #   --timeout SECS  wall-clock limit for all boots (default 1800)
 # Environment: ZC_VM_CACHE (kernel and root file system cache, default /var/cache/zcryptsetup-vm)
+#              ZC_BOOT_STALL (stop QEMU after this many seconds without a ZCBOOT line; 600)
 #              ZC_BOOT_WORK (work folder, default build/boot in this checkout)
 #              ZC_BOOT_APPEND (more kernel command line)
 # Output: the ZCBOOT lines of the console, then "boot: N passed, N failed". Exit 0 only when
@@ -23,7 +24,7 @@ while (($#)); do
     --deb) deb=$2; shift 2 ;;
     --cuts) cuts=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -130,12 +131,30 @@ t1=$(date +%s)
 progress=$work/progress.log  # the ZCBOOT lines with the host's time (epoch seconds)
 : >"$progress"
 log "booting (one QEMU process, $boots_expected boots; console: $console)"
+# A stuck boot ends the run at once, named, rather than at --timeout: no ZCBOOT line for
+# ZC_BOOT_STALL seconds (a boot prints one every few seconds; a reboot is under 90 s) stops QEMU.
+stall_s=${ZC_BOOT_STALL:-600}
+[[ $stall_s =~ ^[0-9]+$ ]] || { echo "run.sh: ZC_BOOT_STALL takes seconds" >&2; exit 2; }
+rm -f "$work/qemu.pid" "$work/stalled"
+qemu+=(-pidfile "$work/qemu.pid")
+(
+  while sleep 10 && kill -0 $$ 2>/dev/null; do
+    [[ -s $work/qemu.pid ]] || continue
+    qpid=$(<"$work/qemu.pid")
+    kill -0 "$qpid" 2>/dev/null || break
+    quiet_s=$(($(date +%s) - $(stat -c %Y "$progress")))
+    if ((quiet_s > stall_s)); then echo "$quiet_s" >"$work/stalled"; kill "$qpid"; break; fi
+  done
+) &
+watchdog_pid=$!
 set +e
 timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null 2>&1 | tee "$console" |
   stdbuf -oL tr -d '\r' | grep --line-buffered -a 'ZCBOOT \|sysrq: Resetting\|reboot: \|zcboot-initramfs' |
   while IFS= read -r line; do printf '%(%s)T %s\n' -1 "$line" >>"$progress"
                               printf '%(%T)T %s\n' -1 "$line"; done
 qrc=${PIPESTATUS[0]}
+kill "$watchdog_pid" 2>/dev/null
+wait "$watchdog_pid" 2>/dev/null
 set -e
 t2=$(date +%s)
 
@@ -144,7 +163,11 @@ passed=$(grep -c '^ZCBOOT ok - ' <<<"$lines" || true)
 failed=$(grep -c '^ZCBOOT not ok - ' <<<"$lines" || true)
 boots=$(grep -c '^ZCBOOT boot [0-9]* begins' <<<"$lines" || true)
 problems=()
-((qrc == 0)) || problems+=("qemu exited with status $qrc (124: timed out after ${timeout_s}s)")
+if [[ -f $work/stalled ]]; then
+  problems+=("stuck: no ZCBOOT line for $(<"$work/stalled") s, QEMU stopped; the last: $(tail -n 1 "$progress")")
+elif ((qrc != 0)); then
+  problems+=("qemu exited with status $qrc (124: timed out after ${timeout_s}s)")
+fi
 grep -q '^ZCBOOT DONE' <<<"$lines" || problems+=("the last boot did not print DONE")
 ((boots == boots_expected)) || problems+=("$boots boots ran, $boots_expected expected")
 if tr -d '\r' < "$console" | grep -qaE 'Kernel panic|BUG: |Oops:'; then
