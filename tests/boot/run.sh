@@ -164,7 +164,7 @@ failed=$(grep -c '^ZCBOOT not ok - ' <<<"$lines" || true)
 boots=$(grep -c '^ZCBOOT boot [0-9]* begins' <<<"$lines" || true)
 problems=()
 if [[ -f $work/stalled ]]; then
-  problems+=("stuck: no ZCBOOT line for $(<"$work/stalled") s, QEMU stopped; the last: $(tail -n 1 "$progress")")
+  problems+=("stuck: no ZCBOOT line for $(<"$work/stalled") s, QEMU stopped; the last: $(tail -n 1 "$progress" | cut -d" " -f2-)")
 elif ((qrc != 0)); then
   problems+=("qemu exited with status $qrc (124: timed out after ${timeout_s}s)")
 fi
