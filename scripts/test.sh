@@ -83,15 +83,19 @@ cat "$pkg_log"
 # Sanitizers and fuzzing (their own clang build, build-sanitize, their own closing line), or
 # the vm suites, whichever ends first; the other is waited for after the boot suite.
 phase "sanitize-and-fuzz or the vm suites (waiting for the first)"
-san_done=0 vm_done=0 first=''
-wait -n -p first "$san_pid" "$vm_pid" && first_rc=0 || first_rc=$?
-((first_rc == 0)) || status=1
-if [[ $first == "$san_pid" ]]; then
+# Polled with kill -0: bash's `wait -n` skips a job that ended before it was called (say,
+# while the package was waited for) and waits for the next one instead; `wait PID` still gives
+# an ended job's status.
+san_done=0 vm_done=0
+while kill -0 "$san_pid" 2>/dev/null && kill -0 "$vm_pid" 2>/dev/null; do sleep 5; done
+if ! kill -0 "$san_pid" 2>/dev/null; then
   san_done=1
+  wait "$san_pid" || status=1
   phase "sanitize-and-fuzz done"
   cat "$san_log"
 else
   vm_done=1
+  wait "$vm_pid" || status=1
   phase "vm suites done"
 fi
 

@@ -175,9 +175,8 @@ elif ((qrc != 0)); then
 fi
 grep -q '^ZCBOOT DONE' <<<"$lines" || problems+=("the last boot did not print DONE")
 ((boots == boots_expected)) || problems+=("$boots boots ran, $boots_expected expected")
-if tr -d '\r' < "$console" | grep -qaE 'Kernel panic|BUG: |Oops:'; then
-  problems+=("kernel panic or oops on the console")
-fi
+oops=$(tr -d '\r' < "$console" | grep -aE -m 1 'Kernel panic|BUG: |Oops:' || true)
+[[ -z $oops ]] || problems+=("kernel panic or oops on the console: $oops")
 for p in "${problems[@]}"; do echo "boot: ERROR: $p"; done
 # Each boot's wall time (to the next boot's start, or to the end for the last), so a slow or
 # stuck boot shows in the closing lines.

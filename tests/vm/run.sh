@@ -108,9 +108,8 @@ elif ((qrc != 0)); then
   problems+=("qemu exited with status $qrc")
 fi
 tr -d '\r' < "$log" | grep -q '^ZC-ALL-DONE' || problems+=("guest did not print ZC-ALL-DONE")
-if tr -d '\r' < "$log" | grep -qE 'Kernel panic|BUG: |Oops:|Attempted to kill init'; then
-  problems+=("kernel panic/oops on the console")
-fi
+oops=$(tr -d '\r' < "$log" | grep -aE -m 1 'Kernel panic|BUG: |Oops:|Attempted to kill init' || true)
+[[ -z $oops ]] || problems+=("kernel panic/oops on the console: $oops")
 ((passed + failed > 0)) || problems+=("no check ran")
 for p in "${problems[@]}"; do echo "vm: ERROR: $p"; done
 ((skipped)) && echo "vm: $skipped skipped"
