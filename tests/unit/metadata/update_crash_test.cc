@@ -545,7 +545,7 @@ void UpdateCrashTest::RunCrashMatrix(const Verb& verb) {
   std::cout << "; repair cut after each whole-op cut: " << repair_points << " points";
   if (follow_up_points) std::cout << "; follow-up SetLabel: " << follow_up_points << " points";
   std::cout << "\n";
-  if (verb.protocol_order) {
+  if (verb.protocol_order && testing::EveryCutRuns()) {
     EXPECT_GT(old_states, 0u);
     EXPECT_GT(new_states, 0u);
   }

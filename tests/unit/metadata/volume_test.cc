@@ -388,12 +388,14 @@ TEST_P(VolumeCrashTest, PowerCutAtEveryOpOfAFlagUpdateKeepsOldOrNewFlags) {
             << " old, " << new_state << " new (" << journal_newer_than_home
             << " with home older than the journal)\n";
   // Every cut is classified above, and RunCuts checked the cuts against the recorded ops.
-  EXPECT_GT(old_state, 0);
-  EXPECT_GT(new_state, 0);
+  if (testing::EveryCutRuns()) {
+    EXPECT_GT(old_state, 0);
+    EXPECT_GT(new_state, 0);
+  }
   if (last_old && first_new) {
     EXPECT_LT(*last_old, *first_new) << "the old state came back after a cut had left the new";
   }
-  if (two_copies) {
+  if (two_copies && testing::EveryCutRuns()) {
     EXPECT_GT(journal_newer_than_home, 0) << "no cut left home older than the journal";
   }
   AddCrashRun("VolumeCrashTest", points);

@@ -272,8 +272,10 @@ void RunImportCuts(const DriveKind& drive, const std::optional<std::string>& old
         expect_one_of_both(device, false);
       });
   EXPECT_GT(points, 0u);
-  EXPECT_GT(old_states, 0u);
-  EXPECT_GT(new_states, 0u);
+  if (testing::EveryCutRuns()) {
+    EXPECT_GT(old_states, 0u);
+    EXPECT_GT(new_states, 0u);
+  }
   testing::AddCrashRun("VolumeTokensTest", points);
 }
 

@@ -116,10 +116,15 @@ using AfterCut = std::function<void(const Cut& cut, MemoryZonedDevice& device)>;
 // For each cut of CutsFor(*dry.device, dry.first, torn): a clone of `base`, the power cut
 // armed, `action` run on it (it must fail, at the planned op, with the power off), the power
 // back on, `after` called. `what` names the action in failure messages. Checks, op by op,
-// that the cuts that fired are exactly the ones dry.calls asks for, and returns how many
-// fired.
+// that the cuts listed are exactly the ones dry.calls asks for and that every cut run fired
+// where planned, and returns how many fired. Every cut runs, unless the build or
+// ZC_CRASH_CUT_STRIDE=N asks for every N-th (the sanitizer build: crash_harness.cc).
 uint64_t RunCuts(const MemoryZonedDevice& base, const DryRun& dry, Torn torn,
                  const std::string& what, const Action& action, const AfterCut& after);
+
+// Whether RunCuts runs every cut. Only then can a test require that its cuts left both the old
+// and the new state: a sample may hold only one of them.
+bool EveryCutRuns();
 
 // ---------------------------------------------------------------------------------------------
 // Totals
