@@ -84,7 +84,9 @@ agent() {
       [[ $id == "cryptsetup:$work/"* && -n $sock && $seen != *" $sock "* ]] || continue
       seen+="$sock "
       echo "accept_cached=$(sed -n 's/^AcceptCached=//p' "$f") id=$id message=$(sed -n 's/^Message=//p' "$f")" >>"$work/asked"
-      echo "icon=$(sed -n 's/^Icon=//p' "$f") not_after=$(sed -n 's/^NotAfter=//p' "$f")" >>"$work/details"
+      # seen_us: CLOCK_MONOTONIC (NotAfter's clock) once the question has been read, so at
+      # least the moment it was asked: NotAfter - seen_us is at most the timeout it was given.
+      echo "icon=$(sed -n 's/^Icon=//p' "$f") not_after=$(sed -n 's/^NotAfter=//p' "$f") seen_us=$(python3 -c 'import time; print(int(time.monotonic() * 1000000))')" >>"$work/details"
       answer=$(head -n 1 "$work/answers")
       sed -i 1d "$work/answers"
       [[ -n $answer ]] && printf %s "$answer" | "$REPLY_TOOL" 1 "$sock"
@@ -127,7 +129,7 @@ check "... with systemd-cryptsetup's id and message" \
   grep -qxF "accept_cached=1 id=$ID message=Please enter passphrase for disk vol:" "$work/asked"
 OUT=$(cat "$work/details")
 check "... its icon, and no timeout without timeout= (NotAfter=0)" \
-  grep -qxF "icon=drive-harddisk not_after=0" "$work/details"
+  grep -qE "^icon=drive-harddisk not_after=0 seen_us=[0-9]+$" "$work/details"
 
 # --- the keyring cache ---------------------------------------------------------------------
 # The first question of an open accepts a cached passphrase: right after, no new question.
@@ -168,6 +170,11 @@ open_vol "$work/timeout.crypttab"
 check "timeout=1 and no answer: exit 2, by itself (exit $RC after $SECS s)" [ "$RC" = 2 ]
 check "... saying so" grep -q "systemd-ask-password" <<<"$OUT"
 check "... the question had a deadline (NotAfter set)" grep -q "not_after=[1-9]" "$work/details"
+# The deadline's distance from when the question was seen: 1 s at most for timeout=1, however
+# slow the machine (seen only moves later); a tool that asked with a longer timeout fails.
+deadline_left=$(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } } END { print v["not_after"] - v["seen_us"] }' "$work/details")
+check "... at most 1 s after the question was asked (NotAfter - seen: $deadline_left us)" \
+  [ "$deadline_left" -le 1000000 ]
 
 # --- keyfile-timeout= ------------------------------------------------------------------------
 late=$work/late.key
