@@ -193,6 +193,7 @@ uint64_t RunCuts(const MemoryZonedDevice& base, const DryRun& dry, Torn torn,
   // whole-op cut leaves none; a torn write its first block and all but its last.
   const uint32_t block = base.geometry().logical_block_size;
   std::map<uint64_t, std::set<uint64_t>> wanted;
+  uint64_t wanted_count = 0;
   for (uint64_t j = 0; j < dry.calls.size(); ++j) {
     std::set<uint64_t>& prefixes = wanted[dry.first + j];
     prefixes.insert(0);
@@ -201,9 +202,14 @@ uint64_t RunCuts(const MemoryZonedDevice& base, const DryRun& dry, Torn torn,
       prefixes.insert(1);
       if (blocks > 1) prefixes.insert(blocks - 1);
     }
+    wanted_count += prefixes.size();
   }
-  // The cut list, from the emulator's log, asks for exactly those: op by op, the same prefixes.
+  // The cut list, from the emulator's log, asks for exactly those: op by op, the same prefixes,
+  // each once.
   const std::vector<Cut> cuts = CutsFor(*dry.device, dry.first, torn);
+  EXPECT_EQ(cuts.size(), wanted_count)
+      << what << ": the uncut run made " << DescribeCalls(dry.calls) << ", which ask for "
+      << wanted_count << " cuts; " << cuts.size() << " are listed";
   std::map<uint64_t, std::set<uint64_t>> listed;
   for (const Cut& cut : cuts) listed[cut.op].insert(cut.torn_blocks);
   for (const auto& [op, prefixes] : wanted) {
