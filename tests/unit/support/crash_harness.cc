@@ -140,29 +140,28 @@ namespace {
 // seven times what it costs in the plain build, which runs every cut; what ASan adds is a
 // check of memory use, and the code a cut run goes through is the same at every cut.
 uint64_t CutStride() {
+  static const uint64_t stride = [] {
 #ifdef ZC_CRASH_CUT_STRIDE_DEFAULT
-  uint64_t stride = ZC_CRASH_CUT_STRIDE_DEFAULT;
+    uint64_t chosen = ZC_CRASH_CUT_STRIDE_DEFAULT;
 #else
-  uint64_t stride = 1;
+    uint64_t chosen = 1;
 #endif
-  if (const char* text = std::getenv("ZC_CRASH_CUT_STRIDE")) {
-    char* end = nullptr;
-    const unsigned long long value = std::strtoull(text, &end, 10);
-    if (end != text && *end == '\0' && value >= 1 && value <= 1000) stride = value;
-  }
+    if (const char* text = std::getenv("ZC_CRASH_CUT_STRIDE")) {
+      char* end = nullptr;
+      const unsigned long long value = std::strtoull(text, &end, 10);
+      if (end != text && *end == '\0' && value >= 1 && value <= 1000) chosen = value;
+    }
+    return chosen;
+  }();
   return stride;
 }
 
-// Which of `count` cuts this run takes: all of them at stride 1; otherwise every stride-th,
-// from an offset that differs between tests and between the RunCuts calls of one test (a hash
-// of both), so that the sampled cuts of all tests together spread over every position. Never
+// Which of `count` cuts this run takes: every stride-th (all of them at stride 1), from an
+// offset that differs between tests and between the RunCuts calls of one test (a hash of
+// both), so that the sampled cuts of all tests together spread over every position. Never
 // none.
 std::vector<size_t> SampledCuts(size_t count, uint64_t stride) {
   std::vector<size_t> picked;
-  if (stride <= 1) {
-    for (size_t i = 0; i < count; ++i) picked.push_back(i);
-    return picked;
-  }
   static std::map<std::string, uint64_t> calls_per_test;
   const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
   const std::string name =
@@ -282,8 +281,8 @@ class PrintTotals : public ::testing::Environment {
                 << " runs\n";
     if (Sampled().ran < Sampled().listed)
       std::cout << "[ crash    ] sampled: " << Sampled().ran << " of " << Sampled().listed
-                << " listed cuts run (every " << CutStride()
-                << "th; ZC_CRASH_CUT_STRIDE=1 runs them all, as the plain build does)\n";
+                << " listed cuts run (one in " << CutStride()
+                << "; ZC_CRASH_CUT_STRIDE=1 runs them all, as the plain build does)\n";
   }
 };
 [[maybe_unused]] ::testing::Environment* const kPrintTotals =
