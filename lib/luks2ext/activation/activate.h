@@ -25,10 +25,11 @@ Status ActivateByPassphrase(crypt_device* cd, const ActivationRequest& request,
 // one, gives the same answer when it has none to try.
 Error NoUsableKeyslot();
 
-// What every activation checks first: no mapping of that name exists (Error::Busy; for a
-// refresh, it must exist: Error::WrongDevice), and the kernel's dm-crypt runs the inline mode
-// asked for; `dm_crypt` gets its version when it was needed. An empty name (only check the
-// key) needs neither.
+// What every activation checks first: for InlineMode::kNative, whose table is built here, no
+// mapping of that name exists (Error::Busy; libcryptsetup checks it itself for the others);
+// for a refresh or resize, it must exist (Error::WrongDevice); and the kernel's dm-crypt runs
+// the inline mode asked for; `dm_crypt` gets its version when it was needed. An empty name
+// (only check the key) needs none of it.
 Status CheckActivation(const ActivationRequest& request,
                        std::optional<CryptTargetVersion>* dm_crypt);
 // libcryptsetup's activation flags for the request: readonly, discards, the workqueue flags of

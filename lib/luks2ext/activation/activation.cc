@@ -139,7 +139,11 @@ Status CheckActivation(const ActivationRequest& request,
     RETURN_IF_ERROR(CheckRefreshRequest(request));
     if (request.name.empty() || !MappingExists(request.name))
       return MappingNotActive(request.name);
-  } else if (!request.name.empty() && MappingExists(request.name)) {
+  } else if (request.inline_mode == InlineMode::kNative && !request.name.empty() &&
+             MappingExists(request.name)) {
+    // Only for the table built here: libcryptsetup's activation asks device-mapper itself
+    // before it tries a keyslot, and its -EEXIST becomes this same error. A second query would
+    // be one more ioctl and its code in every open, for nothing.
     return Error::Busy(FormatMsg(_("Device {} already exists."), request.name));
   }
   if ((request.inline_mode || request.no_read_workqueue || request.no_write_workqueue) &&
