@@ -2,15 +2,17 @@
 #include "luks2ext/block_device.h"
 
 #include <fmt/format.h>
-#include <libzbd/zbd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include <cerrno>
+#include <optional>
+#include <string>
 
 #include "base/i18n.h"
 #include "base/errno_error.h"
+#include "luks2ext/fd_io.h"
 #include "zoned/plain_device.h"
 #include "zoned/tallying_device.h"
 #include "zoned/zbd_device.h"
@@ -19,6 +21,17 @@
 namespace luks2ext {
 
 namespace {
+
+// Whether the kernel calls the block device `st` zoned: its queue's "zoned" attribute, what
+// zbd_device_is_zoned reads too. Read by device number, as one small file: libzbd's own check
+// resolves the path and stats it first, and zbd_open makes that check again anyway. A
+// partition has no queue directory of its own, and the kernel does not partition zoned drives.
+bool KernelSaysZoned(const struct stat& st) {
+  const std::string attribute =
+      fmt::format("/sys/dev/block/{}:{}/queue/zoned", major(st.st_rdev), minor(st.st_rdev));
+  const std::optional<std::string> model = ReadKernelText(attribute.c_str(), 64);
+  return model && (model->starts_with("host-managed") || model->starts_with("host-aware"));
+}
 
 Result<std::unique_ptr<BlockDevice>> OpenBackend(const std::string& path, bool writable,
                                                  Exclusive exclusive) {
@@ -30,11 +43,11 @@ Result<std::unique_ptr<BlockDevice>> OpenBackend(const std::string& path, bool w
     }
     return ErrnoError(error_number, FormatMsg(_("Cannot open device {}"), path), path);
   }
-  // Only a block device can be zoned; zbd_device_is_zoned reads the kernel's sysfs verdict.
-  // When it cannot tell (< 0), PlainDevice still refuses a drive with a zone size.
+  // Only a block device can be zoned. When sysfs cannot tell, PlainDevice still refuses a
+  // drive with a zone size.
   // O_EXCL without O_CREAT means "exclusive" only for block devices (open(2)).
   const int extra_flags = exclusive == Exclusive::kYes && S_ISBLK(st.st_mode) ? O_EXCL : 0;
-  if (S_ISBLK(st.st_mode) && zbd_device_is_zoned(path.c_str()) > 0) {
+  if (S_ISBLK(st.st_mode) && KernelSaysZoned(st)) {
     ASSIGN_OR_RETURN(std::unique_ptr<ZbdDevice> zoned,
                      ZbdDevice::Open(path, writable, extra_flags));
     return std::unique_ptr<BlockDevice>(std::move(zoned));
