@@ -40,13 +40,22 @@ Result<std::vector<KeyslotArea>> KeyslotTryOrder(const Luks2Image& headers, int 
       if (c.area.keyslot == requested) return std::vector<KeyslotArea>{c.area};
     return Error::WrongParameters(FormatMsg(_("Keyslot {} is not active."), requested));
   }
-  std::erase_if(candidates, [](const Candidate& c) { return !c.unlocks || c.priority <= 0; });
-  std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+  // Higher priority first, then by number. Each candidate goes in after every one that sorts
+  // before or with it: a handful of keyslots (at most 32), where std::stable_sort's merge
+  // machinery would be code each open runs once, and translates anew under emulation.
+  auto before = [](const Candidate& a, const Candidate& b) {
     if (a.priority != b.priority) return a.priority > b.priority;
     return a.area.keyslot < b.area.keyslot;
-  });
+  };
+  std::vector<Candidate> sorted;
+  sorted.reserve(candidates.size());
+  for (const Candidate& c : candidates) {
+    if (!c.unlocks || c.priority <= 0) continue;
+    sorted.insert(std::upper_bound(sorted.begin(), sorted.end(), c, before), c);
+  }
   std::vector<KeyslotArea> order;
-  for (const Candidate& c : candidates) order.push_back(c.area);
+  order.reserve(sorted.size());
+  for (const Candidate& c : sorted) order.push_back(c.area);
   return order;
 }
 
