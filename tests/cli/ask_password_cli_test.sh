@@ -162,17 +162,26 @@ check "cache holding a wrong and the right passphrase: exit 0 (exit $RC)" [ "$RC
 check "... without a question ($(asked))" [ "$(asked)" = 0 ]
 
 # --- timeout= -------------------------------------------------------------------------------
-setup_case ""
-open_vol "$work/timeout.crypttab"
+# The agent is a shell loop: under a heavy load (the sanitizer run beside two guests) it may not
+# look at the question within its one second, and the question is gone with its NotAfter. The
+# tool still gives up by itself, but such a run cannot show the deadline it gave: it is run
+# again, three times at most.
+for attempt in 1 2 3; do
+  setup_case ""
+  open_vol "$work/timeout.crypttab"
+  [ "$(asked)" -gt 0 ] && break
+done
 # Exit 2 before open_vol's 30-s guard (which gives 124) is the tool giving up by itself; the
 # deadline it gave the agent (NotAfter) is checked below rather than the wall time, which a
 # loaded machine stretches.
 check "timeout=1 and no answer: exit 2, by itself (exit $RC after $SECS s)" [ "$RC" = 2 ]
 check "... saying so" grep -q "systemd-ask-password" <<<"$OUT"
+check "... the agent saw the question (attempt $attempt of 3)" [ "$(asked)" -gt 0 ]
 check "... the question had a deadline (NotAfter set)" grep -q "not_after=[1-9]" "$work/details"
 # The deadline's distance from when the question was seen: 1 s at most for timeout=1, however
 # slow the machine (seen only moves later); a tool that asked with a longer timeout fails.
-deadline_left=$(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } } END { print v["not_after"] - v["seen_us"] }' "$work/details")
+# "unseen" when the agent logged no deadline, which the numeric test then refuses.
+deadline_left=$(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } } END { if (v["not_after"] == "" || v["seen_us"] == "") print "unseen"; else print v["not_after"] - v["seen_us"] }' "$work/details")
 check "... at most 1 s after the question was asked (NotAfter - seen: $deadline_left us)" \
   [ "$deadline_left" -le 1000000 ]
 
