@@ -36,7 +36,8 @@ Status ActionLuksDump(const Invocation& call) {
     fmt::print(stdout, "{}\n", volume->json_text(/*pretty=*/true));
     return Status::Ok();
   }
-  ASSIGN_OR_RETURN(const luks2ext::DriveSummary drive, luks2ext::SummarizeDrive(*device));
+  // The zones the read reported: a second report would tell the same.
+  const luks2ext::DriveSummary drive = luks2ext::SummarizeZones(volume->geometry(), volume->zones());
   PrintLayout(call.metadata_device(), drive, volume->layout(), _("on disk"), &volume->copies());
   const auto& copies = volume->copies();
   if (copies.size() > 1)

@@ -15,10 +15,15 @@
 namespace luks2ext {
 
 Result<DriveSummary> SummarizeDrive(BlockDevice& device) {
-  DriveSummary summary;
-  summary.geometry = device.geometry();
-  if (!summary.geometry.is_zoned()) return summary;
+  if (!device.geometry().is_zoned()) return SummarizeZones(device.geometry(), {});
   ASSIGN_OR_RETURN(const std::vector<Zone> zones, device.ReportZones(0, kZonesToReport));
+  return SummarizeZones(device.geometry(), zones);
+}
+
+DriveSummary SummarizeZones(const Geometry& geometry, std::span<const Zone> zones) {
+  DriveSummary summary;
+  summary.geometry = geometry;
+  if (!summary.geometry.is_zoned()) return summary;
   for (const Zone& zone : zones) {
     if (zone.is_sequential()) break;
     ++summary.conventional_zones;

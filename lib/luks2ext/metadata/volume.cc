@@ -72,6 +72,7 @@ const Geometry& Volume::geometry() const { return state_->geometry; }
 const BlockDevice& Volume::data_device() const { return state_->data(); }
 bool Volume::detached_header() const { return state_->detached_data != nullptr; }
 const std::vector<CopySummary>& Volume::copies() const { return state_->summaries; }
+const std::vector<Zone>& Volume::zones() const { return state_->zones; }
 const std::vector<std::string>& Volume::warnings() const { return state_->warnings; }
 std::string Volume::uuid() const { return state_->headers().uuid(); }
 std::string Volume::label() const { return state_->headers().label(); }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "luks2ext/block_device.h"
@@ -20,6 +21,8 @@ struct DriveSummary {
   uint64_t zone0_capacity = 0;
 };
 Result<DriveSummary> SummarizeDrive(BlockDevice& device);
+// The same from zones already reported from offset 0 (a Volume's): no second report.
+DriveSummary SummarizeZones(const Geometry& geometry, std::span<const Zone> zones);
 
 // The layout luksFormat would choose for these options on this drive (no read-only check).
 Result<Layout> PlanLayoutFor(BlockDevice& device, const FormatOptions& options);

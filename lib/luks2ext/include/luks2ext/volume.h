@@ -82,6 +82,8 @@ class Volume {
   const BlockDevice& data_device() const;
   bool detached_header() const;
   const std::vector<CopySummary>& copies() const;
+  // The leading zones the read reported (at most 64); empty when the drive is not zoned.
+  const std::vector<Zone>& zones() const;
   // Things a user should know: a torn or older home copy, copies that disagree.
   const std::vector<std::string>& warnings() const;
 
