@@ -60,12 +60,15 @@ Status ActionLayout(const Invocation& call) {
   std::unique_ptr<luks2ext::BlockDevice> device;
   auto volume = OpenVolume(path, ReadScope::kEverything, device);
   if (!device) return volume.error();
-  ASSIGN_OR_RETURN(const luks2ext::DriveSummary drive, luks2ext::SummarizeDrive(*device));
   if (volume.ok()) {
+    // The zones the read reported, as in luksDump.
+    const luks2ext::DriveSummary drive =
+        luks2ext::SummarizeZones((*volume)->geometry(), (*volume)->zones());
     PrintLayout(path, drive, (*volume)->layout(), _("on disk"), &(*volume)->copies());
     return Status::Ok();
   }
   if (volume.error().code() != luks2ext::ExitCode::kWrongDevice) return volume.error();
+  ASSIGN_OR_RETURN(const luks2ext::DriveSummary drive, luks2ext::SummarizeDrive(*device));
   // No LUKS2 header: what luksFormat with these options would do.
   ASSIGN_OR_RETURN(const luks2ext::FormatOptions format, FormatOptionsFrom(call.options));
   ASSIGN_OR_RETURN(const luks2ext::Layout layout, luks2ext::PlanLayoutFor(*device, format));
