@@ -37,7 +37,8 @@ Status ActionLuksDump(const Invocation& call) {
     return Status::Ok();
   }
   // The zones the read reported: a second report would tell the same.
-  const luks2ext::DriveSummary drive = luks2ext::SummarizeZones(volume->geometry(), volume->zones());
+  const luks2ext::DriveSummary drive =
+      luks2ext::SummarizeZones(volume->geometry(), volume->zones());
   PrintLayout(call.metadata_device(), drive, volume->layout(), _("on disk"), &volume->copies());
   const auto& copies = volume->copies();
   if (copies.size() > 1)
