@@ -159,6 +159,9 @@ grep -h '^boot: timing\|^boot: per boot\|^vm: timing' "$boot_log" "$vm_log" 2>/d
 list_failures() {
   sed -n '/The following tests FAILED:/,/^Errors while running/p' "$ctest_log" "$san_log" |
     sed -n 's/^[[:space:]]*\([0-9]* - \)/ctest: \1/p' || true
+  # The failing checks inside them (a CLI test's "not ok", a GoogleTest case), the ctest logs'
+  # own words for what broke: CI keeps no log but this output's end.
+  grep -hE '^not ok - |^\[  FAILED  \] [A-Z]' "$ctest_log" "$san_log" | sort -u | sed 's/^/  check: /' || true
   grep -hE '^fuzz: [^ ]+ +(CRASH|MISSING)|^build-sanitize: build failed' "$san_log" || true
   grep -hE '^not ok - ' "$pkg_log" | sed 's/^/package: /' || true
   grep -hE '^FAIL |^vm: ERROR' "$vm_log" "$native_log" || true

@@ -71,27 +71,46 @@ ID="cryptsetup:$disk"
 # Answers the questions about our disks only (other questions may be pending on this host),
 # each with the next line of $work/answers ("" or none: no answer), and logs each question as
 # "accept_cached=N id=ID message=TEXT" in $work/asked, and its Icon= and NotAfter= (0: no
-# timeout) in $work/details.
+# timeout) in $work/details. A question lives only as long as the tool waits for it, so the
+# agent reads its file once, at once, and works from that copy: under a heavy load a question
+# file read field by field was gone before its NotAfter= was read. $work/tick counts the
+# agent's passes, for settle_agent.
 : >"$work/answers"
 : >"$work/asked"
+: >"$work/details"
+echo 0 >"$work/tick"
 agent() {
-  local seen=" " f id sock answer
+  local seen=" " f question id sock answer seen_us tick=0
+  field() { sed -n "s/^$1=//p" <<<"$question"; }
   while :; do
     for f in "$ASK_DIR"/ask.*; do
-      [[ -f $f ]] || continue
-      id=$(sed -n 's/^Id=//p' "$f" 2>/dev/null)
-      sock=$(sed -n 's/^Socket=//p' "$f" 2>/dev/null)
+      question=$(cat "$f" 2>/dev/null) || continue
+      id=$(field Id)
+      sock=$(field Socket)
       [[ $id == "cryptsetup:$work/"* && -n $sock && $seen != *" $sock "* ]] || continue
       seen+="$sock "
-      echo "accept_cached=$(sed -n 's/^AcceptCached=//p' "$f") id=$id message=$(sed -n 's/^Message=//p' "$f")" >>"$work/asked"
-      # seen_us: CLOCK_MONOTONIC (NotAfter's clock) once the question has been read, so at
-      # least the moment it was asked: NotAfter - seen_us is at most the timeout it was given.
-      echo "icon=$(sed -n 's/^Icon=//p' "$f") not_after=$(sed -n 's/^NotAfter=//p' "$f") seen_us=$(python3 -c 'import time; print(int(time.monotonic() * 1000000))')" >>"$work/details"
+      # seen_us: CLOCK_MONOTONIC (NotAfter's clock) after the question was read, so no
+      # earlier than the moment it was asked: NotAfter - seen_us is at most its timeout.
+      seen_us=$(python3 -c 'import time; print(int(time.monotonic() * 1000000))')
+      # details before asked: a line in asked means its details are written.
+      echo "icon=$(field Icon) not_after=$(field NotAfter) seen_us=$seen_us" >>"$work/details"
+      echo "accept_cached=$(field AcceptCached) id=$id message=$(field Message)" >>"$work/asked"
       answer=$(head -n 1 "$work/answers")
       sed -i 1d "$work/answers"
       [[ -n $answer ]] && printf %s "$answer" | "$REPLY_TOOL" 1 "$sock"
     done
+    tick=$((tick + 1))
+    echo "$tick" >"$work/tick.new" && mv "$work/tick.new" "$work/tick"
     sleep 0.05
+  done
+}
+# settle_agent: waits until the agent has made a whole pass that began after this call, so a
+# question it was still logging when the tool gave up is in this case's log, not the next's.
+settle_agent() {
+  local until_tick=$(($(cat "$work/tick") + 2)) waited=0
+  while [ "$(cat "$work/tick")" -lt "$until_tick" ] && [ "$waited" -lt 600 ]; do
+    sleep 0.05
+    waited=$((waited + 1))
   done
 }
 agent &
@@ -113,6 +132,7 @@ open_vol() {
   OUT=$(timeout 30 "$Z" crypttab open --test-passphrase --crypttab "$ct" "$@" vol 2>&1 </dev/null)
   RC=$?
   SECS=$((SECONDS - start))
+  settle_agent
 }
 
 printf 'vol %s - force-inline\n' "$disk" >"$work/ask.crypttab"
@@ -215,6 +235,7 @@ check "... nothing asked ($(asked))" [ "$(asked)" = 0 ]
 setup_case
 OUT=$(printf '%s\n' "$PASS" | timeout 30 "$Z" crypttab open --test-passphrase --crypttab "$work/ask.crypttab" vol 2>&1)
 RC=$?
+settle_agent
 check "a pipe on standard input is read, not the agent (exit $RC)" [ "$RC" = 0 ]
 check "... nothing asked ($(asked))" [ "$(asked)" = 0 ]
 
@@ -222,6 +243,7 @@ check "... nothing asked ($(asked))" [ "$(asked)" = 0 ]
 setup_case "$PASS"
 OUT=$(timeout 30 "$Z" crypttab open --test-passphrase --crypttab "$work/ask.crypttab" vol 2>&1 0<&-)
 RC=$?
+settle_agent
 check "closed standard input: asked through the agent, exit 0 (exit $RC)" [ "$RC" = 0 ]
 check "... asked once ($(asked))" [ "$(asked)" = 1 ]
 
@@ -233,6 +255,7 @@ printf 'vol %s - force-inline\nvol2 %s - force-inline\n' "$disk" "$disk2" >"$wor
 setup_case "$PASS" "$PASS"
 OUT=$(timeout 30 "$Z" crypttab open --all --test-passphrase --crypttab "$work/all.crypttab" 2>&1 </dev/null)
 RC=$?
+settle_agent
 check "open --all, each opener asking through the agent: exit 0 (exit $RC)" [ "$RC" = 0 ]
 check "... Opened 2 of 2" grep -q "^Opened 2 of 2 drives" <<<"$OUT"
 # Each opener asks with its own disk's id, unless the other's answer is already cached.
