@@ -128,15 +128,20 @@ asked() { wc -l <"$work/asked" | tr -d ' '; }
 # it. The sanitizer build runs niced beside a guest, and there one open, wrong tries and all,
 # took more than 30 s: a guard that short failed cases that only took their time.
 GUARD=240
-# open CRYPTTAB [ARGS...]: crypttab open --test-passphrase vol, stdin /dev/null, at most GUARD s;
-# RC and OUT (stdout+stderr), SECS the time it took.
-open_vol() {
-  local ct=$1 start=$SECONDS
-  shift
-  OUT=$(timeout "$GUARD" "$Z" crypttab open --test-passphrase --crypttab "$ct" "$@" vol 2>&1 </dev/null)
+# run_tool ARGS...: zcryptsetup ARGS on the caller's standard input, at most GUARD s; RC and OUT
+# (stdout+stderr), SECS the time it took. Then the agent settles.
+run_tool() {
+  local start=$SECONDS
+  OUT=$(timeout "$GUARD" "$Z" "$@" 2>&1)
   RC=$?
   SECS=$((SECONDS - start))
   settle_agent
+}
+# open_vol CRYPTTAB [ARGS...]: crypttab open --test-passphrase vol, standard input /dev/null.
+open_vol() {
+  local ct=$1
+  shift
+  run_tool crypttab open --test-passphrase --crypttab "$ct" "$@" vol </dev/null
 }
 
 printf 'vol %s - force-inline\n' "$disk" >"$work/ask.crypttab"
@@ -238,14 +243,14 @@ check "... nothing asked ($(asked))" [ "$(asked)" = 0 ]
 
 # --- standard input that can be read is still read -------------------------------------------
 setup_case
-OUT=$(printf '%s\n' "$PASS" | timeout "$GUARD" "$Z" crypttab open --test-passphrase --crypttab "$work/ask.crypttab" vol 2>&1)
-RC=$?
-settle_agent
+run_tool crypttab open --test-passphrase --crypttab "$work/ask.crypttab" vol < <(printf '%s\n' "$PASS")
 check "a pipe on standard input is read, not the agent (exit $RC)" [ "$RC" = 0 ]
 check "... nothing asked ($(asked))" [ "$(asked)" = 0 ]
 
 # Closed standard input is nothing to read from either: the agent is asked.
 setup_case "$PASS"
+# Closed on the command itself, not around run_tool: there bash's command substitution takes
+# the free fd 0 for the read end of its own pipe, and the tool would read its own output.
 OUT=$(timeout "$GUARD" "$Z" crypttab open --test-passphrase --crypttab "$work/ask.crypttab" vol 2>&1 0<&-)
 RC=$?
 settle_agent
@@ -258,9 +263,7 @@ truncate -s 64M "$disk2"
 "$Z" luksFormat -q "${pbkdf[@]}" --key-file "$work/key" "$disk2"
 printf 'vol %s - force-inline\nvol2 %s - force-inline\n' "$disk" "$disk2" >"$work/all.crypttab"
 setup_case "$PASS" "$PASS"
-OUT=$(timeout "$GUARD" "$Z" crypttab open --all --test-passphrase --crypttab "$work/all.crypttab" 2>&1 </dev/null)
-RC=$?
-settle_agent
+run_tool crypttab open --all --test-passphrase --crypttab "$work/all.crypttab" </dev/null
 check "open --all, each opener asking through the agent: exit 0 (exit $RC)" [ "$RC" = 0 ]
 check "... Opened 2 of 2" grep -q "^Opened 2 of 2 drives" <<<"$OUT"
 # Each opener asks with its own disk's id, unless the other's answer is already cached.
