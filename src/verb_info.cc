@@ -25,6 +25,13 @@ Result<std::unique_ptr<luks2ext::Volume>> OpenVolume(const std::string& path, Re
   return luks2ext::Volume::Open(*keep, scope);
 }
 
+// The layout of a volume that was read, its drive summary from the zones the read reported:
+// a second zone report would tell the same.
+void PrintOnDiskLayout(const std::string& path, const luks2ext::Volume& volume) {
+  const luks2ext::DriveSummary drive = luks2ext::SummarizeZones(volume.geometry(), volume.zones());
+  PrintLayout(path, drive, volume.layout(), _("on disk"), &volume.copies());
+}
+
 }  // namespace
 
 Status ActionLuksDump(const Invocation& call) {
@@ -36,10 +43,7 @@ Status ActionLuksDump(const Invocation& call) {
     fmt::print(stdout, "{}\n", volume->json_text(/*pretty=*/true));
     return Status::Ok();
   }
-  // The zones the read reported: a second report would tell the same.
-  const luks2ext::DriveSummary drive =
-      luks2ext::SummarizeZones(volume->geometry(), volume->zones());
-  PrintLayout(call.metadata_device(), drive, volume->layout(), _("on disk"), &volume->copies());
+  PrintOnDiskLayout(call.metadata_device(), *volume);
   const auto& copies = volume->copies();
   if (copies.size() > 1)
     PrintRow(_("Copies agree"), copies[0].headers_valid && copies[1].headers_valid &&
@@ -62,10 +66,7 @@ Status ActionLayout(const Invocation& call) {
   auto volume = OpenVolume(path, ReadScope::kEverything, device);
   if (!device) return volume.error();
   if (volume.ok()) {
-    // The zones the read reported, as in luksDump.
-    const luks2ext::DriveSummary drive =
-        luks2ext::SummarizeZones((*volume)->geometry(), (*volume)->zones());
-    PrintLayout(path, drive, (*volume)->layout(), _("on disk"), &(*volume)->copies());
+    PrintOnDiskLayout(path, **volume);
     return Status::Ok();
   }
   if (volume.error().code() != luks2ext::ExitCode::kWrongDevice) return volume.error();
