@@ -36,6 +36,7 @@ if [[ -z $deb ]]; then deb=$(bash "$repo/scripts/build-deb.sh" | tail -n 1); fi
 [[ -f $deb ]] || { echo "run.sh: no package at '$deb'" >&2; exit 2; }
 # shellcheck disable=SC1090
 source "$("$repo/tests/vm/fetch-kernel.sh" --env-file)"
+source "$repo/tests/vm/kernel-faults.sh"
 rootfs_tar=$(bash "$here/build-rootfs.sh" | tail -n 1)
 
 work=${ZC_BOOT_WORK:-$repo/build/boot}
@@ -175,7 +176,7 @@ elif ((qrc != 0)); then
 fi
 grep -q '^ZCBOOT DONE' <<<"$lines" || problems+=("the last boot did not print DONE")
 ((boots == boots_expected)) || problems+=("$boots boots ran, $boots_expected expected")
-oops=$(tr -d '\r' < "$console" | grep -aE -m 1 'Kernel panic|BUG: |Oops:' || true)
+oops=$(first_kernel_fault "$console")
 [[ -z $oops ]] || problems+=("kernel panic or oops on the console: $oops")
 for p in "${problems[@]}"; do echo "boot: ERROR: $p"; done
 # Each boot's wall time (to the next boot's start, or to the end for the last), so a slow or

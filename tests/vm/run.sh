@@ -56,6 +56,7 @@ initrd=$log_dir/$name.initramfs.cpio
 
 # shellcheck disable=SC1090
 source "$("$here/fetch-kernel.sh" --env-file)"
+source "$here/kernel-faults.sh"
 t0=$(date +%s.%N)
 # native_inline needs dm-crypt with force_inline, built by dkms (cached: fast when warm).
 for s in "${suites[@]}"; do
@@ -108,7 +109,7 @@ elif ((qrc != 0)); then
   problems+=("qemu exited with status $qrc")
 fi
 tr -d '\r' < "$log" | grep -q '^ZC-ALL-DONE' || problems+=("guest did not print ZC-ALL-DONE")
-oops=$(tr -d '\r' < "$log" | grep -aE -m 1 'Kernel panic|BUG: |Oops:|Attempted to kill init' || true)
+oops=$(first_kernel_fault "$log")
 [[ -z $oops ]] || problems+=("kernel panic/oops on the console: $oops")
 ((passed + failed > 0)) || problems+=("no check ran")
 for p in "${problems[@]}"; do echo "vm: ERROR: $p"; done
