@@ -176,8 +176,8 @@ elif ((qrc != 0)); then
 fi
 grep -q '^ZCBOOT DONE' <<<"$lines" || problems+=("the last boot did not print DONE")
 ((boots == boots_expected)) || problems+=("$boots boots ran, $boots_expected expected")
-oops=$(first_kernel_fault "$console")
-[[ -z $oops ]] || problems+=("kernel panic or oops on the console: $oops")
+fault=$(kernel_fault_problem "$console")
+[[ -z $fault ]] || problems+=("$fault")
 for p in "${problems[@]}"; do echo "boot: ERROR: $p"; done
 # Each boot's wall time (to the next boot's start, or to the end for the last), so a slow or
 # stuck boot shows in the closing lines.

@@ -109,8 +109,8 @@ elif ((qrc != 0)); then
   problems+=("qemu exited with status $qrc")
 fi
 tr -d '\r' < "$log" | grep -q '^ZC-ALL-DONE' || problems+=("guest did not print ZC-ALL-DONE")
-oops=$(first_kernel_fault "$log")
-[[ -z $oops ]] || problems+=("kernel panic/oops on the console: $oops")
+fault=$(kernel_fault_problem "$log")
+[[ -z $fault ]] || problems+=("$fault")
 ((passed + failed > 0)) || problems+=("no check ran")
 for p in "${problems[@]}"; do echo "vm: ERROR: $p"; done
 ((skipped)) && echo "vm: $skipped skipped"
