@@ -19,8 +19,9 @@ vm_packages=(
 # libFuzzer and its sanitizer runtimes; ccache keeps the builds (test, package, sanitizers and
 # fuzz) from compiling twice;
 # binutils' readelf checks the hardened binary; python3 runs scripts/check-structure.py;
-# keyutils' keyctl puts the passphrase of a luks2-keyring token in the keyring (token tests).
-test_packages=(clang libclang-rt-14-dev llvm ccache binutils python3 keyutils)
+# keyutils' keyctl puts the passphrase of a luks2-keyring token in the keyring (token tests);
+# qemu-user's qemu-x86_64 counts the instructions each verb runs (tests/bench/code_footprint.sh).
+test_packages=(clang libclang-rt-14-dev llvm ccache binutils python3 keyutils qemu-user)
 # The Debian package and its checks (scripts/build-deb.sh, scripts/package-check.sh): debhelper
 # and lintian; go-md2man builds the man pages; bash-completion and systemd provide the .pc
 # files that say where the completion and the generator go; man-db and groff check the pages.
