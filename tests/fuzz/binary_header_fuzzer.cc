@@ -11,6 +11,7 @@
 // the same fields, a terminated JSON area and a matching checksum; a LUKS1 header is never a
 // LUKS2 one; an accepted copy written back with WriteHeaderCopy parses to the same header.
 #include <algorithm>
+#include <string_view>
 #include <vector>
 
 #include "fuzz_check.h"
@@ -33,8 +34,8 @@ bool SameFields(const BinaryHeader& a, const BinaryHeader& b) {
          a.hdr_offset == b.hdr_offset;
 }
 
-bool FitsField(const std::string& s, size_t field) {
-  return s.size() < field && s.find('\0') == std::string::npos;
+bool FitsField(std::string_view s, size_t field) {
+  return s.size() < field && s.find('\0') == std::string_view::npos;
 }
 
 }  // namespace
@@ -69,14 +70,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(copy.size() >= h.hdr_size);
   const auto json_area = copy.subspan(kBinaryHeaderSize, h.json_size());
   FUZZ_CHECK(std::find(json_area.begin(), json_area.end(), 0) != json_area.end());
-  auto csum = ComputeHeaderChecksum(copy, h.hdr_size, h.csum_alg);
+  auto csum = ComputeHeaderChecksum(copy, h.hdr_size, h.csum_alg.view());
   FUZZ_CHECK(csum.ok() && *csum == h.csum);
 
   // Written back (fresh padding, recomputed checksum), the copy parses to the same header.
   std::vector<uint8_t> rewritten(copy.begin(), copy.begin() + h.hdr_size);
   const Status written = WriteHeaderCopy(h, rewritten);
-  const bool fits = FitsField(h.label, kLabelSize) && FitsField(h.csum_alg, kCsumAlgSize) &&
-                    FitsField(h.uuid, kUuidSize) && FitsField(h.subsystem, kSubsystemSize);
+  const bool fits =
+      FitsField(h.label.view(), kLabelSize) && FitsField(h.csum_alg.view(), kCsumAlgSize) &&
+      FitsField(h.uuid.view(), kUuidSize) && FitsField(h.subsystem.view(), kSubsystemSize);
   FUZZ_CHECK(written.ok() == fits);
   if (written.ok()) {
     auto reparsed = ParseHeaderCopy(rewritten, read_offset);

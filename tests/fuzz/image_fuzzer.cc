@@ -57,7 +57,7 @@ std::vector<CopyAt> FindCopies(std::span<const uint8_t> bytes) {
 void FixChecksums(std::span<uint8_t> bytes) {
   for (const CopyAt& copy : FindCopies(bytes)) {
     auto area = bytes.subspan(copy.offset, copy.header.hdr_size);
-    auto csum = ComputeHeaderChecksum(area, copy.header.hdr_size, copy.header.csum_alg);
+    auto csum = ComputeHeaderChecksum(area, copy.header.hdr_size, copy.header.csum_alg.view());
     if (csum.ok()) std::copy(csum->begin(), csum->end(), area.begin() + kCsumOffset);
   }
 }

@@ -17,16 +17,10 @@ Error NotLuks2(std::uint64_t offset, const std::string& why) {
   return Error::WrongDevice(FormatMsg(_("No valid LUKS2 header at offset {}: {}."), offset, why));
 }
 
-// A NUL-terminated string field; an unterminated field keeps all of its bytes.
-std::string ReadStringField(const std::uint8_t* field, std::size_t size) {
-  const auto* begin = reinterpret_cast<const char*>(field);
-  return std::string(begin, strnlen(begin, size));
-}
-
-Status WriteStringField(std::uint8_t* field, std::size_t size, const std::string& value,
+Status WriteStringField(std::uint8_t* field, std::size_t size, std::string_view value,
                         const char* name) {
   // The field must keep a terminating NUL, as libcryptsetup expects.
-  if (value.size() >= size || value.find('\0') != std::string::npos) {
+  if (value.size() >= size || value.find('\0') != std::string_view::npos) {
     return Error::WrongParameters(
         FormatMsg(_("LUKS2 header field {} is too long: {}."), name, value));
   }
@@ -74,17 +68,18 @@ Result<BinaryHeader> DecodeBinaryHeader(std::span<const std::uint8_t> binary_hea
   }
 
   header.seqid = LoadBigEndian<std::uint64_t>(p + kSeqidOffset);
-  header.label = ReadStringField(p + kLabelOffset, kLabelSize);
-  header.csum_alg = ReadStringField(p + kCsumAlgOffset, kCsumAlgSize);
+  // A string field ends at its first NUL; an unterminated field keeps all of its bytes.
+  header.label = FieldString<kLabelSize>::FromField(p + kLabelOffset);
+  header.csum_alg = FieldString<kCsumAlgSize>::FromField(p + kCsumAlgOffset);
   std::copy_n(p + kSaltOffset, kSaltSize, header.salt.begin());
-  header.uuid = ReadStringField(p + kUuidOffset, kUuidSize);
-  header.subsystem = ReadStringField(p + kSubsystemOffset, kSubsystemSize);
+  header.uuid = FieldString<kUuidSize>::FromField(p + kUuidOffset);
+  header.subsystem = FieldString<kSubsystemSize>::FromField(p + kSubsystemOffset);
   std::copy_n(p + kCsumOffset, kCsumSize, header.csum.begin());
   return header;
 }
 
 Result<std::array<std::uint8_t, kCsumSize>> ComputeHeaderChecksum(
-    std::span<const std::uint8_t> copy_area, std::uint64_t hdr_size, const std::string& csum_alg) {
+    std::span<const std::uint8_t> copy_area, std::uint64_t hdr_size, std::string_view csum_alg) {
   // The checksum is taken with its own field zeroed.
   std::array<std::uint8_t, kBinaryHeaderSize> zeroed_csum;
   std::copy_n(copy_area.begin(), kBinaryHeaderSize, zeroed_csum.begin());
@@ -109,9 +104,9 @@ Result<BinaryHeader> ParseHeaderCopy(std::span<const std::uint8_t> copy_area,
     return NotLuks2(read_offset, _("JSON area is not terminated"));
   }
 
-  auto computed = ComputeHeaderChecksum(copy_area, header.hdr_size, header.csum_alg);
+  auto computed = ComputeHeaderChecksum(copy_area, header.hdr_size, header.csum_alg.view());
   if (!computed.ok()) {
-    return NotLuks2(read_offset, FormatMsg(_("unusable checksum algorithm {}"), header.csum_alg));
+    return NotLuks2(read_offset, FormatMsg(_("unusable checksum algorithm {}"), header.csum_alg.view()));
   }
   if (*computed != header.csum) return NotLuks2(read_offset, _("checksum mismatch"));
   return header;
@@ -130,16 +125,16 @@ Status WriteHeaderCopy(const BinaryHeader& header, std::span<std::uint8_t> copy_
   StoreBigEndian<std::uint16_t>(p + kVersionOffset, header.version);
   StoreBigEndian<std::uint64_t>(p + kHdrSizeOffset, header.hdr_size);
   StoreBigEndian<std::uint64_t>(p + kSeqidOffset, header.seqid);
-  RETURN_IF_ERROR(WriteStringField(p + kLabelOffset, kLabelSize, header.label, "label"));
+  RETURN_IF_ERROR(WriteStringField(p + kLabelOffset, kLabelSize, header.label.view(), "label"));
   RETURN_IF_ERROR(
-      WriteStringField(p + kCsumAlgOffset, kCsumAlgSize, header.csum_alg, "checksum_algorithm"));
+      WriteStringField(p + kCsumAlgOffset, kCsumAlgSize, header.csum_alg.view(), "checksum_algorithm"));
   std::copy(header.salt.begin(), header.salt.end(), p + kSaltOffset);
-  RETURN_IF_ERROR(WriteStringField(p + kUuidOffset, kUuidSize, header.uuid, "uuid"));
+  RETURN_IF_ERROR(WriteStringField(p + kUuidOffset, kUuidSize, header.uuid.view(), "uuid"));
   RETURN_IF_ERROR(
-      WriteStringField(p + kSubsystemOffset, kSubsystemSize, header.subsystem, "subsystem"));
+      WriteStringField(p + kSubsystemOffset, kSubsystemSize, header.subsystem.view(), "subsystem"));
   StoreBigEndian<std::uint64_t>(p + kHdrOffsetOffset, header.hdr_offset);
 
-  ASSIGN_OR_RETURN(auto csum, ComputeHeaderChecksum(copy_area, header.hdr_size, header.csum_alg));
+  ASSIGN_OR_RETURN(auto csum, ComputeHeaderChecksum(copy_area, header.hdr_size, header.csum_alg.view()));
   std::copy(csum.begin(), csum.end(), p + kCsumOffset);
   return Status::Ok();
 }

@@ -24,7 +24,9 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
+#include "luks2/field_string.h"
 #include "luks2/format.h"
 #include "luks2ext/error.h"
 
@@ -33,17 +35,18 @@ namespace luks2ext {
 // Which of the two copies a binary header belongs to; decided by its magic.
 enum class HeaderCopy { kPrimary, kSecondary };
 
-// The decoded fields of one binary header. Strings stop at their first NUL.
+// The decoded fields of one binary header. Strings stop at their first NUL. Every member is
+// held in place (FieldString), so a header is copied and moved as bytes.
 struct BinaryHeader {
   HeaderCopy copy = HeaderCopy::kPrimary;
   std::uint16_t version = kLuks2Version;
   std::uint64_t hdr_size = 0;
   std::uint64_t seqid = 0;
-  std::string label;
-  std::string csum_alg;
+  FieldString<kLabelSize> label;
+  FieldString<kCsumAlgSize> csum_alg;
   std::array<std::uint8_t, kSaltSize> salt{};
-  std::string uuid;
-  std::string subsystem;
+  FieldString<kUuidSize> uuid;
+  FieldString<kSubsystemSize> subsystem;
   std::uint64_t hdr_offset = 0;
   std::array<std::uint8_t, kCsumSize> csum{};
 
@@ -75,7 +78,7 @@ Result<BinaryHeader> ParseHeaderCopy(std::span<const std::uint8_t> copy_area,
 // The checksum of a copy: digest(csum_alg) over its binary header with csum zeroed, followed
 // by the JSON area. REQUIRES: copy_area.size() >= hdr_size.
 Result<std::array<std::uint8_t, kCsumSize>> ComputeHeaderChecksum(
-    std::span<const std::uint8_t> copy_area, std::uint64_t hdr_size, const std::string& csum_alg);
+    std::span<const std::uint8_t> copy_area, std::uint64_t hdr_size, std::string_view csum_alg);
 
 // Writes `header` (its magic from header.copy) into copy_area[0, 4096), then computes the
 // checksum over that and the JSON area already in copy_area[4096, hdr_size) and stores it.

@@ -79,9 +79,9 @@ class Luks2Image {
   const BinaryHeader& copy_header(HeaderCopy copy) const;
 
   std::uint64_t seqid() const { return newest_.seqid; }
-  const std::string& uuid() const { return newest_.uuid; }
-  const std::string& label() const { return newest_.label; }
-  const std::string& subsystem() const { return newest_.subsystem; }
+  std::string_view uuid() const { return newest_.uuid.view(); }
+  std::string_view label() const { return newest_.label.view(); }
+  std::string_view subsystem() const { return newest_.subsystem.view(); }
   std::uint64_t hdr_size() const { return newest_.hdr_size; }
   std::uint64_t json_size() const { return newest_.json_size(); }
   std::uint64_t keyslots_size() const { return keyslots_size_; }

@@ -116,7 +116,7 @@ Result<std::string> FormatVolume(BlockDevice& device, const Layout& layout,
                    BuildImage(layout, options, passphrase, device.path(),
                               geometry.logical_block_size, geometry.physical_block_size));
   RETURN_IF_ERROR(WriteNewCopies(device, layout, zones, image));
-  return image.uuid();
+  return std::string(image.uuid());
 }
 
 }  // namespace luks2ext

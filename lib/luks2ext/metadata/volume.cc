@@ -74,8 +74,8 @@ bool Volume::detached_header() const { return state_->detached_data != nullptr; 
 const std::vector<CopySummary>& Volume::copies() const { return state_->summaries; }
 const std::vector<Zone>& Volume::zones() const { return state_->zones; }
 const std::vector<std::string>& Volume::warnings() const { return state_->warnings; }
-std::string Volume::uuid() const { return state_->headers().uuid(); }
-std::string Volume::label() const { return state_->headers().label(); }
+std::string Volume::uuid() const { return std::string(state_->headers().uuid()); }
+std::string Volume::label() const { return std::string(state_->headers().label()); }
 std::vector<std::string> Volume::config_flags() const {
   return state_->headers().config_flags();
 }

@@ -296,7 +296,7 @@ Result<std::string> BackupUuid(BlockDevice& device, const std::string& backup_pa
                                BlockDevice* detached_data) {
   ASSIGN_OR_RETURN(Luks2Image image, LoadBackup(backup_path));
   ASSIGN_OR_RETURN(auto target, StateForImage(device, image, detached_data));
-  return image.uuid();
+  return std::string(image.uuid());
 }
 
 Result<std::optional<std::string>> CurrentUuid(BlockDevice& device) {
@@ -305,7 +305,7 @@ Result<std::optional<std::string>> CurrentUuid(BlockDevice& device) {
     if (state.error().code() == ExitCode::kWrongDevice) return std::optional<std::string>();
     return state.error();
   }
-  return std::optional<std::string>((*state)->headers().uuid());
+  return std::optional<std::string>(std::string((*state)->headers().uuid()));
 }
 
 Result<std::string> RestoreHeader(BlockDevice& device, const std::string& backup_path,
@@ -327,7 +327,7 @@ Result<std::string> RestoreHeader(BlockDevice& device, const std::string& backup
         backup_path, newest));
   RETURN_IF_ERROR(image.SetSeqid(newest + 1));
   RETURN_IF_ERROR(WriteCopies(device, *target, image, /*source=*/std::nullopt));
-  return image.uuid();
+  return std::string(image.uuid());
 }
 
 }  // namespace luks2ext

@@ -74,9 +74,9 @@ TEST_F(BinaryHeaderTest, WriteHeaderCopyRoundTripsChangedFields) {
   auto header = ParseHeaderCopy(Primary(), 0);
   ASSERT_TRUE(header.ok());
   header->seqid = 77;
-  header->label = "a label";
-  header->subsystem = "zoned";
-  header->csum_alg = "sha512";
+  ASSERT_TRUE(header->label.Assign("a label"));
+  ASSERT_TRUE(header->subsystem.Assign("zoned"));
+  ASSERT_TRUE(header->csum_alg.Assign("sha512"));
   ASSERT_TRUE(WriteHeaderCopy(*header, Primary()).ok());
   auto reread = ParseHeaderCopy(Primary(), 0);
   ASSERT_TRUE(reread.ok()) << reread.error().message();
@@ -89,10 +89,26 @@ TEST_F(BinaryHeaderTest, WriteHeaderCopyRoundTripsChangedFields) {
 TEST_F(BinaryHeaderTest, WriteHeaderCopyRejectsOverlongFields) {
   auto header = ParseHeaderCopy(Primary(), 0);
   ASSERT_TRUE(header.ok());
-  header->label = std::string(kLabelSize, 'x');  // no room for the NUL
+  ASSERT_TRUE(header->label.Assign(std::string(kLabelSize, 'x')));  // no room for the NUL
   auto status = WriteHeaderCopy(*header, Primary());
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code(), ExitCode::kWrongParameters);
+}
+
+TEST(FieldStringTest, HoldsAtMostItsFieldAndStopsAtTheFirstNul) {
+  FieldString<8> text;
+  EXPECT_TRUE(text.empty());
+  EXPECT_TRUE(text.Assign("12345678"));  // the whole field
+  EXPECT_EQ(text.view(), "12345678");
+  EXPECT_FALSE(text.Assign("123456789"));  // longer than the field: refused, unchanged
+  EXPECT_EQ(text, "12345678");
+  const std::uint8_t terminated[8] = {'a', 'b', 0, 'c', 'd', 0, 0, 0};
+  EXPECT_EQ(FieldString<8>::FromField(terminated).view(), "ab");
+  const std::uint8_t full[8] = {'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'};
+  EXPECT_EQ(FieldString<8>::FromField(full).view(), "abcdefgh");
+  FieldString<8> copy = text;
+  EXPECT_TRUE(copy == text);
+  EXPECT_EQ(copy.str(), std::string("12345678"));
 }
 
 TEST_F(BinaryHeaderTest, DecodeNeedsOnlyTheFirst4096Bytes) {
