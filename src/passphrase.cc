@@ -228,6 +228,10 @@ InputKind StandardInputKind() {
   return InputKind::kNone;
 }
 
+bool AsksOnTerminal(const PassphraseSource& source) {
+  return source.key_file.empty() && InteractiveInput();
+}
+
 Result<Secret> ReadPassphrase(const PassphraseSource& source, const std::string& prompt,
                               bool verify) {
   if (!source.key_file.empty()) {

@@ -28,6 +28,9 @@ luks2ext::Result<luks2ext::Secret> ReadPassphrase(const PassphraseSource& source
 // True when standard input is a terminal and so questions can be asked.
 bool InteractiveInput();
 
+// True when ReadPassphrase(source, ...) asks on the terminal, and so shows its prompt.
+bool AsksOnTerminal(const PassphraseSource& source);
+
 // What standard input is, for the crypttab rule of where a passphrase comes from
 // (docs/crypttab.md): a terminal (ask on it), a stream a script feeds (a FIFO or a regular
 // file: read one line), or nothing to read from (/dev/null or another character device, a

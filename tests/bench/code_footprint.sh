@@ -26,6 +26,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/zc-footprint.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 printf 'footprint-pass' >"$work/key"
 printf 'footprint-second' >"$work/key2"
+chmod 600 "$work/key" "$work/key2"  # a world-readable key file adds a warning's code
 cheap=(--pbkdf pbkdf2 --pbkdf-force-iterations 1000)
 
 # count TOOL LOGNAME ARGS...: runs TOOL ARGS under the emulator; prints the number of distinct

@@ -131,7 +131,8 @@ struct Volume::Unlock {
   };
   std::function<Result<std::vector<Try>>(crypt_device*, const Luks2Image&, int keyslot)> tries;
   std::function<Status(crypt_device*, const ActivationRequest&)> attempt;
-  Error nothing_to_try;  // when `tries` is empty
+  // The error when `tries` is empty, made only then: an open that succeeds builds no message.
+  Error (*nothing_to_try)();
 };
 
 Status Volume::Activate(const ActivationRequest& request, const Secret& passphrase,
@@ -148,7 +149,7 @@ Status Volume::Activate(const ActivationRequest& request, const Secret& passphra
         return ActivateByPassphrase(cd, activation, passphrase, state_->data().path(),
                                     state_->data().geometry().size);
       },
-      NoUsableKeyslot()};
+      NoUsableKeyslot};
   return ActivateWith(request, unlock, storage);
 }
 
@@ -187,7 +188,7 @@ Status Volume::ActivateByToken(const ActivationRequest& request, const TokenRequ
       [&](crypt_device* cd, const ActivationRequest& activation) {
         return luks2ext::ActivateByToken(cd, activation, token, failure);
       },
-      Error::WrongParameters(_("No usable token is available."))};
+      [] { return Error::WrongParameters(_("No usable token is available.")); }};
   return ActivateWith(request, unlock, storage);
 }
 
@@ -238,7 +239,8 @@ Status Volume::ActivateWith(const ActivationRequest& request, const Unlock& unlo
     const CryptDevice& cd = loaded->cd;
     ASSIGN_OR_RETURN(const std::vector<Unlock::Try> tries,
                      unlock.tries(cd.get(), state_->headers(), request.keyslot));
-    Status unlocked = unlock.nothing_to_try;
+    if (tries.empty()) return unlock.nothing_to_try();
+    Status unlocked = Status::Ok();
     for (const Unlock::Try& attempt : tries) {
       for (const KeyslotArea& area : attempt.areas)
         RETURN_IF_ERROR(LoadKeyslotArea(device, state_->chosen_copy().slot, area, memfd));
