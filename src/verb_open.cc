@@ -132,9 +132,8 @@ Status UnlockAndMap(const Invocation& call, const std::string& path, luks2ext::V
     const PassphraseSource source = call.passphrase_source();
     // The prompt is formatted only when it will be shown: with a key file or piped input it
     // would be work that stock cryptsetup does not do (and, under emulation, code to translate).
-    const std::string prompt = AsksOnTerminal(source)
-                                   ? FormatMsg(_("Enter passphrase for {}: "), path)
-                                   : std::string();
+    const std::string prompt =
+        AsksOnTerminal(source) ? FormatMsg(_("Enter passphrase for {}: "), path) : std::string();
     ASSIGN_OR_RETURN(const luks2ext::Secret passphrase,
                      ReadPassphrase(source, prompt,
                                     /*verify=*/o.verify_passphrase && InteractiveInput()));

@@ -17,8 +17,9 @@
 # stock cryptsetup is missing (scripts/install-deps.sh installs both).
 set -uo pipefail
 zc=$(realpath "$1")
-stock=$(command -v cryptsetup) || { echo "code_footprint: SKIP: stock cryptsetup not found"; exit 77; }
-qemu=$(command -v qemu-x86_64) || { echo "code_footprint: SKIP: qemu-x86_64 not found (qemu-user)"; exit 77; }
+skip() { echo "code_footprint: SKIP: $1"; exit 77; }
+stock=$(command -v cryptsetup) || skip "stock cryptsetup not found"
+qemu=$(command -v qemu-x86_64) || skip "qemu-x86_64 not found (qemu-user)"
 passed=0 failed=0
 . "$(dirname "${BASH_SOURCE[0]}")/../cli/cli_lib.sh"
 

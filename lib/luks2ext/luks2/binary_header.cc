@@ -106,7 +106,8 @@ Result<BinaryHeader> ParseHeaderCopy(std::span<const std::uint8_t> copy_area,
 
   auto computed = ComputeHeaderChecksum(copy_area, header.hdr_size, header.csum_alg.view());
   if (!computed.ok()) {
-    return NotLuks2(read_offset, FormatMsg(_("unusable checksum algorithm {}"), header.csum_alg.view()));
+    return NotLuks2(read_offset,
+                    FormatMsg(_("unusable checksum algorithm {}"), header.csum_alg.view()));
   }
   if (*computed != header.csum) return NotLuks2(read_offset, _("checksum mismatch"));
   return header;
@@ -126,15 +127,16 @@ Status WriteHeaderCopy(const BinaryHeader& header, std::span<std::uint8_t> copy_
   StoreBigEndian<std::uint64_t>(p + kHdrSizeOffset, header.hdr_size);
   StoreBigEndian<std::uint64_t>(p + kSeqidOffset, header.seqid);
   RETURN_IF_ERROR(WriteStringField(p + kLabelOffset, kLabelSize, header.label.view(), "label"));
-  RETURN_IF_ERROR(
-      WriteStringField(p + kCsumAlgOffset, kCsumAlgSize, header.csum_alg.view(), "checksum_algorithm"));
+  RETURN_IF_ERROR(WriteStringField(p + kCsumAlgOffset, kCsumAlgSize, header.csum_alg.view(),
+                                   "checksum_algorithm"));
   std::copy(header.salt.begin(), header.salt.end(), p + kSaltOffset);
   RETURN_IF_ERROR(WriteStringField(p + kUuidOffset, kUuidSize, header.uuid.view(), "uuid"));
   RETURN_IF_ERROR(
       WriteStringField(p + kSubsystemOffset, kSubsystemSize, header.subsystem.view(), "subsystem"));
   StoreBigEndian<std::uint64_t>(p + kHdrOffsetOffset, header.hdr_offset);
 
-  ASSIGN_OR_RETURN(auto csum, ComputeHeaderChecksum(copy_area, header.hdr_size, header.csum_alg.view()));
+  ASSIGN_OR_RETURN(auto csum,
+                   ComputeHeaderChecksum(copy_area, header.hdr_size, header.csum_alg.view()));
   std::copy(csum.begin(), csum.end(), p + kCsumOffset);
   return Status::Ok();
 }

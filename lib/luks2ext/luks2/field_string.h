@@ -3,16 +3,16 @@
 //
 // A header is decoded, moved into its image, copied for the newest copy and moved again with
 // the copy that holds it, several times in every read. With std::string members each of those
-// moves and copies was code of its own (a quarter of zcryptsetup's own instructions in an open,
-// docs/performance.md) and a heap allocation for a 36-character UUID. A field is at most its
-// on-disk size, so the bytes fit in the struct and a copy is a copy of bytes.
+// moves and copies was string code of its own (1,100 of the 10,500 distinct instructions of
+// zcryptsetup's own that an open ran, docs/performance.md) and a heap allocation for a
+// 36-character UUID. A field is at most its on-disk size, so the bytes fit in the struct and a
+// copy is a copy of bytes.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <string>
 #include <string_view>
 
 namespace luks2ext {
@@ -41,9 +41,7 @@ class FieldString {
   }
 
   std::string_view view() const { return std::string_view(chars_.data(), size_); }
-  std::string str() const { return std::string(view()); }
   std::size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
 
   friend bool operator==(const FieldString& a, const FieldString& b) {
     return a.view() == b.view();
