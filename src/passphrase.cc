@@ -228,10 +228,6 @@ InputKind StandardInputKind() {
   return InputKind::kNone;
 }
 
-bool AsksOnTerminal(const PassphraseSource& source) {
-  return source.key_file.empty() && InteractiveInput();
-}
-
 Result<Secret> ReadPassphrase(const PassphraseSource& source, const std::string& prompt,
                               bool verify) {
   if (!source.key_file.empty()) {
@@ -252,6 +248,14 @@ Result<Secret> ReadPassphrase(const PassphraseSource& source, const std::string&
     if (!(again == secret)) return Error::NoPermission(_("Passphrases do not match."));
   }
   return secret;
+}
+
+Result<Secret> ReadDevicePassphrase(const PassphraseSource& source, const std::string& device,
+                                    bool verify) {
+  // ReadPassphrase asks on the terminal exactly when there is no key file and input is one.
+  const bool asks = source.key_file.empty() && InteractiveInput();
+  return ReadPassphrase(
+      source, asks ? FormatMsg(_("Enter passphrase for {}: "), device) : std::string(), verify);
 }
 
 bool ConfirmOnTerminal(const std::string& question) {

@@ -25,11 +25,14 @@ struct PassphraseSource {
 luks2ext::Result<luks2ext::Secret> ReadPassphrase(const PassphraseSource& source,
                                                   const std::string& prompt, bool verify);
 
+// ReadPassphrase with cryptsetup's prompt "Enter passphrase for DEVICE: ", formatted only when
+// it is shown (on a terminal): with a key file or piped input, formatting it is work stock
+// cryptsetup does not do, and under emulation code to translate (docs/performance.md).
+luks2ext::Result<luks2ext::Secret> ReadDevicePassphrase(const PassphraseSource& source,
+                                                        const std::string& device, bool verify);
+
 // True when standard input is a terminal and so questions can be asked.
 bool InteractiveInput();
-
-// True when ReadPassphrase(source, ...) asks on the terminal, and so shows its prompt.
-bool AsksOnTerminal(const PassphraseSource& source);
 
 // What standard input is, for the crypttab rule of where a passphrase comes from
 // (docs/crypttab.md): a terminal (ask on it), a stream a script feeds (a FIFO or a regular

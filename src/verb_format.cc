@@ -222,8 +222,7 @@ Status ActionLuksFormat(const Invocation& call) {
   PassphraseSource source = call.passphrase_source();
   if (call.args.size() > 1) source.key_file = call.args[1];
   ASSIGN_OR_RETURN(const luks2ext::Secret passphrase,
-                   ReadPassphrase(source, FormatMsg(_("Enter passphrase for {}: "), path),
-                                  call.verify_new_passphrase()));
+                   ReadDevicePassphrase(source, path, call.verify_new_passphrase()));
 
   std::string uuid;
   if (detached) {

@@ -129,14 +129,9 @@ Status UnlockAndMap(const Invocation& call, const std::string& path, luks2ext::V
   const bool can_retry = o.key_file.empty() && InteractiveInput();
   const int attempts = can_retry ? o.tries : 1;
   for (int attempt = 1;; ++attempt) {
-    const PassphraseSource source = call.passphrase_source();
-    // The prompt is formatted only when it will be shown: with a key file or piped input it
-    // would be work that stock cryptsetup does not do (and, under emulation, code to translate).
-    const std::string prompt =
-        AsksOnTerminal(source) ? FormatMsg(_("Enter passphrase for {}: "), path) : std::string();
     ASSIGN_OR_RETURN(const luks2ext::Secret passphrase,
-                     ReadPassphrase(source, prompt,
-                                    /*verify=*/o.verify_passphrase && InteractiveInput()));
+                     ReadDevicePassphrase(call.passphrase_source(), path,
+                                          /*verify=*/o.verify_passphrase && InteractiveInput()));
     Status status = volume.Activate(request, passphrase, storage);
     if (status.ok() || status.error().code() != ExitCode::kNoPermission || attempt >= attempts)
       return status;

@@ -9,7 +9,7 @@
 # difference in this count is zcryptsetup's own code, and it is the part of bench_ops' time
 # ratio that does not wander by 0.1 from run to run (docs/performance.md, "Known gaps"). It is
 # a count of code, not a forecast of time: an update's time also depends on its I/O, and
-# luksAddKey runs 15% more distinct instructions than stock's yet takes less time in the guest.
+# luksAddKey runs more distinct instructions than stock's yet takes less time in the guest.
 # The count moves by a few tens from run to run on one machine.
 #
 # Usage: code_footprint.sh ZCRYPTSETUP. Prints "FIGURE code footprint ..." lines and one check
