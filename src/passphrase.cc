@@ -216,6 +216,12 @@ Result<Secret> AskTerminal(const std::string& prompt, uint32_t timeout_seconds) 
   return secret;
 }
 
+// Whether ReadPassphrase asks on the terminal, and so shows its prompt: no key file, and a
+// terminal on standard input.
+bool AsksOnTerminal(const PassphraseSource& source) {
+  return source.key_file.empty() && InteractiveInput();
+}
+
 }  // namespace
 
 bool InteractiveInput() { return isatty(STDIN_FILENO) == 1; }
@@ -235,7 +241,7 @@ Result<Secret> ReadPassphrase(const PassphraseSource& source, const std::string&
     if (secret.empty()) return Error::NoPermission(_("No key available with this passphrase."));
     return secret;
   }
-  if (!InteractiveInput()) {
+  if (!AsksOnTerminal(source)) {
     // Not a terminal: one line of standard input, newline dropped (as cryptsetup does).
     ASSIGN_OR_RETURN(Secret secret, ReadLine(STDIN_FILENO, kMaxKeyFileSize));
     if (secret.empty()) return Error::NoPermission(_("No passphrase was given on standard input."));
@@ -252,10 +258,10 @@ Result<Secret> ReadPassphrase(const PassphraseSource& source, const std::string&
 
 Result<Secret> ReadDevicePassphrase(const PassphraseSource& source, const std::string& device,
                                     bool verify) {
-  // ReadPassphrase asks on the terminal exactly when there is no key file and input is one.
-  const bool asks = source.key_file.empty() && InteractiveInput();
   return ReadPassphrase(
-      source, asks ? FormatMsg(_("Enter passphrase for {}: "), device) : std::string(), verify);
+      source,
+      AsksOnTerminal(source) ? FormatMsg(_("Enter passphrase for {}: "), device) : std::string(),
+      verify);
 }
 
 bool ConfirmOnTerminal(const std::string& question) {
