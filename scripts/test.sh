@@ -33,9 +33,9 @@ status=0
 phase "ctest"
 ctest_log=build/ctest.log
 (cd build && ctest --output-on-failure -j "$(nproc)") 2>&1 | tee "$ctest_log" || status=1
-# The counted figures (tests/bench/code_footprint.sh): ctest keeps a passing test's output in
-# its own log only.
-grep -h '^FIGURE code footprint' build/Testing/Temporary/LastTest.log 2>/dev/null || true
+# The figures ctest prints (tests/bench/code_footprint.sh, phase_hook_test.sh): ctest keeps a
+# passing test's output in its own log only.
+grep -h -e '^FIGURE code footprint' -e '^FIGURE open phases' build/Testing/Temporary/LastTest.log 2>/dev/null || true
 
 # Each suite boots its own guest; see tests/vm/README.md. Suites for issues still open are
 # added as they land.

@@ -129,6 +129,12 @@ if ((${#suites[@]})) && grep -qw make_corpus "${suites[@]}" &&
   copy_with_libs "$build_dir/tests/differential/make_corpus" /usr/local/bin/make_corpus
   echo "build-initramfs: including $build_dir/tests/differential/make_corpus" >&2
 fi
+# The phase hook (tests/bench/phase_hook.cc), preloaded by bench_ops into both tools' opens.
+if ((${#suites[@]})) && grep -qw phase_hook "${suites[@]}" &&
+   [[ -f $build_dir/tests/phase_hook.so ]]; then
+  install -D -m 644 "$build_dir/tests/phase_hook.so" "$stage/zc/phase_hook.so"
+  echo "build-initramfs: including $build_dir/tests/phase_hook.so as /zc/phase_hook.so" >&2
+fi
 if [[ -x $build_dir/src/zcryptsetup ]]; then
   copy_with_libs "$build_dir/src/zcryptsetup" /usr/local/bin/zcryptsetup
   # libkmod is opened when dm_crypt must be loaded (dlopen: ldd does not list it).

@@ -4,7 +4,8 @@
 # not drift, are checked: no more than stock's. Time under TCG emulation only means something
 # as a ratio within one run, so every figure is a ratio; rounds alternate the two tools so drift
 # hits both alike. Bytes read and written come from the drive's own counters (/sys/block/X/stat).
-#  1. open, close, status, luksDump on a host-managed null_blk (64 MiB zones, cheap PBKDF).
+#  1. open, close, status, luksDump on a host-managed null_blk (64 MiB zones, cheap PBKDF);
+#     and where an open's time goes, phase by phase, in both tools (the phase hook).
 #  2. luksFormat, luksAddKey, luksChangeKey, luksRemoveKey on an ordinary disk.
 #  3. format + add-key on the host-managed null_blk: zcryptsetup alone (stock cannot), with
 #     the bytes read and written and zones reset that --debug reports.
@@ -12,6 +13,7 @@
 
 BENCH_ROUNDS=${ZC_BENCH_OPS_ROUNDS:-8}
 UPDATE_ROUNDS=${ZC_BENCH_OPS_UPDATE_ROUNDS:-5}
+PHASE_ROUNDS=${ZC_BENCH_OPS_PHASE_ROUNDS:-6}
 
 # now_us: microseconds since boot. busybox date has no %N and /proc/uptime counts in 10 ms
 # steps, a coarse grain against an open of about 500 ms; the first line of /proc/timer_list
@@ -106,6 +108,34 @@ figure "close" zc sc
 figure "status" zs ss
 figure "luksDump" zd sd
 figure "start-up (--version)" zv sv
+# Where an open's time goes, phase by phase, both tools in the same rounds: the phase hook
+# (tests/bench/phase_hook.cc), preloaded, notes when each process reaches the libcryptsetup
+# calls both make; tests/vm/guest/phases.sh cuts the run there. Separate rounds, so that the
+# timed ones above run the tools exactly as users do.
+if [ -r /zc/phase_hook.so ]; then
+  . /zc/phases.sh
+  i=0
+  while [ $i -lt "$PHASE_ROUNDS" ]; do
+    for tool in $(tools_in_order $i); do
+      echo 3 >/proc/sys/vm/drop_caches
+      rm -f /tmp/phase.log
+      _t0=$(now_us)
+      if [ $tool = s ]; then
+        printf %s "$ZC_PASS" | LD_PRELOAD=/zc/phase_hook.so ZC_PHASE_LOG=/tmp/phase.log \
+          cryptsetup open --type luks2 --key-file - "$hm" b_ops >/dev/null 2>&1
+      else
+        printf %s "$ZC_PASS" | LD_PRELOAD=/zc/phase_hook.so ZC_PHASE_LOG=/tmp/phase.log \
+          zcryptsetup open --key-file - "$hm" b_ops >/dev/null 2>&1
+      fi
+      _t1=$(now_us)
+      cryptsetup close b_ops
+      _ph=$(phase_split "$_t0" "$_t1" "$(cat /tmp/phase.log 2>/dev/null)")
+      if [ -n "$_ph" ]; then phase_add $tool "$_ph"; else info "phase round $i ($tool): no complete phase line"; fi
+    done
+    i=$((i + 1))
+  done
+  info "FIGURE open phases (host-managed, medians of $PHASE_ROUNDS rounds, ms, zcryptsetup vs stock): $(phase_figure z s)"
+fi
 # Where the time goes, when strace is in the image (ZC_VM_EXTRA_BINS=strace): syscall counts.
 if command -v strace >/dev/null; then
   for tool in cryptsetup zcryptsetup; do
