@@ -137,12 +137,15 @@ if ((${#suites[@]})) && grep -qw phase_hook "${suites[@]}" &&
 fi
 if [[ -x $build_dir/src/zcryptsetup ]]; then
   copy_with_libs "$build_dir/src/zcryptsetup" /usr/local/bin/zcryptsetup
-  # libkmod is opened when dm_crypt must be loaded (dlopen: ldd does not list it).
+  # libkmod is opened when dm_crypt must be loaded, liburing when a benchmark runs (dlopen:
+  # ldd does not list them).
   # awk reads to the end: exiting at the first match would kill ldconfig with SIGPIPE, which
   # pipefail turns into this script's (intermittent) exit 141.
-  kmod_lib=$(ldconfig -p | awk '$1 == "libkmod.so.2" && $NF ~ /^\// && !found { print $NF; found = 1 }')
-  [[ -n $kmod_lib ]] || die "libkmod.so.2 not found on the host (package libkmod2)"
-  copy_with_libs "$kmod_lib" "$kmod_lib"
+  for opened in libkmod.so.2:libkmod2 liburing.so.2:liburing2; do
+    lib=$(ldconfig -p | awk -v name="${opened%%:*}" '$1 == name && $NF ~ /^\// && !found { print $NF; found = 1 }')
+    [[ -n $lib ]] || die "${opened%%:*} not found on the host (package ${opened#*:})"
+    copy_with_libs "$lib" "$lib"
+  done
   echo "build-initramfs: including $build_dir/src/zcryptsetup" >&2
 else
   echo "build-initramfs: $build_dir/src/zcryptsetup not built; image has no zcryptsetup" >&2

@@ -1,16 +1,15 @@
 #include "activation/kernel_module.h"
 
-#include <dlfcn.h>
-#include <unistd.h>
 #include <fmt/format.h>
 #include <libkmod.h>
+#include <unistd.h>
 
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <type_traits>
 
+#include "base/dynamic_library.h"
 #include "base/i18n.h"
 #include "luks2ext/log.h"
 
@@ -19,7 +18,8 @@ namespace {
 
 // libkmod is opened only when a module has to be loaded (dm_crypt, once per boot at most):
 // linked at start it cost every zcryptsetup run three libraries (libkmod, liblzma, libzstd)
-// and their symbol bindings, which an open must not spend beyond what stock cryptsetup does.
+// and their symbol bindings, which an open must not spend beyond what stock cryptsetup does
+// (base/dynamic_library.h).
 // The package depends on libkmod2 by name (debian/control), as shlibdeps cannot see this.
 struct Kmod {
   decltype(&kmod_new) new_ctx;
@@ -41,36 +41,19 @@ const Kmod* OpenKmod(std::string& why) {
   static Kmod kmod;
   static bool opened = false;
   if (opened) return &kmod;
-  void* library = dlopen("libkmod.so.2", RTLD_NOW | RTLD_LOCAL);
-  if (!library) {
-    const char* error = dlerror();
-    why = error ? error : "dlopen libkmod.so.2";
-    return nullptr;
-  }
-  bool all = true;
-  auto bind = [&](auto& function, const char* name) {
-    function = reinterpret_cast<std::remove_reference_t<decltype(function)>>(dlsym(library, name));
-    all = all && function != nullptr;
-  };
-  bind(kmod.new_ctx, "kmod_new");
-  bind(kmod.unref, "kmod_unref");
-  bind(kmod.set_log_fn, "kmod_set_log_fn");
-  bind(kmod.new_from_lookup, "kmod_module_new_from_lookup");
-  bind(kmod.unref_list, "kmod_module_unref_list");
-  bind(kmod.get_module, "kmod_module_get_module");
-  bind(kmod.module_unref, "kmod_module_unref");
-  bind(kmod.get_install_commands, "kmod_module_get_install_commands");
-  bind(kmod.probe_insert_module, "kmod_module_probe_insert_module");
-  bind(kmod.list_next, "kmod_list_next");
-  bind(kmod.new_from_name, "kmod_module_new_from_name");
-  bind(kmod.remove_module, "kmod_module_remove_module");
-  if (!all) {
-    why = "libkmod.so.2 lacks a function zcryptsetup needs";
-    dlclose(library);
-    return nullptr;
-  }
-  opened = true;
-  return &kmod;
+  opened = OpenLibraryFunctions(
+      "libkmod.so.2", why, std::pair{&kmod.new_ctx, "kmod_new"},
+      std::pair{&kmod.unref, "kmod_unref"}, std::pair{&kmod.set_log_fn, "kmod_set_log_fn"},
+      std::pair{&kmod.new_from_lookup, "kmod_module_new_from_lookup"},
+      std::pair{&kmod.unref_list, "kmod_module_unref_list"},
+      std::pair{&kmod.get_module, "kmod_module_get_module"},
+      std::pair{&kmod.module_unref, "kmod_module_unref"},
+      std::pair{&kmod.get_install_commands, "kmod_module_get_install_commands"},
+      std::pair{&kmod.probe_insert_module, "kmod_module_probe_insert_module"},
+      std::pair{&kmod.list_next, "kmod_list_next"},
+      std::pair{&kmod.new_from_name, "kmod_module_new_from_name"},
+      std::pair{&kmod.remove_module, "kmod_module_remove_module"});
+  return opened ? &kmod : nullptr;
 }
 
 const Kmod* g_kmod = nullptr;  // set by LoadKernelModule before any handle below exists

@@ -10,6 +10,7 @@
 #include <memory>
 #include <random>
 
+#include "base/dynamic_library.h"
 #include "base/i18n.h"
 #include "luks2ext/benchmark.h"
 #include "luks2ext/fd_io.h"
@@ -17,26 +18,67 @@
 namespace luks2ext {
 namespace {
 
+// liburing is opened when a benchmark runs (base/dynamic_library.h says why). These four are
+// the library's only entry points the engine uses; the rest of liburing's API is inline in its
+// header. The library is not linked (lib/luks2ext/CMakeLists.txt), so a call to any other
+// would fail the build. The package depends on liburing2 by name (debian/control), as
+// shlibdeps cannot see this.
+struct Uring {
+  decltype(&io_uring_queue_init) queue_init;
+  decltype(&io_uring_queue_exit) queue_exit;
+  decltype(&io_uring_submit) submit;
+  decltype(&__io_uring_get_cqe) get_cqe;  // what the inline io_uring_wait_cqe calls
+};
+
+// The entry points, kept open for the process's life, or the error saying why not.
+Result<const Uring*> OpenUring() {
+  static Uring uring;
+  static bool opened = false;
+  if (opened) return &uring;
+  std::string why;
+  opened = OpenLibraryFunctions(
+      "liburing.so.2", why, std::pair{&uring.queue_init, "io_uring_queue_init"},
+      std::pair{&uring.queue_exit, "io_uring_queue_exit"},
+      std::pair{&uring.submit, "io_uring_submit"}, std::pair{&uring.get_cqe, "__io_uring_get_cqe"});
+  if (!opened) return Error::WrongDevice(FormatMsg(_("Cannot set up io_uring: {}."), why));
+  return &uring;
+}
+
 class Ring {
  public:
   Ring() = default;
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
   ~Ring() {
-    if (ready_) io_uring_queue_exit(&ring_);
+    if (uring_) uring_->queue_exit(&ring_);
   }
   Status Init(uint32_t entries) {
-    const int r = io_uring_queue_init(entries, &ring_, 0);
+    ASSIGN_OR_RETURN(const Uring* uring, OpenUring());
+    const int r = uring->queue_init(entries, &ring_, 0);
     if (r < 0)
       return Error::WrongDevice(FormatMsg(_("Cannot set up io_uring: {}."), std::strerror(-r)));
-    ready_ = true;
+    uring_ = uring;
     return Status::Ok();
   }
   io_uring* get() { return &ring_; }
+  void Submit() { uring_->submit(&ring_); }
+
+  // Waits for one completion, as io_uring_wait_cqe does: one already there, else the
+  // library's wait. -EINTR (a signal) comes back as null.
+  Result<io_uring_cqe*> WaitOne() {
+    io_uring_cqe* cqe = nullptr;
+    int r = __io_uring_peek_cqe(&ring_, &cqe, nullptr);
+    if (r == 0 && cqe) return cqe;
+    r = uring_->get_cqe(&ring_, &cqe, 0, 1, nullptr);
+    if (r == -EINTR) return static_cast<io_uring_cqe*>(nullptr);
+    if (r < 0)
+      return Error::WrongDevice(FormatMsg(_("io_uring wait failed: {}."), std::strerror(-r)));
+    return cqe;
+  }
 
  private:
   io_uring ring_{};
-  bool ready_ = false;
+  const Uring* uring_ = nullptr;  // set once the ring is set up
 };
 
 struct FreeDeleter {
@@ -106,16 +148,6 @@ class Submitter {
 
 Error Interrupted() { return Error::WrongParameters(_("Benchmark interrupted.")); }
 
-// Waits for one completion; -EINTR (a signal) comes back as 0 with `cqe` null.
-Result<io_uring_cqe*> WaitOne(io_uring* ring) {
-  io_uring_cqe* cqe = nullptr;
-  const int r = io_uring_wait_cqe(ring, &cqe);
-  if (r == -EINTR) return static_cast<io_uring_cqe*>(nullptr);
-  if (r < 0)
-    return Error::WrongDevice(FormatMsg(_("io_uring wait failed: {}."), std::strerror(-r)));
-  return cqe;
-}
-
 }  // namespace
 
 Result<IoRun> RunIoWorkload(int fd, uint64_t span_bytes, const IoWorkload& w,
@@ -136,10 +168,10 @@ Result<IoRun> RunIoWorkload(int fd, uint64_t span_bytes, const IoWorkload& w,
   uint64_t next_progress = start + 1000000000ULL;
   for (uint32_t slot = 0; slot < w.queue_depth; ++slot) submitter.Prepare(slot);
   uint32_t in_flight = w.queue_depth;
-  io_uring_submit(ring.get());
+  ring.Submit();
   bool stopping = false;
   while (in_flight > 0) {
-    ASSIGN_OR_RETURN(io_uring_cqe * cqe, WaitOne(ring.get()));
+    ASSIGN_OR_RETURN(io_uring_cqe * cqe, ring.WaitOne());
     if (stop && *stop) stopping = true;
     if (!cqe) continue;
     const uint64_t now = NowNs();
@@ -160,7 +192,7 @@ Result<IoRun> RunIoWorkload(int fd, uint64_t span_bytes, const IoWorkload& w,
     if (now < deadline && !stopping) {
       submitter.Prepare(slot);
       ++in_flight;
-      io_uring_submit(ring.get());
+      ring.Submit();
     }
   }
   if (stopping) return Interrupted();
