@@ -114,7 +114,7 @@ figure "start-up (--version)" zv sv
 # timed ones above run the tools exactly as users do.
 if [ -r /zc/phase_hook.so ]; then
   . /zc/phases.sh
-  i=0
+  i=0 phased=0
   while [ $i -lt "$PHASE_ROUNDS" ]; do
     for tool in $(tools_in_order $i); do
       echo 3 >/proc/sys/vm/drop_caches
@@ -127,13 +127,16 @@ if [ -r /zc/phase_hook.so ]; then
         printf %s "$ZC_PASS" | LD_PRELOAD=/zc/phase_hook.so ZC_PHASE_LOG=/tmp/phase.log \
           zcryptsetup open --key-file - "$hm" b_ops >/dev/null 2>&1
       fi
+      _rc=$?
       _t1=$(now_us)
       cryptsetup close b_ops
       _ph=$(phase_split "$_t0" "$_t1" "$(cat /tmp/phase.log 2>/dev/null)")
-      if [ -n "$_ph" ]; then phase_add $tool "$_ph"; else info "phase round $i ($tool): no complete phase line"; fi
+      if [ $_rc -eq 0 ] && [ -n "$_ph" ]; then phase_add $tool "$_ph" && phased=$((phased + 1)); fi
     done
     i=$((i + 1))
   done
+  # The hook must not break an open: each round's open succeeded and reached every mark.
+  check "every open with the phase hook ran to the end ($phased of $((2 * PHASE_ROUNDS)))" test "$phased" -eq $((2 * PHASE_ROUNDS))
   info "FIGURE open phases (host-managed, medians of $PHASE_ROUNDS rounds, ms, zcryptsetup vs stock): $(phase_figure z s)"
 fi
 # Where the time goes, when strace is in the image (ZC_VM_EXTRA_BINS=strace): syscall counts.
