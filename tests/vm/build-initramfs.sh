@@ -135,6 +135,12 @@ if ((${#suites[@]})) && grep -qw phase_hook "${suites[@]}" &&
   install -D -m 644 "$build_dir/tests/phase_hook.so" "$stage/zc/phase_hook.so"
   echo "build-initramfs: including $build_dir/tests/phase_hook.so as /zc/phase_hook.so" >&2
 fi
+# The floor (tests/bench/open_floor.c), bench_ops' yardstick for an open's cost.
+if ((${#suites[@]})) && grep -qw open_floor "${suites[@]}" &&
+   [[ -x $build_dir/tests/open_floor ]]; then
+  copy_with_libs "$build_dir/tests/open_floor" /zc/open_floor
+  echo "build-initramfs: including $build_dir/tests/open_floor as /zc/open_floor" >&2
+fi
 if [[ -x $build_dir/src/zcryptsetup ]]; then
   copy_with_libs "$build_dir/src/zcryptsetup" /usr/local/bin/zcryptsetup
   # libkmod is opened when dm_crypt must be loaded, liburing when a benchmark runs (dlopen:

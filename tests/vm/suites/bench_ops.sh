@@ -5,7 +5,8 @@
 # as a ratio within one run, so every figure is a ratio; rounds alternate the two tools so drift
 # hits both alike. Bytes read and written come from the drive's own counters (/sys/block/X/stat).
 #  1. open, close, status, luksDump on a host-managed null_blk (64 MiB zones, cheap PBKDF);
-#     and where an open's time goes, phase by phase, in both tools (the phase hook).
+#     the floor's open in the same rounds (tests/bench/open_floor.c: the least such an open
+#     does); and where an open's time goes, phase by phase, in all three (the phase hook).
 #  2. luksFormat, luksAddKey, luksChangeKey, luksRemoveKey on an ordinary disk.
 #  3. format + add-key on the host-managed null_blk: zcryptsetup alone (stock cannot), with
 #     the bytes read and written and zones reset that --debug reports.
@@ -78,12 +79,26 @@ for k in zo so zc sc zs ss zd sd zv sv; do T_reset $k; done
 # first after the caches are dropped (the first of a pair pays for a cold guest more often).
 tools_in_order() { if [ $(($1 % 2)) -eq 0 ]; then echo "s z"; else echo "z s"; fi; }
 tool_cmd() { if [ "$1" = z ]; then echo zcryptsetup; else echo cryptsetup; fi; }
+# open_order I: the two tools and the floor (below), each first in every third round.
+open_order() { case $(($1 % 3)) in 0) echo "s z f" ;; 1) echo "z f s" ;; *) echo "f s z" ;; esac; }
+# The floor: tests/bench/open_floor.c, the least an open of this volume must do (the zone
+# report, the lock, home's headers and the journal's seqid, libcryptsetup's load and unlock),
+# in plain C. zcryptsetup's open does all of it and more, so floor/stock is the lowest
+# zcryptsetup/stock this guest can show.
+T_reset fo
+floor_ok=0
 ok=0
 i=0
 while [ $i -lt "$BENCH_ROUNDS" ]; do
-  for tool in $(tools_in_order $i); do
-    cmd=$(tool_cmd $tool)
+  for tool in $(open_order $i); do
     echo 3 >/proc/sys/vm/drop_caches
+    if [ $tool = f ]; then
+      [ -x /zc/open_floor ] || continue
+      timed fo "$hm" /zc/open_floor "$hm" b_ops && floor_ok=$((floor_ok + 1))
+      cryptsetup close b_ops
+      continue
+    fi
+    cmd=$(tool_cmd $tool)
     if [ $tool = s ]; then
       timed so "$hm" cryptsetup open --type luks2 --key-file - "$hm" b_ops && ok=$((ok + 1))
     else
@@ -104,6 +119,13 @@ done
 check "every open of both tools worked" test "$ok" -eq $((2 * BENCH_ROUNDS))
 check "open on host-managed reads no more than stock ($((R_zo / 2)) vs $((R_so / 2)) KiB)" test "$R_zo" -le "$R_so"
 figure "open (host-managed, $BENCH_ROUNDS rounds)" zo so
+if [ -x /zc/open_floor ]; then
+  check "the floor opened the volume in every round ($floor_ok of $BENCH_ROUNDS)" test "$floor_ok" -eq "$BENCH_ROUNDS"
+  check "the floor reads no more than stock ($((R_fo / 2)) vs $((R_so / 2)) KiB)" test "$R_fo" -le "$R_so"
+  figure "open floor (the least a host-managed open does, same rounds)" fo so
+else
+  skip "the floor's open" "no /zc/open_floor (a sanitizer build does not build it)"
+fi
 figure "close" zc sc
 figure "status" zs ss
 figure "luksDump" zd sd
@@ -114,15 +136,20 @@ figure "start-up (--version)" zv sv
 # timed ones above run the tools exactly as users do.
 if [ -r /zc/phase_hook.so ]; then
   . /zc/phases.sh
-  i=0 phased=0
+  i=0 phased=0 phase_tools=0
   while [ $i -lt "$PHASE_ROUNDS" ]; do
-    for tool in $(tools_in_order $i); do
+    for tool in $(open_order $i); do
+      [ $tool != f ] || [ -x /zc/open_floor ] || continue
+      phase_tools=$((phase_tools + 1))
       echo 3 >/proc/sys/vm/drop_caches
       rm -f /tmp/phase.log
       _t0=$(now_us)
       if [ $tool = s ]; then
         printf %s "$ZC_PASS" | LD_PRELOAD=/zc/phase_hook.so ZC_PHASE_LOG=/tmp/phase.log \
           cryptsetup open --type luks2 --key-file - "$hm" b_ops >/dev/null 2>&1
+      elif [ $tool = f ]; then
+        printf %s "$ZC_PASS" | LD_PRELOAD=/zc/phase_hook.so ZC_PHASE_LOG=/tmp/phase.log \
+          /zc/open_floor "$hm" b_ops >/dev/null 2>&1
       else
         printf %s "$ZC_PASS" | LD_PRELOAD=/zc/phase_hook.so ZC_PHASE_LOG=/tmp/phase.log \
           zcryptsetup open --key-file - "$hm" b_ops >/dev/null 2>&1
@@ -136,8 +163,10 @@ if [ -r /zc/phase_hook.so ]; then
     i=$((i + 1))
   done
   # The hook must not break an open: each round's open succeeded and reached every mark.
-  check "every open with the phase hook ran to the end ($phased of $((2 * PHASE_ROUNDS)))" test "$phased" -eq $((2 * PHASE_ROUNDS))
+  check "every open with the phase hook ran to the end ($phased of $phase_tools)" test "$phased" -eq "$phase_tools"
   info "FIGURE open phases (host-managed, medians of $PHASE_ROUNDS rounds, ms, zcryptsetup vs stock): $(phase_figure z s)"
+  [ ! -x /zc/open_floor ] ||
+    info "FIGURE open phases (the same rounds, ms, floor vs stock): $(phase_figure f s)"
 fi
 # Where the time goes, when strace is in the image (ZC_VM_EXTRA_BINS=strace): syscall counts.
 if command -v strace >/dev/null; then
