@@ -79,31 +79,35 @@ for k in zo so zc sc zs ss zd sd zv sv; do T_reset $k; done
 # first after the caches are dropped (the first of a pair pays for a cold guest more often).
 tools_in_order() { if [ $(($1 % 2)) -eq 0 ]; then echo "s z"; else echo "z s"; fi; }
 tool_cmd() { if [ "$1" = z ]; then echo zcryptsetup; else echo cryptsetup; fi; }
-# open_order I: the two tools and the floor (below), each first in every third round.
-open_order() { case $(($1 % 3)) in 0) echo "s z f" ;; 1) echo "z f s" ;; *) echo "f s z" ;; esac; }
 # The floor: tests/bench/open_floor.c, the least an open of this volume must do (the zone
 # report, the lock, home's headers and the journal's seqid, libcryptsetup's load and unlock),
 # in plain C. zcryptsetup's open does all of it and more, so floor/stock is the lowest
-# zcryptsetup/stock this guest can show.
+# zcryptsetup/stock this guest can show. Left out of the rounds when the image has none.
+FLOOR=
+[ ! -x /zc/open_floor ] || FLOOR=f
+# open_order I: the two tools and the floor, each first in every third round.
+open_order() { case $(($1 % 3)) in 0) echo "s z $FLOOR" ;; 1) echo "z $FLOOR s" ;; *) echo "$FLOOR s z" ;; esac; }
+# open_argv TOOL: the open each runs (the passphrase on standard input), as words.
+open_argv() {
+  case $1 in
+    s) echo "cryptsetup open --type luks2 --key-file - $hm b_ops" ;;
+    z) echo "zcryptsetup open --key-file - $hm b_ops" ;;
+    f) echo "/zc/open_floor $hm b_ops" ;;
+  esac
+}
 T_reset fo
-floor_ok=0
-ok=0
+opened_s=0 opened_z=0 opened_f=0
 i=0
 while [ $i -lt "$BENCH_ROUNDS" ]; do
   for tool in $(open_order $i); do
     echo 3 >/proc/sys/vm/drop_caches
+    # shellcheck disable=SC2046  # the open's words, split on purpose
+    timed ${tool}o "$hm" $(open_argv $tool) && eval "opened_$tool=\$((opened_$tool + 1))"
     if [ $tool = f ]; then
-      [ -x /zc/open_floor ] || continue
-      timed fo "$hm" /zc/open_floor "$hm" b_ops && floor_ok=$((floor_ok + 1))
       cryptsetup close b_ops
       continue
     fi
     cmd=$(tool_cmd $tool)
-    if [ $tool = s ]; then
-      timed so "$hm" cryptsetup open --type luks2 --key-file - "$hm" b_ops && ok=$((ok + 1))
-    else
-      timed zo "$hm" zcryptsetup open --key-file - "$hm" b_ops && ok=$((ok + 1))
-    fi
     timed ${tool}s "$hm" $cmd status b_ops
     timed ${tool}c "$hm" $cmd close b_ops
   done
@@ -116,11 +120,11 @@ while [ $i -lt "$BENCH_ROUNDS" ]; do
   done
   i=$((i + 1))
 done
-check "every open of both tools worked" test "$ok" -eq $((2 * BENCH_ROUNDS))
+check "every open of both tools worked" test $((opened_s + opened_z)) -eq $((2 * BENCH_ROUNDS))
 check "open on host-managed reads no more than stock ($((R_zo / 2)) vs $((R_so / 2)) KiB)" test "$R_zo" -le "$R_so"
 figure "open (host-managed, $BENCH_ROUNDS rounds)" zo so
-if [ -x /zc/open_floor ]; then
-  check "the floor opened the volume in every round ($floor_ok of $BENCH_ROUNDS)" test "$floor_ok" -eq "$BENCH_ROUNDS"
+if [ -n "$FLOOR" ]; then
+  check "the floor opened the volume in every round ($opened_f of $BENCH_ROUNDS)" test "$opened_f" -eq "$BENCH_ROUNDS"
   check "the floor reads no more than stock ($((R_fo / 2)) vs $((R_so / 2)) KiB)" test "$R_fo" -le "$R_so"
   figure "open floor (the least a host-managed open does, same rounds)" fo so
 else
@@ -139,21 +143,13 @@ if [ -r /zc/phase_hook.so ]; then
   i=0 phased=0 phase_tools=0
   while [ $i -lt "$PHASE_ROUNDS" ]; do
     for tool in $(open_order $i); do
-      [ $tool != f ] || [ -x /zc/open_floor ] || continue
       phase_tools=$((phase_tools + 1))
       echo 3 >/proc/sys/vm/drop_caches
       rm -f /tmp/phase.log
       _t0=$(now_us)
-      if [ $tool = s ]; then
-        printf %s "$ZC_PASS" | LD_PRELOAD=/zc/phase_hook.so ZC_PHASE_LOG=/tmp/phase.log \
-          cryptsetup open --type luks2 --key-file - "$hm" b_ops >/dev/null 2>&1
-      elif [ $tool = f ]; then
-        printf %s "$ZC_PASS" | LD_PRELOAD=/zc/phase_hook.so ZC_PHASE_LOG=/tmp/phase.log \
-          /zc/open_floor "$hm" b_ops >/dev/null 2>&1
-      else
-        printf %s "$ZC_PASS" | LD_PRELOAD=/zc/phase_hook.so ZC_PHASE_LOG=/tmp/phase.log \
-          zcryptsetup open --key-file - "$hm" b_ops >/dev/null 2>&1
-      fi
+      # shellcheck disable=SC2046,SC2091  # the open's words, split and run on purpose
+      printf %s "$ZC_PASS" | LD_PRELOAD=/zc/phase_hook.so ZC_PHASE_LOG=/tmp/phase.log \
+        $(open_argv $tool) >/dev/null 2>&1
       _rc=$?
       _t1=$(now_us)
       cryptsetup close b_ops
@@ -165,7 +161,7 @@ if [ -r /zc/phase_hook.so ]; then
   # The hook must not break an open: each round's open succeeded and reached every mark.
   check "every open with the phase hook ran to the end ($phased of $phase_tools)" test "$phased" -eq "$phase_tools"
   info "FIGURE open phases (host-managed, medians of $PHASE_ROUNDS rounds, ms, zcryptsetup vs stock): $(phase_figure z s)"
-  [ ! -x /zc/open_floor ] ||
+  [ -z "$FLOOR" ] ||
     info "FIGURE open phases (the same rounds, ms, floor vs stock): $(phase_figure f s)"
 fi
 # Where the time goes, when strace is in the image (ZC_VM_EXTRA_BINS=strace): syscall counts.
